@@ -1,0 +1,28 @@
+"""inversion3d: 3D-aware GAN inversion (EG3D, PanoHead, GOAE, ...) in JAX/Flax."""
+from setuptools import find_packages, setup
+
+setup(
+    name="inversion3d",
+    version="0.1.0",
+    description="Single-photo and video inversion into EG3D / PanoHead with JAX and Flax.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["inversion3d", "inversion3d.*", "converters", "converters.*"]),
+    install_requires=[
+        "jax>=0.10.2",
+        "flax>=0.12.8",
+        "optax>=0.2.8",
+        "orbax-checkpoint>=0.12.8",
+        "chex>=0.1.92",
+        "ml-collections>=1.1.0",
+        "tensorflow-datasets>=4.9.10",
+        "clu>=0.0.12",
+        "numpy>=2.0",
+        "pillow>=10.0",
+    ],
+    extras_require={
+        "test": ["pytest>=8.0", "pytest-xdist>=3.5"],
+    },
+    entry_points={"console_scripts": ["inversion3d=inversion3d.cli:main"]},
+)
