@@ -1,0 +1,121 @@
+"""FIR resampling of NHWC images: upsample (zero insertion), pad, filter, downsample (eg3d.md §4).
+
+Everything is one `lax.pad` (interior padding does the zero insertion, negative edge padding does the
+cropping) followed by one depthwise `lax.conv_general_dilated` whose window stride does the
+downsampling, so the op is jittable and differentiable without custom kernels.
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def setup_filter(taps=(1, 3, 3, 1)):
+    """Builds a normalised 2-D FIR filter (eg3d.md §4.1).
+
+    Args:
+      taps: 1-D taps (length k), e.g. (1, 3, 3, 1), or an already 2-D (kh, kw) filter.
+    Returns:
+      (k, k) float32 numpy array: outer(taps, taps) / sum, or the 2-D input divided by its sum.
+    """
+    f = np.asarray(taps, dtype=np.float32)
+    if f.ndim == 0:
+        f = f[None]
+    if f.ndim == 1:
+        f = np.outer(f, f)
+    if f.ndim != 2:
+        raise ValueError(f"taps: expected a 1-D or 2-D array, got shape {f.shape}")
+    return (f / f.sum()).astype(np.float32)
+
+
+def parse_padding(padding):
+    """Returns (px0, px1, py0, py1) from an int p, a pair (px, py) or a 4-tuple (eg3d.md §4.2)."""
+    if isinstance(padding, (int, np.integer)):
+        return (int(padding),) * 4
+    padding = tuple(int(p) for p in padding)
+    if len(padding) == 2:
+        px, py = padding
+        return (px, px, py, py)
+    if len(padding) == 4:
+        return padding
+    raise ValueError(f"padding: expected an int, (px, py) or (px0, px1, py0, py1), got {padding}")
+
+
+def _check_filter(f):
+    f = jnp.asarray(f)
+    if f.ndim != 2:
+        raise ValueError(f"f: expected a 2-D (fh, fw) filter, got shape {f.shape}")
+    return f
+
+
+def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1.0):
+    """Upsample, pad, FIR-filter and downsample every channel of an NHWC batch (eg3d.md §4.2).
+
+    Per axis: insert up-1 zeros after each sample (length L*up), pad with zeros (negative = crop),
+    convolve with f*gain (a true convolution, i.e. correlation with the flipped filter, unless
+    flip_filter), keep every down-th sample starting at 0.
+
+    Args:
+      x: (N, H, W, C) float array.
+      f: (fh, fw) filter (numpy or jax), applied as f*gain (eg3d.md §4.1, 2-D filter).
+      up, down: positive integer factors, the same on both axes.
+      padding: int p, (px, py) or (px0, px1, py0, py1); x is the width (W) axis.
+      flip_filter: if True correlate with f as is instead of convolving.
+      gain: scalar multiplied into the filter.
+    Returns:
+      (N, H', W', C) with W' = (W*up + px0 + px1 - fw) // down + 1, likewise H' with py, fh.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"x: expected (N, H, W, C), got shape {x.shape}")
+    if int(up) < 1 or int(down) < 1:
+        raise ValueError(f"up/down: expected positive integers, got up={up}, down={down}")
+    up, down = int(up), int(down)
+    f = _check_filter(f)
+    px0, px1, py0, py1 = parse_padding(padding)
+    c = x.shape[-1]
+    # Zero insertion AFTER each sample means (L-1)*(up-1) interior zeros plus up-1 trailing zeros;
+    # both fold into one lax.pad together with the (possibly negative) user padding.
+    x = jax.lax.pad(x, jnp.array(0, x.dtype),
+                    [(0, 0, 0), (py0, py1 + up - 1, up - 1), (px0, px1 + up - 1, up - 1), (0, 0, 0)])
+    f = f.astype(x.dtype) * jnp.asarray(gain, x.dtype)
+    if not flip_filter:
+        # lax convs correlate; a true convolution correlates with the spatially flipped filter.
+        f = f[::-1, ::-1]
+    kernel = jnp.tile(f[:, :, None, None], (1, 1, 1, c))  # HWIO, one filter per channel group
+    return jax.lax.conv_general_dilated(
+        x, kernel, window_strides=(down, down), padding="VALID",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=c,
+        precision=jax.lax.Precision.HIGHEST)
+
+
+def upsample2d(x, f, up=2, padding=0, flip_filter=False, gain=1.0):
+    """Upsamples by `up` with FIR filter f so that the output is exactly (up*H, up*W) at padding 0.
+
+    Pads [(fw+up-1)//2 + px0, (fw-up)//2 + px1, ...] and gain*up**2 keep the mean (eg3d.md §4.2).
+
+    Args:
+      x: (N, H, W, C); f: (fh, fw) filter; up: int factor; padding: as in `upfirdn2d` (extra).
+    Returns:
+      (N, H*up + py0 + py1, W*up + px0 + px1, C).
+    """
+    f = _check_filter(f)
+    fh, fw = f.shape
+    px0, px1, py0, py1 = parse_padding(padding)
+    pads = (px0 + (fw + up - 1) // 2, px1 + (fw - up) // 2,
+            py0 + (fh + up - 1) // 2, py1 + (fh - up) // 2)
+    return upfirdn2d(x, f, up=up, padding=pads, flip_filter=flip_filter, gain=gain * up * up)
+
+
+def downsample2d(x, f, down=2, padding=0, flip_filter=False, gain=1.0):
+    """Downsamples by `down` after FIR filtering with f; output (H//down, W//down) at padding 0.
+
+    Args:
+      x: (N, H, W, C); f: (fh, fw) filter; down: int factor; padding: as in `upfirdn2d` (extra).
+    Returns:
+      (N, (H + py0 + py1) // down, (W + px0 + px1) // down, C) for even-sized filters.
+    """
+    f = _check_filter(f)
+    fh, fw = f.shape
+    px0, px1, py0, py1 = parse_padding(padding)
+    pads = (px0 + (fw - down + 1) // 2, px1 + (fw - down) // 2,
+            py0 + (fh - down + 1) // 2, py1 + (fh - down) // 2)
+    return upfirdn2d(x, f, down=down, padding=pads, flip_filter=flip_filter, gain=gain)
