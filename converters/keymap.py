@@ -1,0 +1,136 @@
+"""Official PyTorch state_dict names -> Flax variable tree, as one readable table.
+
+A PyTorch key `a.b.net.0.weight` names the Flax leaf `('a', 'b', 'net_0', 'weight')` in the
+collection and layout given by the first matching rule below. `fill_variables` checks that every
+official key is consumed exactly once and every Flax leaf is filled, and reports every unknown,
+missing and mis-shaped key together in one ValueError.
+"""
+import re
+from typing import Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+from inversion3d.ops.upfirdn2d import setup_filter
+
+
+class Rule(NamedTuple):
+    pattern: str  # regex on the official key (matched against the whole key)
+    collection: Optional[str]  # Flax collection; None = constant, checked and dropped
+    layout: str  # how the PyTorch array becomes the Flax array
+    note: str
+
+
+# Rules are tried in order; the first full match wins.
+STYLEGAN_RULES: Tuple[Rule, ...] = (
+    Rule(r".*\.resample_filter", None, "fir_1331", "fixed [1,3,3,1] FIR, a constant in the port"),
+    Rule(r".*\.w_avg", "buffers", "same", "truncation centre (mapping)"),
+    Rule(r".*\.noise_const", "buffers", "same", "fixed noise map (res, res)"),
+    Rule(r".*\.const", "params", "chw_to_hwc", "b4 constant input (C,4,4) -> (4,4,C)"),
+    Rule(r".*\.(weight)", "params", "by_rank", "FC (out,in)->(in,out); conv (O,I,kh,kw)->(kh,kw,I,O)"),
+    Rule(r".*\.(bias|noise_strength)", "params", "same", "vectors and scalars"),
+)
+
+def _by_rank(a: np.ndarray) -> np.ndarray:
+    if a.ndim == 2:
+        return a.T  # FC (out, in) -> (in, out)
+    if a.ndim == 4:
+        return np.transpose(a, (2, 3, 1, 0))  # conv OIHW -> HWIO
+    return a
+
+
+LAYOUTS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "same": lambda a: a,
+    "chw_to_hwc": lambda a: np.transpose(a, (1, 2, 0)),
+    "by_rank": _by_rank,
+}
+
+
+def flax_path(key: str) -> Tuple[str, ...]:
+    """'decoder.net.0.weight' -> ('decoder', 'net_0', 'weight'): numeric parts join their parent."""
+    parts = []
+    for part in key.split("."):
+        if part.isdigit() and parts:
+            parts[-1] = f"{parts[-1]}_{part}"
+        else:
+            parts.append(part)
+    return tuple(parts)
+
+
+def _flatten(tree: Mapping, prefix=()) -> Dict[Tuple[str, ...], object]:
+    out = {}
+    for k, v in tree.items():
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, prefix + (k,)))
+        else:
+            out[prefix + (k,)] = v
+    return out
+
+
+def _unflatten(flat: Mapping[Tuple[str, ...], object]) -> dict:
+    tree: dict = {}
+    for path, value in flat.items():
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return tree
+
+
+def fill_variables(state_dict: Mapping[str, np.ndarray], template: Mapping, rules: Iterable[Rule] = STYLEGAN_RULES,
+                   strip_prefix: str = "", source: str = "state_dict",
+                   keep_template: Iterable[str] = ()) -> dict:
+    """Converts `state_dict` into a Flax variables tree shaped like `template`.
+
+    template: {'params': ..., 'buffers': ...} of arrays or ShapeDtypeStructs (e.g. from jax.eval_shape).
+    keep_template: regexes of Flax leaves (joined with '/') that may be absent from the state_dict
+      and then keep the template value (e.g. noise maps a file left out on purpose).
+    Raises ValueError listing every unknown, duplicate, missing and mis-shaped key at once.
+    """
+    rules = tuple(rules)
+    wanted = _flatten(template)
+    filled: Dict[Tuple[str, ...], np.ndarray] = {}
+    unknown, shape_errors, bad_constants = [], [], []
+    fir = setup_filter((1, 3, 3, 1))
+    for key, value in state_dict.items():
+        name = key[len(strip_prefix):] if strip_prefix and key.startswith(strip_prefix) else key
+        value = np.asarray(value)
+        rule = next((r for r in rules if re.fullmatch(r.pattern, name)), None)
+        if rule is None:
+            unknown.append(key)
+            continue
+        if rule.collection is None:
+            if value.shape != fir.shape or not np.allclose(value, fir, atol=1e-7):
+                bad_constants.append(f"{key} (expected the normalised [1,3,3,1] filter)")
+            continue
+        path = (rule.collection,) + flax_path(name)
+        if path not in wanted:
+            unknown.append(key)
+            continue
+        array = LAYOUTS[rule.layout](value)
+        expected = tuple(wanted[path].shape)
+        if tuple(array.shape) != expected:
+            shape_errors.append(f"{key}: expected {expected} (Flax layout), got {tuple(array.shape)} "
+                                f"(PyTorch {tuple(value.shape)})")
+            continue
+        filled[path] = array.astype(np.float32)
+    keep = [re.compile(p) for p in keep_template]
+    missing = []
+    for path, leaf in wanted.items():
+        if path in filled:
+            continue
+        if any(p.fullmatch("/".join(path)) for p in keep):
+            filled[path] = np.asarray(leaf)
+        else:
+            missing.append("/".join(path))
+    problems = []
+    if unknown:
+        problems.append(f"unknown keys {unknown}")
+    if missing:
+        problems.append(f"missing Flax leaves {missing}")
+    if shape_errors:
+        problems.append(f"mis-shaped {shape_errors}")
+    if bad_constants:
+        problems.append(f"unexpected constants {bad_constants}")
+    if problems:
+        raise ValueError(f"{source}: cannot map to the Flax tree: " + "; ".join(problems))
+    return _unflatten(filled)

@@ -1,0 +1,137 @@
+"""The public generator handle: `load_generator(source, kind, init_kwargs)` -> `Generator`.
+
+`Generator.mapping` and `Generator.synthesis` are jit-compiled once per configuration; the pure
+pieces are exposed as `gen.module`, `gen.params` (the variables tree {'params', 'buffers'}) and
+`gen.config` for use inside user code (grad, vmap, custom jit).
+"""
+import os
+from typing import Any, Mapping, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from inversion3d.generators import eg3d
+from inversion3d.generators.eg3d_config import EG3DConfig
+
+KINDS = ("eg3d",)
+NOISE_MODES = ("const", "random", "none")
+
+
+def _check_shape(name, array, expected):
+    shape = tuple(np.shape(array))
+    ok = len(shape) == len(expected) and all(e is None or e == s for e, s in zip(expected, shape))
+    if not ok:
+        pretty = "(" + ", ".join("N" if e is None else str(e) for e in expected) + ")"
+        raise ValueError(f"{name}: expected shape {pretty}, got {shape}")
+    return jnp.asarray(array, jnp.float32)
+
+
+class Generator:
+    """A loaded EG3D generator; see the README section "The generator handle"."""
+
+    def __init__(self, config: EG3DConfig, variables: Mapping, init_kwargs: Optional[Mapping] = None,
+                 kind: str = "eg3d"):
+        self.config = config
+        self.params = variables
+        self.init_kwargs = dict(init_kwargs or {})
+        self.kind = kind
+        self.module = eg3d.TriPlaneGenerator(config)
+        self._mapping, self._synthesis = eg3d.jitted(config)
+
+    @property
+    def num_ws(self) -> int:
+        return self.config.num_ws
+
+    def mapping(self, z, c, truncation_psi=1.0, truncation_cutoff=None):
+        """z (N, z_dim), c (N, 25) conditioning camera -> ws (N, num_ws, w_dim)."""
+        cfg = self.config
+        z = _check_shape("z", z, (None, cfg.z_dim))
+        c = _check_shape("c", c, (z.shape[0], cfg.c_dim))
+        if truncation_cutoff is not None:
+            truncation_cutoff = int(truncation_cutoff)
+            if not 0 <= truncation_cutoff <= cfg.num_ws:
+                raise ValueError(f"truncation_cutoff: expected 0..{cfg.num_ws} or None, got {truncation_cutoff}")
+        return self._mapping(self.params, z, c, float(truncation_psi), truncation_cutoff)
+
+    def synthesis(self, ws, c, noise_mode="const", rng=None, draws=None, neural_rendering_resolution=None,
+                  capture=False):
+        """ws (N, num_ws, w_dim), c (N, 25) rendering camera -> dict of NHWC arrays.
+
+        Keys: image (N,S,S,3), image_raw (N,R,R,3), image_depth (N,R,R,1), planes (N,3,H,W,C),
+        feature_image (N,R,R,C), weights_sum (N,R,R,1) [+ intermediates with capture=True].
+        draws: {'stratified': (N, R*R, S, 1), 'importance': (N*R*R, S_imp)} uniforms that replace
+        the renderer's random draws; rng: a PRNG key for jitter / noise; neither = deterministic.
+        """
+        cfg = self.config
+        ws = _check_shape("ws", ws, (None, cfg.num_ws, cfg.w_dim))
+        n = ws.shape[0]
+        c = _check_shape("c", c, (n, cfg.c_dim))
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode: expected one of {NOISE_MODES}, got {noise_mode!r}")
+        res = int(neural_rendering_resolution or cfg.neural_rendering_resolution)
+        if res <= 0:
+            raise ValueError(f"neural_rendering_resolution: expected a positive int, got {res}")
+        if draws is not None:
+            draws = self._check_draws(draws, n, res)
+        return self._synthesis(self.params, ws, c, noise_mode=noise_mode, rng=rng, draws=draws,
+                               neural_rendering_resolution=res, capture=bool(capture))
+
+    def __call__(self, z, c, truncation_psi=1.0, truncation_cutoff=None, **synthesis_kwargs):
+        """mapping + synthesis with the same camera for conditioning and rendering."""
+        ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
+        return self.synthesis(ws, c, **synthesis_kwargs)
+
+    def _check_draws(self, draws, n, res):
+        if not isinstance(draws, Mapping):
+            raise ValueError(f"draws: expected a dict with 'stratified'/'importance', got {type(draws).__name__}")
+        unknown = sorted(set(draws) - {"stratified", "importance"})
+        if unknown:
+            raise ValueError(f"draws: unknown keys {unknown}; expected 'stratified' and/or 'importance'")
+        r = self.config.render
+        m = res * res
+        shapes = {"stratified": (n, m, r.depth_resolution, 1), "importance": (n * m, r.depth_resolution_importance)}
+        return {k: _check_shape(f"draws[{k!r}]", v, shapes[k]) for k, v in draws.items()}
+
+
+def _read_state_dict(source) -> Mapping[str, np.ndarray]:
+    if isinstance(source, Mapping):
+        return {k: np.asarray(v) for k, v in source.items()}
+    path = os.fspath(source)
+    if not os.path.exists(path):
+        raise ValueError(f"source: no such file or directory: {path}")
+    if path.endswith(".npz"):
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    raise ValueError(f"source: {path}: expected a .npz of PyTorch state_dict arrays or a dict "
+                     f"(official .pkl and Orbax directories are read by the converter, not yet available)")
+
+
+def load_generator(source: Any = None, kind: str = "eg3d", init_kwargs: Optional[Mapping] = None,
+                   neural_rendering_resolution: int = 64, ray_chunk: Optional[int] = None,
+                   fused_modconv: bool = True, seed: int = 0) -> Generator:
+    """Builds a `Generator`.
+
+    source: a dict or `.npz` of PyTorch state_dict arrays (exact official key names), or None for
+      a randomly initialised generator (official init, PRNG `seed`).
+    init_kwargs: the official `TriPlaneGenerator(**init_kwargs)` constructor kwargs, including
+      `rendering_kwargs` (eg3d.md §0, §6).
+    neural_rendering_resolution: the pickled attribute (64 for ffhq512-64, 128 for ffhq512-128).
+    ray_chunk: rays per renderer chunk (bounds memory); None renders all rays at once.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
+    if init_kwargs is None:
+        raise ValueError("init_kwargs: required (the official TriPlaneGenerator constructor kwargs)")
+    cfg = EG3DConfig.from_official(init_kwargs, neural_rendering_resolution=neural_rendering_resolution,
+                                   ray_chunk=ray_chunk, fused_modconv=fused_modconv)
+    if source is None:
+        variables = eg3d.init_variables(cfg, jax.random.PRNGKey(seed))
+    else:
+        from converters.keymap import fill_variables  # the top-level loader may use converters
+
+        template = jax.eval_shape(lambda: eg3d.init_variables(cfg, jax.random.PRNGKey(0)))
+        name = source if not isinstance(source, Mapping) else "state_dict"
+        variables = fill_variables(_read_state_dict(source), template, source=str(name))
+        variables = jax.tree.map(jnp.asarray, variables)
+    return Generator(cfg, variables, init_kwargs, kind)

@@ -1,0 +1,182 @@
+"""EG3D TriPlaneGenerator (eg3d.md §1): StyleGAN2 backbone -> tri-planes -> volume rendering -> SR.
+
+The Flax module holds the parameters and exposes one method per learned piece (`mapping`,
+`planes`, `decode`, `superresolve`); the forward pass that strings them together with the
+renderer is the pure function `synthesize`, so the renderer can chunk rays with `lax.map`
+around the decoder without lifting Flax modules.
+"""
+import functools
+from typing import Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from inversion3d.generators.eg3d_config import EG3DConfig
+from inversion3d.generators.stylegan2 import FullyConnected, MappingNetwork, SynthesisNetwork
+from inversion3d.generators.superres import SuperResolution
+from inversion3d.rendering.rays import sample_rays
+from inversion3d.rendering.renderer import render
+
+
+class OSGDecoder(nn.Module):
+    """Tri-plane features (N, 3, P, C) -> sigma (N, P, 1) raw, rgb (N, P, 32) (eg3d.md §5.4)."""
+
+    hidden: int = 64
+    out_features: int = 32
+    lr_multiplier: float = 1.0
+    activation: str = "sigmoid"  # 'sigmoid' (EG3D), 'lrelu' or 'none' (PanoHead, panohead.md §3)
+
+    @nn.compact
+    def __call__(self, sampled):
+        x = jnp.mean(sampled, axis=1)
+        x = FullyConnected(self.hidden, lr_multiplier=self.lr_multiplier, name="net_0")(x)
+        x = jax.nn.softplus(x)
+        x = FullyConnected(1 + self.out_features, lr_multiplier=self.lr_multiplier, name="net_2")(x)
+        sigma, rgb = x[..., :1], x[..., 1:]
+        if self.activation == "sigmoid":
+            rgb = jax.nn.sigmoid(rgb) * (1 + 2 * 0.001) - 0.001
+        elif self.activation == "lrelu":
+            rgb = jax.nn.leaky_relu(rgb, 0.2) * np.sqrt(2.0)
+        elif self.activation != "none":
+            raise ValueError(f"decoder_activation: expected sigmoid|lrelu|none, got {self.activation!r}")
+        return {"sigma": sigma, "rgb": rgb}
+
+
+class Backbone(nn.Module):
+    """StyleGAN2 generator whose 'image' is the stack of three feature planes."""
+
+    cfg: EG3DConfig
+    img_channels: int = 96
+
+    def setup(self):
+        cfg = self.cfg
+        self.mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, cfg.w_dim, num_ws=cfg.num_ws,
+                                      num_layers=cfg.mapping_layers, lr_multiplier=cfg.mapping_lr_multiplier)
+        self.synthesis = SynthesisNetwork(cfg.w_dim, cfg.triplane_resolution, self.img_channels,
+                                          channel_base=cfg.channel_base, channel_max=cfg.channel_max,
+                                          conv_clamp=cfg.conv_clamp, fused_modconv=cfg.fused_modconv)
+
+    def __call__(self, z, c, noise_mode="const"):
+        return self.synthesis(self.mapping(z, c), noise_mode)
+
+
+class TriPlaneGenerator(nn.Module):
+    """Parameter container with one method per learned piece; see `synthesize` for the forward."""
+
+    cfg: EG3DConfig
+
+    def setup(self):
+        cfg = self.cfg
+        self.backbone = Backbone(cfg, img_channels=3 * cfg.plane_channels)
+        self.superresolution = SuperResolution(cfg.sr_module, cfg.img_resolution, sr_antialias=cfg.sr_antialias,
+                                               conv_clamp=cfg.sr_conv_clamp, fused_modconv=cfg.fused_modconv)
+        self.decoder = OSGDecoder(out_features=cfg.plane_channels, lr_multiplier=cfg.decoder_lr_mul)
+
+    def map(self, z, c, truncation_psi=1.0, truncation_cutoff=None):
+        """z (N, z_dim), c (N, 25) -> ws (N, num_ws, w_dim) (eg3d.md §2: c zeroed/scaled first)."""
+        if self.cfg.c_gen_conditioning_zero:
+            c = jnp.zeros_like(c)
+        return self.backbone.mapping(z, c * self.cfg.c_scale, truncation_psi, truncation_cutoff)
+
+    def planes(self, ws, noise_mode="const"):
+        """ws -> tri-planes (N, 3, H, W, C): backbone channel 32k + c is feature c of plane k."""
+        img = self.backbone.synthesis(ws, noise_mode)
+        n, h, w, _ = img.shape
+        return img.reshape(n, h, w, 3, -1).transpose(0, 3, 1, 2, 4)
+
+    def decode(self, sampled):
+        return self.decoder(sampled)
+
+    def superresolve(self, rgb, features, ws, noise_mode="none"):
+        return self.superresolution(rgb, features, ws, noise_mode)
+
+    def __call__(self, z, c):
+        """Touches every parameter once (used by `init`)."""
+        ws = self.map(z, c)
+        planes = self.planes(ws)
+        feats = self.decode(planes[:, :, :1, :1].reshape(planes.shape[0], 3, 1, -1))["rgb"]
+        r = self.cfg.neural_rendering_resolution
+        feats = jnp.broadcast_to(feats.reshape(-1, 1, 1, feats.shape[-1]), (feats.shape[0], r, r, feats.shape[-1]))
+        return self.superresolve(feats[..., :3], feats, ws)
+
+
+def init_variables(cfg: EG3DConfig, rng, batch: int = 1):
+    """Random variables {'params', 'buffers'} with the official initialisation (weights ~ N(0, 1))."""
+    module = TriPlaneGenerator(cfg)
+    z = jnp.zeros((batch, cfg.z_dim), jnp.float32)
+    c = jnp.zeros((batch, cfg.c_dim), jnp.float32)
+    return jax.jit(module.init)({"params": rng}, z, c)
+
+
+def _split_rng(rng, noise_mode, sr_noise_mode):
+    if rng is None:
+        if noise_mode == "random" or sr_noise_mode == "random":
+            raise ValueError("rng: noise_mode='random' needs an rng key, got None")
+        return None, None, None
+    return tuple(jax.random.split(rng, 3))
+
+
+def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, draws=None,
+               neural_rendering_resolution: Optional[int] = None, capture: bool = False):
+    """ws (N, num_ws, w_dim), c (N, 25) rendering camera -> dict of NHWC arrays (eg3d.md §1).
+
+    Returns `image` (N, S, S, 3), `image_raw` (N, R, R, 3), `image_depth` (N, R, R, 1),
+    `planes` (N, 3, H, W, C), `feature_image` (N, R, R, C), `weights_sum` (N, R, R, 1); with
+    `capture`, also `intermediates` (backbone blocks, renderer aux, SR block outputs).
+    `draws` replaces the renderer's uniforms ({'stratified', 'importance'}); with no draws and no
+    rng the render is deterministic (no jitter).
+    """
+    module = TriPlaneGenerator(cfg)
+    res = neural_rendering_resolution or cfg.neural_rendering_resolution
+    noise_rng, render_rng, sr_rng = _split_rng(rng, noise_mode, cfg.sr_noise_mode)
+    mutable = ["intermediates"] if capture else False
+
+    def apply(method, *args, rngs=None):
+        out = module.apply(variables, *args, method=method, mutable=mutable, rngs=rngs)
+        return out if capture else (out, {})
+
+    planes, inter_bb = apply(TriPlaneGenerator.planes, ws, noise_mode,
+                             rngs=None if noise_rng is None else {"noise": noise_rng})
+    cam2world = c[:, :16].reshape(-1, 4, 4)
+    intrinsics = c[:, 16:25].reshape(-1, 3, 3)
+    origins, directions = sample_rays(cam2world, intrinsics, res)
+    decode_fn = lambda sampled, coords, dirs: module.apply(variables, sampled, method=TriPlaneGenerator.decode)
+    out = render(planes, decode_fn, origins, directions, cfg.render, draws=draws, rng=render_rng,
+                 return_aux=capture)
+    n = ws.shape[0]
+    feature_image = out["rgb"].reshape(n, res, res, -1)
+    rgb_image = feature_image[..., :3]
+    image, inter_sr = apply(TriPlaneGenerator.superresolve, rgb_image, feature_image, ws, cfg.sr_noise_mode,
+                            rngs=None if sr_rng is None else {"noise": sr_rng})
+    result = {
+        "image": image,
+        "image_raw": rgb_image,
+        "image_depth": out["depth"].reshape(n, res, res, 1),
+        "weights_sum": out["weights_sum"].reshape(n, res, res, 1),
+        "feature_image": feature_image,
+        "planes": planes,
+    }
+    if capture:
+        result["intermediates"] = {
+            "backbone": jax.tree.map(lambda t: t[0], inter_bb["intermediates"]["backbone"]["synthesis"]),
+            "superresolution": jax.tree.map(lambda t: t[0], inter_sr["intermediates"]["superresolution"]),
+            "render": dict(out["aux"], ray_origins=origins, ray_directions=directions),
+        }
+    return result
+
+
+def mapping(cfg: EG3DConfig, variables, z, c, truncation_psi=1.0, truncation_cutoff=None):
+    """z (N, z_dim), c (N, c_dim) conditioning camera -> ws (N, num_ws, w_dim)."""
+    return TriPlaneGenerator(cfg).apply(variables, z, c, truncation_psi, truncation_cutoff,
+                                        method=TriPlaneGenerator.map)
+
+
+@functools.lru_cache(maxsize=None)
+def jitted(cfg: EG3DConfig):
+    """(mapping, synthesize) compiled once per config; variables are arguments, not constants."""
+    map_fn = jax.jit(functools.partial(mapping, cfg), static_argnames=("truncation_cutoff",))
+    syn_fn = jax.jit(functools.partial(synthesize, cfg),
+                     static_argnames=("noise_mode", "neural_rendering_resolution", "capture"))
+    return map_fn, syn_fn

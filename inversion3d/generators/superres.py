@@ -1,0 +1,63 @@
+"""EG3D super-resolution modules (eg3d.md §7): two StyleGAN2 skip blocks on the rendered features.
+
+All SR layers use the LAST w (ws[:, -1]) for their three style inputs. Inputs are resized with
+(antialiased) bilinear interpolation to the module's input resolution under the module's condition.
+"""
+from typing import Optional
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from inversion3d.generators.stylegan2 import SynthesisBlock
+from inversion3d.ops.resize import resize_bilinear
+
+# name -> (output resolution, input resolution, resize rule, block0 (in, out, res, up), block1 (...))
+SR_MODULES = {
+    "SuperresolutionHybrid8XDC": (512, 128, "ne", (256, 256, True), (128, 512, True)),
+    "SuperresolutionHybrid8X": (512, 128, "ne", (128, 256, True), (64, 512, True)),
+    "SuperresolutionHybrid4X": (256, 128, "lt", (128, 128, False), (64, 256, True)),
+    "SuperresolutionHybrid2X": (128, 64, "ne", (128, 64, False), (64, 128, True)),
+}
+
+
+def sr_module_name(path: str) -> str:
+    """'training.superresolution.SuperresolutionHybrid8XDC' -> 'SuperresolutionHybrid8XDC' (validated)."""
+    name = str(path).rsplit(".", 1)[-1]
+    if name not in SR_MODULES:
+        raise ValueError(f"superresolution_module: expected one of {sorted(SR_MODULES)}, got {path!r}")
+    return name
+
+
+class SuperResolution(nn.Module):
+    """(rgb (N,R,R,3), features (N,R,R,C), ws (N,num_ws,512)) -> image (N,out,out,3).
+
+    Sows `block0_in_rgb` (rgb after the resize) and `block0_img` into 'intermediates'.
+    """
+
+    module_name: str
+    img_resolution: int
+    sr_antialias: bool = True
+    conv_clamp: Optional[float] = 256
+    fused_modconv: bool = True
+
+    @nn.compact
+    def __call__(self, rgb, x, ws, noise_mode="none"):
+        out_res, in_res, rule, block0, block1 = SR_MODULES[sr_module_name(self.module_name)]
+        if self.img_resolution != out_res:
+            raise ValueError(f"img_resolution: {self.module_name} produces {out_res}, got {self.img_resolution}")
+        ws_sr = jnp.repeat(ws[:, -1:], 3, axis=1)
+        width = x.shape[2]
+        if (rule == "ne" and width != in_res) or (rule == "lt" and width < in_res):
+            size = (in_res, in_res)
+            x = resize_bilinear(x, size, antialias=self.sr_antialias)
+            rgb = resize_bilinear(rgb, size, antialias=self.sr_antialias)
+        self.sow("intermediates", "block0_in_rgb", rgb)
+        in_ch = x.shape[-1]
+        for idx, (out_ch, res, up) in enumerate((block0, block1)):
+            block = SynthesisBlock(in_ch, out_ch, res, rgb.shape[-1], up=up, conv_clamp=self.conv_clamp,
+                                   fused_modconv=self.fused_modconv, name=f"block{idx}")
+            x, rgb = block(x, rgb, ws_sr, noise_mode)
+            if idx == 0:
+                self.sow("intermediates", "block0_img", rgb)
+            in_ch = out_ch
+        return rgb
