@@ -110,6 +110,11 @@ def init_variables(cfg: EG3DConfig, rng, batch: int = 1):
     return jax.jit(module.init)({"params": rng}, z, c)
 
 
+def _first_sown(sown):
+    """`sow` stores a tuple per name; each is written once per call here."""
+    return {name: values[0] for name, values in sown.items()}
+
+
 def _split_rng(rng, noise_mode, sr_noise_mode):
     if rng is None:
         if noise_mode == "random" or sr_noise_mode == "random":
@@ -160,8 +165,8 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
     }
     if capture:
         result["intermediates"] = {
-            "backbone": jax.tree.map(lambda t: t[0], inter_bb["intermediates"]["backbone"]["synthesis"]),
-            "superresolution": jax.tree.map(lambda t: t[0], inter_sr["intermediates"]["superresolution"]),
+            "backbone": _first_sown(inter_bb["intermediates"]["backbone"]["synthesis"]),
+            "superresolution": _first_sown(inter_sr["intermediates"]["superresolution"]),
             "render": dict(out["aux"], ray_origins=origins, ray_directions=directions),
         }
     return result
