@@ -71,6 +71,8 @@ class EG3DConfig:
     def from_official(cls, init_kwargs: Mapping[str, Any], neural_rendering_resolution: int = 64,
                       ray_chunk: Optional[int] = None, fused_modconv: bool = True) -> "EG3DConfig":
         """Builds the config from official `TriPlaneGenerator` constructor kwargs (eg3d.md §0)."""
+        if hasattr(init_kwargs, "to_dict"):  # ml_collections.ConfigDict from a config file
+            init_kwargs = init_kwargs.to_dict()
         if not isinstance(init_kwargs, Mapping):
             raise ValueError(f"init_kwargs: expected a dict of TriPlaneGenerator kwargs, got {type(init_kwargs).__name__}")
         _check_keys("init_kwargs", init_kwargs, _TOP_KEYS)
