@@ -1,4 +1,5 @@
-"""EG3D TriPlaneGenerator (eg3d.md §1): StyleGAN2 backbone -> tri-planes -> volume rendering -> SR.
+"""Tri-plane generators (EG3D eg3d.md §1; PanoHead panohead.md §5-§6): StyleGAN2 backbone ->
+tri-planes / tri-grids -> volume rendering [-> background] -> SR.
 
 The Flax module holds the parameters and exposes one method per learned piece (`mapping`,
 `planes`, `decode`, `superresolve`); the forward pass that strings them together with the
@@ -14,8 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from inversion3d.generators.eg3d_config import EG3DConfig
-from inversion3d.generators.stylegan2 import FullyConnected, MappingNetwork, SynthesisNetwork
+from inversion3d.generators.stylegan2 import FullyConnected, MappingNetwork, SynthesisNetwork, ToRGBLayer
 from inversion3d.generators.superres import SuperResolution
+from inversion3d.ops.resize import resize_bilinear
 from inversion3d.rendering.rays import sample_rays
 from inversion3d.rendering.renderer import render
 
@@ -69,10 +71,20 @@ class TriPlaneGenerator(nn.Module):
 
     def setup(self):
         cfg = self.cfg
-        self.backbone = Backbone(cfg, img_channels=3 * cfg.plane_channels)
+        self.backbone = Backbone(cfg, img_channels=3 * cfg.plane_channels * cfg.triplane_depth)
         self.superresolution = SuperResolution(cfg.sr_module, cfg.img_resolution, sr_antialias=cfg.sr_antialias,
                                                conv_clamp=cfg.sr_conv_clamp, fused_modconv=cfg.fused_modconv)
-        self.decoder = OSGDecoder(out_features=cfg.plane_channels, lr_multiplier=cfg.decoder_lr_mul)
+        self.decoder = OSGDecoder(out_features=cfg.plane_channels, lr_multiplier=cfg.decoder_lr_mul,
+                                  activation=cfg.decoder_activation)
+        if cfg.use_background:  # panohead.md §5.5: no mapping of its own, half the channel base
+            self.bcg_synthesis = SynthesisNetwork(cfg.w_dim, cfg.bcg_resolution, cfg.plane_channels,
+                                                  channel_base=cfg.channel_base // 2, channel_max=cfg.channel_max,
+                                                  conv_clamp=cfg.conv_clamp, fused_modconv=cfg.fused_modconv)
+        if cfg.use_torgb_raw:
+            self.torgb = ToRGBLayer(cfg.img_channels, fused_modconv=cfg.fused_modconv)
+        if cfg.camera_offset:  # panohead.md §6: t_mapping, a 3-D "w" added to the camera position
+            self.t_mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, 3, num_ws=1, num_layers=cfg.mapping_layers,
+                                            last_activation="linear", lr_multiplier=1.0)
 
     def map(self, z, c, truncation_psi=1.0, truncation_cutoff=None):
         """z (N, z_dim), c (N, 25) -> ws (N, num_ws, w_dim) (eg3d.md §2: c zeroed/scaled first)."""
@@ -80,8 +92,23 @@ class TriPlaneGenerator(nn.Module):
             c = jnp.zeros_like(c)
         return self.backbone.mapping(z, c * self.cfg.c_scale, truncation_psi, truncation_cutoff)
 
+    def camera_delta(self, z, c, truncation_psi=1.0, truncation_cutoff=None):
+        """PanoHead t_mapping: z, c -> (N, 3) offset of the camera position (panohead.md §6)."""
+        if self.cfg.c_gen_conditioning_zero:
+            c = jnp.zeros_like(c)
+        return self.t_mapping(z, c * self.cfg.c_scale, truncation_psi, truncation_cutoff)[:, 0]
+
+    def background(self, ws_bcg, noise_mode="const"):
+        """PanoHead background features (N, B, B, C) from ws (N, bcg_num_ws, w_dim)."""
+        return self.bcg_synthesis(ws_bcg, noise_mode)
+
+    def raw_rgb(self, feature_image, w):
+        """PanoHead raw image: ToRGB of the feature image with the last w (panohead.md §5.6)."""
+        return self.torgb(feature_image, w)
+
     def planes(self, ws, noise_mode="const"):
-        """ws -> tri-planes (N, 3, H, W, C): backbone channel 32k + c is feature c of plane k."""
+        """ws -> tri-planes (N, 3, H, W, C*D): backbone channel k*(C*D) + c*D + d is feature c,
+        depth slice d of plane k (D = 1 for EG3D)."""
         img = self.backbone.synthesis(ws, noise_mode)
         n, h, w, _ = img.shape
         return img.reshape(n, h, w, 3, -1).transpose(0, 3, 1, 2, 4)
@@ -96,10 +123,27 @@ class TriPlaneGenerator(nn.Module):
         """Touches every parameter once (used by `init`)."""
         ws = self.map(z, c)
         planes = self.planes(ws)
-        feats = self.decode(planes[:, :, :1, :1].reshape(planes.shape[0], 3, 1, -1))["rgb"]
+        sampled = planes[:, :, :1, :1, :self.cfg.plane_channels].reshape(planes.shape[0], 3, 1, -1)
+        feats = self.decode(sampled)["rgb"]
         r = self.cfg.neural_rendering_resolution
         feats = jnp.broadcast_to(feats.reshape(-1, 1, 1, feats.shape[-1]), (feats.shape[0], r, r, feats.shape[-1]))
-        return self.superresolve(feats[..., :3], feats, ws)
+        rgb = feats[..., :3]
+        if self.cfg.use_background:
+            self.background(_background_ws(self.cfg, ws))
+        if self.cfg.use_torgb_raw:
+            rgb = self.raw_rgb(feats, ws[:, -1])
+        if self.cfg.camera_offset:
+            self.camera_delta(z, c)
+        return self.superresolve(rgb, feats, ws)
+
+
+def _background_ws(cfg: EG3DConfig, ws):
+    """ws[:, :bcg_num_ws], repeating the last available w when ws is shorter (panohead.md §5.5)."""
+    ws_bcg = ws[:, :cfg.bcg_num_ws]
+    missing = cfg.bcg_num_ws - ws_bcg.shape[1]
+    if missing > 0:
+        ws_bcg = jnp.concatenate([ws_bcg, jnp.repeat(ws_bcg[:, -1:], missing, axis=1)], axis=1)
+    return ws_bcg
 
 
 def init_variables(cfg: EG3DConfig, rng, batch: int = 1):
@@ -152,22 +196,38 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
                  return_aux=capture)
     n = ws.shape[0]
     feature_image = out["rgb"].reshape(n, res, res, -1)
-    rgb_image = feature_image[..., :3]
+    weights = out["weights_sum"].reshape(n, res, res, 1)
+    extra = {}
+    if cfg.kind == "panohead" and cfg.decoder_activation == "sigmoid":
+        feature_image = feature_image * 2 - 1  # the PanoHead marcher leaves this to synthesis
+    if cfg.use_background:
+        bcg, _ = apply(TriPlaneGenerator.background, _background_ws(cfg, ws), noise_mode,
+                       rngs=None if noise_rng is None else {"noise": jax.random.fold_in(noise_rng, 1)})
+        extra["background"] = bcg
+        feature_image = feature_image + (1 - weights) * resize_bilinear(bcg, (res, res), antialias=cfg.sr_antialias)
+    if cfg.use_torgb_raw:
+        rgb_image = module.apply(variables, feature_image, ws[:, -1], method=TriPlaneGenerator.raw_rgb)
+    else:
+        rgb_image = feature_image[..., :3]
     image, inter_sr = apply(TriPlaneGenerator.superresolve, rgb_image, feature_image, ws, cfg.sr_noise_mode,
                             rngs=None if sr_rng is None else {"noise": sr_rng})
     result = {
         "image": image,
         "image_raw": rgb_image,
         "image_depth": out["depth"].reshape(n, res, res, 1),
-        "weights_sum": out["weights_sum"].reshape(n, res, res, 1),
+        "weights_sum": weights,
         "feature_image": feature_image,
         "planes": planes,
     }
+    if cfg.kind == "panohead":
+        result["image_mask"] = weights * (1 + 2 * 0.001) - 0.001  # panohead.md §5.8
     if capture:
         result["intermediates"] = {
             "backbone": _first_sown(inter_bb["intermediates"]["backbone"]["synthesis"]),
             "superresolution": _first_sown(inter_sr["intermediates"]["superresolution"]),
-            "render": dict(out["aux"], ray_origins=origins, ray_directions=directions),
+            "render": dict(out["aux"], ray_origins=origins, ray_directions=directions,
+                           feature_samples=out["rgb"], depth_samples=out["depth"]),
+            **extra,
         }
     return result
 
@@ -178,10 +238,22 @@ def mapping(cfg: EG3DConfig, variables, z, c, truncation_psi=1.0, truncation_cut
                                         method=TriPlaneGenerator.map)
 
 
+def apply_delta_c(cfg: EG3DConfig, variables, z, c, truncation_psi=1.0, truncation_cutoff=None):
+    """PanoHead forward's camera offset: -> (c_new (N, 25), delta (N, 3)) (panohead.md §6).
+
+    c_new is c (zeroed if c_gen_conditioning_zero) with delta added to the translation column.
+    """
+    delta = TriPlaneGenerator(cfg).apply(variables, z, c, truncation_psi, truncation_cutoff,
+                                         method=TriPlaneGenerator.camera_delta)
+    c0 = jnp.zeros_like(c) if cfg.c_gen_conditioning_zero else c
+    return c0.at[:, jnp.array([3, 7, 11])].add(delta), delta
+
+
 @functools.lru_cache(maxsize=None)
 def jitted(cfg: EG3DConfig):
-    """(mapping, synthesize) compiled once per config; variables are arguments, not constants."""
+    """(mapping, synthesize, apply_delta_c) compiled once per config; variables are arguments."""
     map_fn = jax.jit(functools.partial(mapping, cfg), static_argnames=("truncation_cutoff",))
     syn_fn = jax.jit(functools.partial(synthesize, cfg),
                      static_argnames=("noise_mode", "neural_rendering_resolution", "capture"))
-    return map_fn, syn_fn
+    delta_fn = jax.jit(functools.partial(apply_delta_c, cfg), static_argnames=("truncation_cutoff",))
+    return map_fn, syn_fn, delta_fn

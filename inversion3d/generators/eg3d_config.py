@@ -1,4 +1,7 @@
-"""EG3D generator configuration built from the official constructor kwargs (eg3d.md §0, §6).
+"""Tri-plane generator configuration (EG3D, PanoHead) from the official constructor kwargs.
+
+EG3D: eg3d.md §0, §6. PanoHead adds tri-grids, a background network, a raw ToRGB and a camera
+offset network, all switched by keys inside `rendering_kwargs` (panohead.md §1-§6).
 
 `EG3DConfig.from_official(init_kwargs)` accepts exactly what `TriPlaneGenerator(**init_kwargs)`
 takes in the official code (as stored in the checkpoint pickles) and rejects anything else with a
@@ -7,7 +10,7 @@ one-line ValueError, so a typo or an unsupported rendering option never passes s
 import dataclasses
 from typing import Any, Mapping, Optional, Tuple
 
-from inversion3d.generators.superres import sr_module_name
+from inversion3d.generators.superres import SR_MODULES, sr_module_name
 from inversion3d.rendering.renderer import RenderConfig
 
 _TOP_KEYS = {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "sr_num_fp16_res",
@@ -25,6 +28,8 @@ _RENDER_KEYS = {"image_resolution", "disparity_space_sampling", "clamp_mode", "s
                 "box_warp", "white_back", "density_noise"} | _RENDER_TRAINING_KEYS
 _PANOHEAD_KEYS = {"decoder_activation", "use_torgb_raw", "triplane_size", "triplane_depth", "use_background",
                   "trans_reg", "bcg_reg_prob"}
+_PANOHEAD_TRAINING_KEYS = {"trans_reg", "bcg_reg_prob"}
+KINDS = ("eg3d", "panohead")
 
 
 def _check_keys(where: str, given: Mapping[str, Any], allowed: set, hint: str = ""):
@@ -61,6 +66,18 @@ class EG3DConfig:
     render: RenderConfig = RenderConfig(depth_resolution=48, depth_resolution_importance=48,
                                         ray_start=2.25, ray_end=3.3)
     extra_rendering_kwargs: Tuple[Tuple[str, Any], ...] = ()
+    # PanoHead (panohead.md); the defaults are EG3D's behaviour.
+    kind: str = "eg3d"
+    triplane_depth: int = 1
+    decoder_activation: str = "sigmoid"
+    use_torgb_raw: bool = False
+    use_background: bool = False
+    bcg_resolution: int = 0  # = SR input resolution when use_background
+    camera_offset: bool = False  # t_mapping network (PanoHead forward only)
+
+    @property
+    def bcg_num_ws(self) -> int:
+        return 2 * len(range(2, self.bcg_resolution.bit_length())) if self.use_background else 0
 
     @property
     def num_ws(self) -> int:
@@ -69,8 +86,12 @@ class EG3DConfig:
 
     @classmethod
     def from_official(cls, init_kwargs: Mapping[str, Any], neural_rendering_resolution: int = 64,
-                      ray_chunk: Optional[int] = None, fused_modconv: bool = True) -> "EG3DConfig":
-        """Builds the config from official `TriPlaneGenerator` constructor kwargs (eg3d.md §0)."""
+                      ray_chunk: Optional[int] = None, fused_modconv: bool = True,
+                      kind: str = "eg3d") -> "EG3DConfig":
+        """Builds the config from official `TriPlaneGenerator` constructor kwargs (eg3d.md §0;
+        panohead.md §1 for kind='panohead')."""
+        if kind not in KINDS:
+            raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
         if hasattr(init_kwargs, "to_dict"):  # ml_collections.ConfigDict from a config file
             init_kwargs = init_kwargs.to_dict()
         if not isinstance(init_kwargs, Mapping):
@@ -90,8 +111,11 @@ class EG3DConfig:
         rk = dict(init_kwargs["rendering_kwargs"])
         _check_keys("rendering_kwargs", rk, _RENDER_KEYS | _PANOHEAD_KEYS)
         pano = sorted(set(rk) & _PANOHEAD_KEYS)
-        if pano:
+        if pano and kind == "eg3d":
             raise ValueError(f"rendering_kwargs: keys {pano} belong to a PanoHead generator; use kind='panohead'")
+        if not pano and kind == "panohead":
+            raise ValueError("rendering_kwargs: no PanoHead keys (triplane_depth, use_background, ...); "
+                             "this is an EG3D generator, use kind='eg3d'")
         if rk.get("clamp_mode", "softplus") != "softplus":
             raise ValueError(f"rendering_kwargs['clamp_mode']: expected 'softplus', got {rk['clamp_mode']!r}")
         for key in ("ray_start", "ray_end"):
@@ -114,9 +138,25 @@ class EG3DConfig:
             ray_start=float(rk["ray_start"]), ray_end=float(rk["ray_end"]),
             box_warp=float(rk.get("box_warp", 1.0)),
             disparity_space_sampling=bool(rk.get("disparity_space_sampling", False)),
-            white_back=bool(rk.get("white_back", False)), rgb_scale=True, ray_chunk=ray_chunk)
+            white_back=bool(rk.get("white_back", False)), rgb_scale=kind == "eg3d", ray_chunk=ray_chunk,
+            density_crop=0.1 if kind == "panohead" else None,  # renderer's triplane_crop (panohead.md §4)
+            plane_kind="trigrid" if kind == "panohead" else "eg3d",
+            triplane_depth=int(rk.get("triplane_depth", 1)))
         conv_clamp = init_kwargs.get("conv_clamp")
-        extra = tuple(sorted((k, repr(v)) for k, v in rk.items() if k in _RENDER_TRAINING_KEYS))
+        extra = tuple(sorted((k, repr(v)) for k, v in rk.items()
+                             if k in _RENDER_TRAINING_KEYS | _PANOHEAD_TRAINING_KEYS))
+        sr_name = sr_module_name(rk["superresolution_module"])
+        pano_fields = {}
+        if kind == "panohead":
+            activation = rk.get("decoder_activation", "sigmoid")
+            if activation not in ("sigmoid", "lrelu", "none"):
+                raise ValueError(f"rendering_kwargs['decoder_activation']: expected sigmoid|lrelu|none, got {activation!r}")
+            use_background = bool(rk.get("use_background", True))
+            pano_fields = dict(
+                kind="panohead", triplane_depth=int(rk.get("triplane_depth", 1)), decoder_activation=activation,
+                use_torgb_raw=bool(rk.get("use_torgb_raw", False)), use_background=use_background,
+                bcg_resolution=SR_MODULES[sr_name][1] if use_background else 0, camera_offset=True,
+                triplane_resolution=int(rk.get("triplane_size", 256)))
         return cls(
             z_dim=int(init_kwargs["z_dim"]), c_dim=int(init_kwargs["c_dim"]), w_dim=int(init_kwargs["w_dim"]),
             img_resolution=int(init_kwargs["img_resolution"]), img_channels=int(init_kwargs["img_channels"]),
@@ -125,11 +165,11 @@ class EG3DConfig:
             channel_base=int(init_kwargs.get("channel_base", 32768)),
             channel_max=int(init_kwargs.get("channel_max", 512)),
             conv_clamp=None if conv_clamp is None else float(conv_clamp),
-            sr_module=sr_module_name(rk["superresolution_module"]),
+            sr_module=sr_name,
             sr_conv_clamp=256.0 if sr_fp16 > 0 else None,
             sr_antialias=bool(rk.get("sr_antialias", True)), sr_noise_mode=sr_noise,
             c_scale=float(rk.get("c_scale", 0.0)),  # official `.get('c_scale', 0)` default (eg3d.md §2)
             c_gen_conditioning_zero=bool(rk.get("c_gen_conditioning_zero", False)),
             decoder_lr_mul=float(rk.get("decoder_lr_mul", 1.0)),
             neural_rendering_resolution=int(neural_rendering_resolution),
-            fused_modconv=fused_modconv, render=render, extra_rendering_kwargs=extra)
+            fused_modconv=fused_modconv, render=render, extra_rendering_kwargs=extra, **pano_fields)

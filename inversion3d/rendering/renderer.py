@@ -106,7 +106,7 @@ def _render_rays(planes, decode_fn, origins, dirs, u_strat, u_imp, cfg, return_a
     march = dict(white_back=cfg.white_back, rgb_scale=cfg.rgb_scale, depth_range=_OPEN_RANGE)
     depths_c = stratified_depths(u_strat, cfg.ray_start, cfg.ray_end, cfg.disparity_space_sampling)
     raw_c, sigma_c, rgb_c = _decode(planes, decode_fn, origins, dirs, depths_c, cfg)
-    aux = {"depths_coarse": depths_c, "sigma_coarse": raw_c}
+    aux = {"depths_coarse": depths_c, "sigma_coarse": raw_c, "sigma_coarse_cropped": sigma_c}
     if cfg.depth_resolution_importance > 0:
         _, _, weights_c = mip_ray_march(rgb_c, sigma_c, depths_c, **march)
         depths_f = importance_depths(depths_c, weights_c, u_imp)
@@ -177,7 +177,8 @@ def render(planes, decode_fn, ray_origins, ray_directions, cfg, draws=None, rng=
       dict rgb (N, M, Cout), depth (N, M, 1) (clamped to the global min / max of all sample
       depths of the batch), weights_sum (N, M, 1); with return_aux also `aux` =
       dict(depths_coarse (N, M, S, 1), sigma_coarse (N, M*S, 1) raw, coarse_weights
-      (N, M, S-1, 1), depths_fine (N, M, n, 1), sigma_fine (N, M*n, 1) raw,
+      (N, M, S-1, 1), sigma_coarse_cropped (N, M, S, 1) after the density crop,
+      depths_fine (N, M, n, 1), sigma_fine (N, M*n, 1) raw,
       all_depths / all_sigma (N, M, S+n, 1) merged, sorted, after the density crop).
     """
     if ray_origins.ndim != 3 or ray_origins.shape[-1] != 3:
