@@ -79,7 +79,7 @@ def test_output_and_aux_shapes(rays):
     assert out["rgb"].shape == (2, 16, 3)
     assert out["depth"].shape == out["weights_sum"].shape == (2, 16, 1)
     shapes = {k: v.shape for k, v in out["aux"].items()}
-    assert shapes == {"depths_coarse": (2, 16, s, 1), "sigma_coarse": (2, 16 * s, 1),
+    assert shapes == {"depths_coarse": (2, 16, s, 1), "sigma_coarse": (2, 16 * s, 1), "sigma_coarse_cropped": (2, 16, s, 1),
                       "coarse_weights": (2, 16, s - 1, 1), "depths_fine": (2, 16, n, 1),
                       "sigma_fine": (2, 16 * n, 1), "all_depths": (2, 16, s + n, 1),
                       "all_sigma": (2, 16, s + n, 1)}
