@@ -20,6 +20,11 @@ setup(
         "clu>=0.0.12",
         "numpy>=2.0",
         "pillow>=10.0",
+        "scikit-image>=0.22",  # marching cubes for shape export
+        "imageio>=2.31",  # orbit videos (mp4 via imageio-ffmpeg's bundled binary, gif)
+        "imageio-ffmpeg>=0.5",
+        "mrcfile>=1.5",  # density volumes like the official gen_samples
+        "tqdm>=4.66",  # progress bars
     ],
     extras_require={
         "test": ["pytest>=8.0", "pytest-xdist>=3.5"],
