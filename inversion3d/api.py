@@ -14,7 +14,7 @@ import numpy as np
 from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 
-KINDS = ("eg3d",)
+KINDS = ("eg3d", "panohead")
 NOISE_MODES = ("const", "random", "none")
 
 
@@ -37,7 +37,9 @@ class Generator:
         self.init_kwargs = dict(init_kwargs or {})
         self.kind = kind
         self.module = eg3d.TriPlaneGenerator(config)
-        self._mapping, self._synthesis = eg3d.jitted(config)
+        self._mapping, self._synthesis, self._delta_c = eg3d.jitted(config)
+        self._planes = jax.jit(lambda v, ws, noise_mode: self.module.apply(
+            v, ws, noise_mode, method=eg3d.TriPlaneGenerator.planes), static_argnames=("noise_mode",))
 
     @property
     def num_ws(self) -> int:
@@ -50,8 +52,10 @@ class Generator:
         c = _check_shape("c", c, (z.shape[0], cfg.c_dim))
         if truncation_cutoff is not None:
             truncation_cutoff = int(truncation_cutoff)
-            if not 0 <= truncation_cutoff <= cfg.num_ws:
-                raise ValueError(f"truncation_cutoff: expected 0..{cfg.num_ws} or None, got {truncation_cutoff}")
+            if truncation_cutoff < 0:
+                raise ValueError(f"truncation_cutoff: expected >= 0 or None, got {truncation_cutoff}")
+            # Like the official slicing ws[:, :cutoff], a cutoff past num_ws truncates them all.
+            truncation_cutoff = min(truncation_cutoff, cfg.num_ws)
         return self._mapping(self.params, z, c, float(truncation_psi), truncation_cutoff)
 
     def synthesis(self, ws, c, noise_mode="const", rng=None, draws=None, neural_rendering_resolution=None,
@@ -77,10 +81,31 @@ class Generator:
         return self._synthesis(self.params, ws, c, noise_mode=noise_mode, rng=rng, draws=draws,
                                neural_rendering_resolution=res, capture=bool(capture))
 
+    def apply_delta_c(self, z, c, truncation_psi=1.0, truncation_cutoff=None):
+        """PanoHead only: (c_new (N, 25), delta (N, 3)), the camera with t_mapping's offset."""
+        if not self.config.camera_offset:
+            raise ValueError(f"apply_delta_c: a {self.kind} generator has no camera-offset network (PanoHead only)")
+        z = _check_shape("z", z, (None, self.config.z_dim))
+        c = _check_shape("c", c, (z.shape[0], self.config.c_dim))
+        cutoff = None if truncation_cutoff is None else int(truncation_cutoff)
+        return self._delta_c(self.params, z, c, float(truncation_psi), cutoff)
+
     def __call__(self, z, c, truncation_psi=1.0, truncation_cutoff=None, **synthesis_kwargs):
-        """mapping + synthesis with the same camera for conditioning and rendering."""
+        """The official forward: mapping + synthesis with the same camera for conditioning and
+        rendering; PanoHead first moves the rendering camera by its t_mapping offset (panohead.md §6)."""
         ws = self.mapping(z, c, truncation_psi, truncation_cutoff)
+        if self.config.camera_offset:
+            c, _ = self.apply_delta_c(z, c, truncation_psi, truncation_cutoff)
         return self.synthesis(ws, c, **synthesis_kwargs)
+
+    def density_grid(self, ws, resolution=256, chunk=65536, noise_mode="const"):
+        """ws (1, num_ws, w_dim) -> raw density (R, R, R) indexed [z, y, x] over the feature cube."""
+        from inversion3d.rendering.shapes import density_grid
+
+        ws = _check_shape("ws", ws, (1, self.config.num_ws, self.config.w_dim))
+        planes = self._planes(self.params, ws, noise_mode=noise_mode)
+        return density_grid(planes, self.params, eg3d.decode_apply(self.config), self.config.render,
+                            resolution=int(resolution), chunk=int(chunk))
 
     def _check_draws(self, draws, n, res):
         if not isinstance(draws, Mapping):
@@ -124,7 +149,7 @@ def load_generator(source: Any = None, kind: str = "eg3d", init_kwargs: Optional
     if init_kwargs is None:
         raise ValueError("init_kwargs: required (the official TriPlaneGenerator constructor kwargs)")
     cfg = EG3DConfig.from_official(init_kwargs, neural_rendering_resolution=neural_rendering_resolution,
-                                   ray_chunk=ray_chunk, fused_modconv=fused_modconv)
+                                   ray_chunk=ray_chunk, fused_modconv=fused_modconv, kind=kind)
     if source is None:
         variables = eg3d.init_variables(cfg, jax.random.PRNGKey(seed))
     else:

@@ -139,3 +139,26 @@ def orbit_yaws(num, yaw_range):
         raise ValueError(f"num: expected >= 1, got {num}")
     offsets = np.linspace(-yaw_range, yaw_range, num) if num > 1 else np.zeros(1)
     return (math.pi / 2 + offsets).astype(np.float32)
+
+
+ORBITS = ("yaw", "360", "spiral")
+
+
+def orbit_angles(kind, frames, yaw_range=0.35, pitch_range=0.25):
+    """(yaw (F,), pitch (F,)) angles in radians for a camera path of `frames` views.
+
+    'yaw': side-to-side sweep pi/2 + yaw_range * sin(2 pi t) at level pitch (EG3D-style video);
+    '360': a full turn pi/2 + 2 pi t around the head (PanoHead, panohead.md §7);
+    'spiral': the sweep plus pitch pi/2 + pitch_range * cos(2 pi t). t = frame / frames.
+    """
+    if kind not in ORBITS:
+        raise ValueError(f"orbit: expected one of {ORBITS}, got {kind!r}")
+    if frames < 1:
+        raise ValueError(f"frames: expected >= 1, got {frames}")
+    t = np.arange(frames, dtype=np.float64) / frames
+    level = np.full(frames, math.pi / 2)
+    if kind == "360":
+        return (math.pi / 2 + 2 * math.pi * t).astype(np.float32), level.astype(np.float32)
+    yaw = math.pi / 2 + yaw_range * np.sin(2 * math.pi * t)
+    pitch = level + (pitch_range * np.cos(2 * math.pi * t) if kind == "spiral" else 0.0)
+    return yaw.astype(np.float32), pitch.astype(np.float32)

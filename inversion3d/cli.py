@@ -1,6 +1,7 @@
 """The `inversion3d` command (also `python -m inversion3d`).
 
   inversion3d demo --config configs/demo.py --out out/demo [--config.seed=3 ...]
+  inversion3d render CKPT --seeds 0-3 --trunc 0.7 --orbit yaw|360|spiral --frames 60 --out DIR [--mesh]
 
 Subcommands for conversion, rendering, inversion and evaluation are added by their own modules.
 """
@@ -44,10 +45,10 @@ def load_config_file(path, overrides=()):
 
 def run_demo(config, out_dir):
     """Renders a seeded tiny generator at several yaws; writes grid.png, depth.png and per-view PNGs."""
-    from inversion3d import camera, viz
+    from inversion3d import camera, files, viz
     from inversion3d.api import load_generator
 
-    viz.ensure_writable_dir(out_dir)
+    files.ensure_writable_dir(out_dir)
     start = time.time()
     gen = load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
                          neural_rendering_resolution=config.neural_rendering_resolution,
@@ -78,12 +79,61 @@ def run_demo(config, out_dir):
     return grid, depth
 
 
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+DEFAULT_GENERATORS = {"default": "demo.py", "default-panohead": "demo_panohead.py"}
+
+
+def open_generator(source, kind="auto", overrides=()):
+    """A generator from 'default' / 'default-panohead', a config .py (random weights from its
+    init_kwargs), or a checkpoint path handed to `load_generator`."""
+    from inversion3d.api import load_generator
+
+    if source in DEFAULT_GENERATORS:
+        source = os.path.join(CONFIG_DIR, DEFAULT_GENERATORS[source])
+    if str(source).endswith(".py"):
+        config = load_config_file(source, overrides)
+        return load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
+                              neural_rendering_resolution=config.neural_rendering_resolution,
+                              ray_chunk=config.ray_chunk)
+    if not os.path.exists(source):
+        raise ValueError(f"CKPT: no such file or directory: {source}")
+    kwargs = {} if kind == "auto" else {"kind": kind}
+    return load_generator(source, **kwargs)
+
+
+def run_render(args, overrides):
+    from inversion3d.orbit_render import parse_seeds, render_orbit
+    from inversion3d.files import ensure_writable_dir
+
+    seeds = parse_seeds(args.seeds)
+    ensure_writable_dir(args.out)  # fail before any loading or rendering
+    gen = open_generator(args.ckpt, args.kind, overrides)
+    render_orbit(gen, seeds, args.out, truncation_psi=args.trunc, truncation_cutoff=args.trunc_cutoff,
+                 orbit=args.orbit, frames=args.frames, batch=args.batch, video_format=args.format,
+                 mesh=args.mesh, shape_resolution=args.shape_res, fps=args.fps, level=args.level)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="inversion3d", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="render the embedded default generator at several yaws (PNG grid + depth)")
     demo.add_argument("--config", default="configs/demo.py", help="config file with get_config()")
     demo.add_argument("--out", default="out/demo", help="output directory")
+    render = sub.add_parser("render", help="orbit videos, PNG grids, depth maps and meshes for latent seeds")
+    render.add_argument("ckpt", help="checkpoint, a config .py, 'default' (tiny EG3D) or 'default-panohead'")
+    render.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"])
+    render.add_argument("--seeds", default="0", help="latent seeds, e.g. 0-3,7")
+    render.add_argument("--trunc", type=float, default=0.7, help="truncation psi")
+    render.add_argument("--trunc-cutoff", type=int, default=14, help="truncate the first ws")
+    render.add_argument("--orbit", default="yaw", choices=["yaw", "360", "spiral"])
+    render.add_argument("--frames", type=int, default=60)
+    render.add_argument("--batch", type=int, default=4, help="frames rendered per compiled call")
+    render.add_argument("--format", default="mp4", choices=["mp4", "gif"])
+    render.add_argument("--fps", type=int, default=30)
+    render.add_argument("--mesh", action="store_true", help="also export .ply/.obj/.mrc shapes")
+    render.add_argument("--shape-res", type=int, default=128, help="density grid resolution for --mesh")
+    render.add_argument("--level", type=float, default=None, help="iso-level of the raw density (default 10)")
+    render.add_argument("--out", required=True, help="output directory")
     return parser
 
 
@@ -94,6 +144,8 @@ def main(argv=None):
     try:
         if args.command == "demo":
             run_demo(load_config_file(args.config, overrides), args.out)
+        elif args.command == "render":
+            run_render(args, overrides)
     except ValueError as err:
         print(f"inversion3d: error: {err}", file=sys.stderr)
         return 2

@@ -2,11 +2,10 @@
 
 Writes are atomic (temp file in the same folder, then rename) so no half-written PNG is left.
 """
-import os
-import tempfile
-
 import numpy as np
 from PIL import Image
+
+from inversion3d.files import atomic_write
 
 # Anchor colours of a perceptually ordered map (dark purple -> orange -> light yellow); near = bright.
 _DEPTH_ANCHORS = np.array([
@@ -49,28 +48,4 @@ def make_grid(tiles, size=None):
 
 def save_png(path, array):
     """Atomically writes uint8 (H, W, 3) `array` to `path`; returns the path."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(np.asarray(array, np.uint8)).save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def ensure_writable_dir(path):
-    """Creates `path` if needed and checks it is writable; ValueError naming it otherwise."""
-    path = os.fspath(path)
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"out: cannot create output directory {path}: {err.strerror}") from None
-    if not os.access(path, os.W_OK):
-        raise ValueError(f"out: output directory {path} is not writable")
-    return path
+    return atomic_write(path, lambda tmp: Image.fromarray(np.asarray(array, np.uint8)).save(tmp, format="PNG"))

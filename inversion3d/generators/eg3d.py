@@ -191,7 +191,7 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
     cam2world = c[:, :16].reshape(-1, 4, 4)
     intrinsics = c[:, 16:25].reshape(-1, 3, 3)
     origins, directions = sample_rays(cam2world, intrinsics, res)
-    decode_fn = lambda sampled, coords, dirs: module.apply(variables, sampled, method=TriPlaneGenerator.decode)
+    decode_fn = functools.partial(decode_apply(cfg), variables)
     out = render(planes, decode_fn, origins, directions, cfg.render, draws=draws, rng=render_rng,
                  return_aux=capture)
     n = ws.shape[0]
@@ -247,6 +247,13 @@ def apply_delta_c(cfg: EG3DConfig, variables, z, c, truncation_psi=1.0, truncati
                                          method=TriPlaneGenerator.camera_delta)
     c0 = jnp.zeros_like(c) if cfg.c_gen_conditioning_zero else c
     return c0.at[:, jnp.array([3, 7, 11])].add(delta), delta
+
+
+@functools.lru_cache(maxsize=None)
+def decode_apply(cfg: EG3DConfig):
+    """A hashable (variables, sampled, coords, dirs) -> {'sigma', 'rgb'} for the given config."""
+    module = TriPlaneGenerator(cfg)
+    return lambda variables, sampled, coords, dirs: module.apply(variables, sampled, method=TriPlaneGenerator.decode)
 
 
 @functools.lru_cache(maxsize=None)
