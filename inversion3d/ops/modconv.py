@@ -36,7 +36,7 @@ def _conv(x, w, up, padding, flip_weight, resample_filter, groups):
 
 
 def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_filter=None,
-                     demodulate=True, flip_weight=True, fused=True):
+                     demodulate=True, flip_weight=True, fused=True, grouped=None):
     """Style-modulated convolution with optional demodulation and noise (eg3d.md §3.3).
 
     Per sample n: w_n = weight * styles[n] (on the input-channel axis);
@@ -54,9 +54,12 @@ def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_fi
       resample_filter: (fh, fw) FIR filter used when up=2.
       demodulate: apply d_n (False for ToRGB, whose styles already carry the weight gain, §3.4).
       flip_weight: True = cross-correlation (torch conv2d), False = true convolution.
-      fused: True runs one grouped conv with per-sample kernels (eval path); False modulates x
+      fused: True convolves with per-sample kernels (eval path; one sample-grouped conv, or one
+        conv per sample on CPU where grouped convs are slow); False modulates x
         and demodulates the output around a shared-kernel conv (train path). Same maths,
         different rounding (~1e-6, eg3d.md §9).
+      grouped: for fused=True, force the one-grouped-conv form (True) or the per-sample loop
+        (False); None picks per backend.
     Returns:
       (N, H', W', O); H' = H + py0 + py1 - kh + 1 for up=1, 2H for up=2 with the defaults above.
     """
@@ -78,11 +81,21 @@ def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_fi
     if fused:
         if d is not None:
             wn = wn * d[:, None, None, None, :]
-        # Groups = samples: channels of sample n occupy block n of both the input and output axes.
-        xg = jnp.transpose(x, (1, 2, 0, 3)).reshape(1, h, w_, n * i)
-        wg = jnp.transpose(wn, (1, 2, 3, 0, 4)).reshape(kh, kw, i, n * o)
-        y = _conv(xg, wg, up, padding, flip_weight, resample_filter, groups=n)
-        y = jnp.transpose(y.reshape(y.shape[1], y.shape[2], n, o), (2, 0, 1, 3))
+        if grouped is None:
+            grouped = n == 1 or jax.default_backend() != "cpu"
+        if not grouped:
+            # XLA:CPU runs a sample-grouped conv 6-8x slower per image than separate convs and
+            # allocates outside its own accounting (experiments/benchmarks/bench_modconv.py), so
+            # convolve sample by sample there; the maths is the same per sample.
+            conv_one = lambda args: _conv(args[0][None], args[1], up, padding, flip_weight,
+                                          resample_filter, groups=1)[0]
+            y = jax.lax.map(conv_one, (x, wn))
+        else:
+            # Groups = samples: channels of sample n occupy block n of the input and output axes.
+            xg = jnp.transpose(x, (1, 2, 0, 3)).reshape(1, h, w_, n * i)
+            wg = jnp.transpose(wn, (1, 2, 3, 0, 4)).reshape(kh, kw, i, n * o)
+            y = _conv(xg, wg, up, padding, flip_weight, resample_filter, groups=n)
+            y = jnp.transpose(y.reshape(y.shape[1], y.shape[2], n, o), (2, 0, 1, 3))
     else:
         y = _conv(x * styles[:, None, None, :], weight, up, padding, flip_weight, resample_filter,
                   groups=1)

@@ -1,8 +1,10 @@
 """FIR resampling of NHWC images: upsample (zero insertion), pad, filter, downsample (eg3d.md §4).
 
 Everything is one `lax.pad` (interior padding does the zero insertion, negative edge padding does the
-cropping) followed by one depthwise `lax.conv_general_dilated` whose window stride does the
-downsampling, so the op is jittable and differentiable without custom kernels.
+cropping) followed by the FIR filter written as a weighted sum of strided slices (two 1-D passes when
+the filter is a concrete rank-1 matrix, as [1,3,3,1] is). On XLA:CPU this is 10-100x faster than a
+depthwise (feature-grouped) convolution (experiments/benchmarks/bench_upfirdn2d.py), and it is
+jittable and differentiable without custom kernels.
 """
 import jax
 import jax.numpy as jnp
@@ -41,10 +43,53 @@ def parse_padding(padding):
 
 
 def _check_filter(f):
-    f = jnp.asarray(f)
+    """Keeps numpy filters concrete (so rank-1 filters can be split); others become jnp arrays."""
+    f = np.asarray(f, np.float32) if isinstance(f, (np.ndarray, list, tuple)) else jnp.asarray(f)
     if f.ndim != 2:
         raise ValueError(f"f: expected a 2-D (fh, fw) filter, got shape {f.shape}")
     return f
+
+
+def _rank1_factors(f):
+    """(column, row) with f == outer(column, row) for a concrete rank-1 numpy filter, else None."""
+    if not isinstance(f, np.ndarray):
+        return None
+    f64 = f.astype(np.float64)
+    u, s, vt = np.linalg.svd(f64)
+    col, row = u[:, 0] * s[0], vt[0]
+    if not np.allclose(np.outer(col, row), f64, rtol=0, atol=1e-7 * max(np.abs(f64).max(), 1e-30)):
+        return None
+    return col, row
+
+
+def _taps(x, axis, num_taps, weights, down, out_len):
+    """sum_a weights[a] * x[..., a + down * i, ...] along `axis` (a strided-slice correlation)."""
+    total = None
+    for a in range(num_taps):
+        start = [0] * x.ndim
+        limit = list(x.shape)
+        strides = [1] * x.ndim
+        start[axis], limit[axis], strides[axis] = a, a + (out_len - 1) * down + 1, down
+        term = jax.lax.slice(x, start, limit, strides) * weights[a]
+        total = term if total is None else total + term
+    return total
+
+
+def _correlate(x, f, down):
+    """Valid cross-correlation of every channel of padded x (N, H, W, C) with f, stride `down`."""
+    fh, fw = f.shape
+    out_h = (x.shape[1] - fh) // down + 1
+    out_w = (x.shape[2] - fw) // down + 1
+    factors = _rank1_factors(f)
+    if factors is not None:
+        col, row = (jnp.asarray(v, x.dtype) for v in factors)
+        return _taps(_taps(x, 1, fh, col, down, out_h), 2, fw, row, down, out_w)
+    total = None
+    for a in range(fh):
+        rows = jax.lax.slice_in_dim(x, a, a + (out_h - 1) * down + 1, down, axis=1)
+        term = _taps(rows, 2, fw, f[a].astype(x.dtype), down, out_w)
+        total = term if total is None else total + term
+    return total
 
 
 def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1.0):
@@ -71,20 +116,18 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1.0):
     up, down = int(up), int(down)
     f = _check_filter(f)
     px0, px1, py0, py1 = parse_padding(padding)
-    c = x.shape[-1]
     # Zero insertion AFTER each sample means (L-1)*(up-1) interior zeros plus up-1 trailing zeros;
     # both fold into one lax.pad together with the (possibly negative) user padding.
     x = jax.lax.pad(x, jnp.array(0, x.dtype),
                     [(0, 0, 0), (py0, py1 + up - 1, up - 1), (px0, px1 + up - 1, up - 1), (0, 0, 0)])
-    f = f.astype(x.dtype) * jnp.asarray(gain, x.dtype)
+    if isinstance(f, np.ndarray) and isinstance(gain, (int, float, np.number)):
+        f = f * np.float32(gain)
+    else:
+        f = jnp.asarray(f, x.dtype) * jnp.asarray(gain, x.dtype)
     if not flip_filter:
-        # lax convs correlate; a true convolution correlates with the spatially flipped filter.
+        # Correlating with the spatially flipped filter is a true convolution.
         f = f[::-1, ::-1]
-    kernel = jnp.tile(f[:, :, None, None], (1, 1, 1, c))  # HWIO, one filter per channel group
-    return jax.lax.conv_general_dilated(
-        x, kernel, window_strides=(down, down), padding="VALID",
-        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=c,
-        precision=jax.lax.Precision.HIGHEST)
+    return _correlate(x, f, down)
 
 
 def upsample2d(x, f, up=2, padding=0, flip_filter=False, gain=1.0):

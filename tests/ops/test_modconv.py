@@ -31,11 +31,12 @@ GOLDENS = ["mc_demod_up1_fused", "mc_demod_up1_nonfused", "mc_demod_up1_noise_fu
            "mc_demod_up2_fused", "mc_demod_up2_nonfused", "mc_nodemod_1x1"]
 
 
-@pytest.mark.parametrize("fused", [True, False], ids=["fused", "nonfused"])
+@pytest.mark.parametrize("fused,grouped", [(True, True), (True, False), (False, None)],
+                         ids=["fused-grouped", "fused-per-sample", "nonfused"])
 @pytest.mark.parametrize("name", GOLDENS)
-def test_modulated_conv2d_matches_golden(ops_golden, name, fused):
+def test_modulated_conv2d_matches_golden(ops_golden, name, fused, grouped):
     x = jnp.asarray(nchw_to_nhwc(ops_golden["mc_x"]))
-    y = modulated_conv2d(x, fused=fused, **_kwargs(ops_golden, name))
+    y = modulated_conv2d(x, fused=fused, grouped=grouped, **_kwargs(ops_golden, name))
     np.testing.assert_allclose(np.asarray(y), nchw_to_nhwc(ops_golden[name]), rtol=0, atol=ATOL)
 
 
