@@ -94,7 +94,10 @@ def f64_setup(small):
     return cfg, gen.params, np.asarray(ws), c
 
 
-def _objective(cfg, c, u):
+def _objective(f64_setup):
+    """(f(variables, ws) -> scalar, float64 variables, float64 ws); call inside jax.enable_x64."""
+    cfg, variables, ws, c = f64_setup
+    u = jnp.asarray(np.random.RandomState(1).rand(2, RES * RES, 6, 1))
     proj = np.random.RandomState(7)
     p_img = proj.randn(2, 128, 128, 3)
     p_depth = proj.randn(2, RES, RES, 1)
@@ -103,27 +106,25 @@ def _objective(cfg, c, u):
         out = eg3d.synthesize(cfg, variables, ws, jnp.asarray(c, jnp.float64), draws={"stratified": u},
                               neural_rendering_resolution=RES)
         return jnp.sum(out["image"] * p_img) + jnp.sum(out["image_depth"] * p_depth)
-    return f
+    v64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), variables)
+    return f, v64, jnp.asarray(ws, jnp.float64)
 
 
-def test_grad_ws_matches_finite_differences(f64_setup):
-    cfg, variables, ws, c = f64_setup
-    with jax.enable_x64(True):
-        v64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), variables)
-        u = jnp.asarray(np.random.RandomState(1).rand(2, RES * RES, 6, 1))
-        f = _objective(cfg, c, u)
-        direction = jnp.asarray(np.random.RandomState(2).randn(*ws.shape))
-        tangent, fd = _fd_check(lambda w: f(v64, w), jnp.asarray(ws, jnp.float64), direction)
+def _assert_matches(tangent, fd):
     assert np.isfinite(tangent) and abs(tangent) > 0
     assert abs(tangent - fd) <= 1e-5 * max(abs(fd), 1.0), (tangent, fd)
 
 
-def test_grad_params_matches_finite_differences(f64_setup):
-    cfg, variables, ws, c = f64_setup
+def test_grad_ws_matches_finite_differences(f64_setup):
     with jax.enable_x64(True):
-        v64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), variables)
-        u = jnp.asarray(np.random.RandomState(1).rand(2, RES * RES, 6, 1))
-        f = _objective(cfg, c, u)
+        f, v64, ws64 = _objective(f64_setup)
+        direction = jnp.asarray(np.random.RandomState(2).randn(*ws64.shape))
+        _assert_matches(*_fd_check(lambda w: f(v64, w), ws64, direction))
+
+
+def test_grad_params_matches_finite_differences(f64_setup):
+    with jax.enable_x64(True):
+        f, v64, ws64 = _objective(f64_setup)
         rs = np.random.RandomState(4)
         # A direction in a few trainable tensors, one per network piece (decoder, backbone, SR).
         picked = {("params", "decoder"), ("params", "backbone", "synthesis", "b32", "conv1"),
@@ -134,6 +135,4 @@ def test_grad_params_matches_finite_differences(f64_setup):
             hit = any(keys[:len(p)] == p for p in picked)
             return jnp.asarray(rs.randn(*a.shape) if hit else np.zeros(a.shape))
         direction = jax.tree_util.tree_map_with_path(direction_for, v64)
-        tangent, fd = _fd_check(lambda v: f(v, jnp.asarray(ws, jnp.float64)), v64, direction)
-    assert np.isfinite(tangent) and abs(tangent) > 0
-    assert abs(tangent - fd) <= 1e-5 * max(abs(fd), 1.0), (tangent, fd)
+        _assert_matches(*_fd_check(lambda v: f(v, ws64), v64, direction))
