@@ -134,3 +134,71 @@ def fill_variables(state_dict: Mapping[str, np.ndarray], template: Mapping, rule
     if problems:
         raise ValueError(f"{source}: cannot map to the Flax tree: " + "; ".join(problems))
     return _unflatten(filled)
+
+
+# Inverse layouts (Flax -> PyTorch), one per entry of LAYOUTS.
+INVERSE_LAYOUTS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "same": lambda a: a,
+    "chw_to_hwc": lambda a: np.transpose(a, (2, 0, 1)),
+    "by_rank": lambda a: a.T if a.ndim == 2 else (np.transpose(a, (3, 2, 0, 1)) if a.ndim == 4 else a),
+}
+
+
+def torch_key(path: Tuple[str, ...]) -> str:
+    """('decoder', 'net_0', 'weight') -> 'decoder.net.0.weight' (inverse of `flax_path`)."""
+    parts = []
+    for part in path:
+        m = re.fullmatch(r"(.*?)((?:_\d+)+)", part)
+        parts.append(m.group(1) + m.group(2).replace("_", ".") if m and m.group(1) else part)
+    return ".".join(parts)
+
+
+def constant_keys(state_keys: Iterable[str]) -> Tuple[str, ...]:
+    """The [1,3,3,1] `resample_filter` buffers the port drops, for the StyleGAN2 keys given:
+    one per SynthesisLayer (conv0/conv1) and one per block holding such a layer (eg3d.md §10)."""
+    out = []
+    for key in state_keys:
+        m = re.fullmatch(r"(.*)\.(conv[01])\.weight", key)
+        if m:
+            for name in (f"{m.group(1)}.resample_filter", f"{m.group(1)}.{m.group(2)}.resample_filter"):
+                if name not in out:
+                    out.append(name)
+    return tuple(out)
+
+
+def to_state_dict(variables: Mapping, rules: Iterable[Rule] = STYLEGAN_RULES,
+                  constants: Iterable[str] = ()) -> Dict[str, np.ndarray]:
+    """Inverse of `fill_variables`: a Flax variables tree -> PyTorch state_dict (official layouts).
+
+    constants: official keys of the dropped constant buffers (see `constant_keys`) to emit as the
+      normalised [1,3,3,1] filter, so the result has the official key set.
+    """
+    rules = tuple(rules)
+    out: Dict[str, np.ndarray] = {}
+    for path, leaf in _flatten(variables).items():
+        collection, key = path[0], torch_key(path[1:])
+        rule = next((r for r in rules if re.fullmatch(r.pattern, key)), None)
+        if rule is None or rule.collection != collection:
+            raise ValueError(f"variables: no key-map rule gives {'/'.join(path)} (as PyTorch key {key!r})")
+        out[key] = np.array(INVERSE_LAYOUTS[rule.layout](np.asarray(leaf, np.float32)), order="C")  # keeps 0-d
+    fir = setup_filter((1, 3, 3, 1)).astype(np.float32)
+    for key in constants:
+        out[key] = fir.copy()
+    return out
+
+
+def check_variables(variables: Mapping, template: Mapping, source: str = "variables") -> dict:
+    """A restored Flax variables tree checked against `template` (paths and shapes), as float32 numpy.
+
+    Raises ValueError listing every unknown, missing and mis-shaped leaf at once.
+    """
+    got, wanted = _flatten(variables), _flatten(template)
+    unknown = sorted("/".join(p) for p in got if p not in wanted)
+    missing = sorted("/".join(p) for p in wanted if p not in got)
+    shapes = [f"{'/'.join(p)}: expected {tuple(wanted[p].shape)}, got {tuple(np.shape(v))}"
+              for p, v in got.items() if p in wanted and tuple(np.shape(v)) != tuple(wanted[p].shape)]
+    problems = [f"{label} {items}" for label, items in
+                (("unknown leaves", unknown), ("missing leaves", missing), ("mis-shaped", shapes)) if items]
+    if problems:
+        raise ValueError(f"{source}: does not fit the generator: " + "; ".join(problems))
+    return _unflatten({p: np.asarray(v, np.float32) for p, v in got.items()})

@@ -128,22 +128,38 @@ def _read_state_dict(source) -> Mapping[str, np.ndarray]:
     if path.endswith(".npz"):
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    raise ValueError(f"source: {path}: expected a .npz of PyTorch state_dict arrays or a dict "
-                     f"(official .pkl and Orbax directories are read by the converter, not yet available)")
+    raise ValueError(f"source: {path}: expected a .npz of PyTorch state_dict arrays, a dict, an official "
+                     f".pkl / .pth or a converted directory")
 
 
-def load_generator(source: Any = None, kind: str = "eg3d", init_kwargs: Optional[Mapping] = None,
-                   neural_rendering_resolution: int = 64, ray_chunk: Optional[int] = None,
-                   fused_modconv: bool = True, seed: int = 0) -> Generator:
+def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: Optional[Mapping] = None,
+                   neural_rendering_resolution: Optional[int] = None, ray_chunk: Optional[int] = None,
+                   fused_modconv: bool = True, seed: int = 0, network: str = "G_ema") -> Generator:
     """Builds a `Generator`.
 
-    source: a dict or `.npz` of PyTorch state_dict arrays (exact official key names), or None for
-      a randomly initialised generator (official init, PRNG `seed`).
+    source: None for a randomly initialised generator (official init, PRNG `seed`); a dict or `.npz`
+      of PyTorch state_dict arrays (exact official key names); an official EG3D / PanoHead `.pkl`
+      (read without running its code; `network` picks 'G_ema' or 'G'), a generator `.pth`, or a
+      directory written by `inversion3d convert`. Files that carry kind, init_kwargs and
+      neural_rendering_resolution supply them; arguments given here override them.
+    kind: 'eg3d' | 'panohead'; None = the file's kind, else 'eg3d'.
     init_kwargs: the official `TriPlaneGenerator(**init_kwargs)` constructor kwargs, including
       `rendering_kwargs` (eg3d.md §0, §6).
-    neural_rendering_resolution: the pickled attribute (64 for ffhq512-64, 128 for ffhq512-128).
+    neural_rendering_resolution: the pickled attribute (64 for ffhq512-64, 128 for ffhq512-128);
+      None = the file's value, else 64.
     ray_chunk: rays per renderer chunk (bounds memory); None renders all rays at once.
     """
+    checkpoint = None
+    if source is not None and not isinstance(source, Mapping) and not os.fspath(source).endswith(".npz"):
+        from converters.load import read_generator_source  # official .pkl / .pth or a converted directory
+
+        checkpoint = read_generator_source(source, network=network)
+        kind = checkpoint.resolve_kind(kind)
+        init_kwargs = checkpoint.init_kwargs if init_kwargs is None else init_kwargs
+        if neural_rendering_resolution is None:
+            neural_rendering_resolution = checkpoint.neural_rendering_resolution
+    kind = "eg3d" if kind is None else kind
+    neural_rendering_resolution = 64 if neural_rendering_resolution is None else neural_rendering_resolution
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
     if init_kwargs is None:
@@ -153,10 +169,14 @@ def load_generator(source: Any = None, kind: str = "eg3d", init_kwargs: Optional
     if source is None:
         variables = eg3d.init_variables(cfg, jax.random.PRNGKey(seed))
     else:
-        from converters.keymap import fill_variables  # the top-level loader may use converters
+        from converters.keymap import check_variables, fill_variables  # the top-level loader may use converters
 
         template = jax.eval_shape(lambda: eg3d.init_variables(cfg, jax.random.PRNGKey(0)))
         name = source if not isinstance(source, Mapping) else "state_dict"
-        variables = fill_variables(_read_state_dict(source), template, source=str(name))
+        if checkpoint is not None and checkpoint.variables is not None:  # converted: already the Flax tree
+            variables = check_variables(checkpoint.variables, template, source=str(name))
+        else:
+            state = checkpoint.state_dict if checkpoint is not None else _read_state_dict(source)
+            variables = fill_variables(state, template, source=str(name))
         variables = jax.tree.map(jnp.asarray, variables)
     return Generator(cfg, variables, init_kwargs, kind)

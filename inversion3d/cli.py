@@ -2,6 +2,8 @@
 
   inversion3d demo --config configs/demo.py --out out/demo [--config.seed=3 ...]
   inversion3d render CKPT --seeds 0-3 --trunc 0.7 --orbit yaw|360|spiral --frames 60 --out DIR [--mesh]
+  inversion3d convert SRC DST [--network G_ema|G|D] [--kind auto|eg3d|panohead|goae|psp|...]
+  inversion3d info FILE
 
 Subcommands for conversion, rendering, inversion and evaluation are added by their own modules.
 """
@@ -134,7 +136,28 @@ def build_parser():
     render.add_argument("--shape-res", type=int, default=128, help="density grid resolution for --mesh")
     render.add_argument("--level", type=float, default=None, help="iso-level of the raw density (default 10)")
     render.add_argument("--out", required=True, help="output directory")
+    from converters.load import CONVERT_KINDS, NETWORKS  # light: no jax, no orbax
+
+    convert = sub.add_parser("convert", help="official .pkl / .pth -> a directory load_generator reads "
+                                             "(Orbax arrays + JSON); never runs code from the file")
+    convert.add_argument("src", help="EG3D / PanoHead .pkl, or a PyTorch .pth / .pt")
+    convert.add_argument("dst", help="output directory (must not exist)")
+    convert.add_argument("--network", default="G_ema", choices=NETWORKS, help="network of a .pkl snapshot")
+    convert.add_argument("--kind", default="auto", choices=CONVERT_KINDS, help="model family (auto: detect)")
+    info = sub.add_parser("info", help="what a checkpoint holds (networks, kwargs, parameter count, dtype)")
+    info.add_argument("file", help=".pkl, .pth / .pt, or a converted directory")
     return parser
+
+
+def run_convert(src, dst, network="G_ema", kind="auto"):
+    """Converts one official file (converters/convert.py) and prints a one-line summary."""
+    from converters.convert import convert
+
+    summary = convert(src, dst, network=network, kind=kind)
+    print(f"[convert] {src} -> {summary['dst']}: kind {summary['kind']}, network {summary['network']}, "
+          f"layout {summary['layout']}, {summary['num_arrays']} arrays, {summary['num_elements']:,} values, "
+          f"{summary['seconds']:.1f}s")
+    return summary
 
 
 def main(argv=None):
@@ -146,6 +169,12 @@ def main(argv=None):
             run_demo(load_config_file(args.config, overrides), args.out)
         elif args.command == "render":
             run_render(args, overrides)
+        elif args.command == "convert":
+            run_convert(args.src, args.dst, args.network, args.kind)
+        elif args.command == "info":
+            from converters.convert import info
+
+            print("\n".join(info(args.file)))
     except ValueError as err:
         print(f"inversion3d: error: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,91 @@
+"""A converted checkpoint directory: Orbax arrays + one JSON of what they are.
+
+    DST/inversion3d.json   {"format": 1, "kind", "network", "layout", "init_kwargs",
+                            "neural_rendering_resolution", "source", ...}
+    DST/params/            Orbax (StandardCheckpointer) tree of numpy arrays
+
+layout 'flax': the Flax variables tree {'params', 'buffers'} that `load_generator(DST)` uses as is.
+layout 'state_dict': {'state_dict': {PyTorch name: array}} in PyTorch layouts, for networks without a
+Flax port yet (discriminators, encoders, losses); later key maps read these.
+The directory is written under a temporary name beside DST and renamed at the end, so a failed
+conversion never leaves a partial DST.
+"""
+import json
+import os
+import shutil
+import tempfile
+from typing import Any, Dict, Mapping, Tuple
+
+import numpy as np
+
+META_FILE = "inversion3d.json"
+PARAMS_DIR = "params"
+FORMAT_VERSION = 1
+LAYOUTS = ("flax", "state_dict")
+
+
+def is_converted_dir(path) -> bool:
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, META_FILE))
+
+
+def _checkpointer():
+    import orbax.checkpoint as ocp
+
+    return ocp.StandardCheckpointer()
+
+
+def write_converted(dst, tree: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """Writes `tree` (nested dict of arrays) and `meta` to a new directory `dst`; returns its path."""
+    dst = os.path.abspath(os.fspath(dst))
+    if os.path.lexists(dst):
+        raise ValueError(f"dst: {dst} already exists; choose a new output directory")
+    if meta.get("layout") not in LAYOUTS:
+        raise ValueError(f"layout: expected one of {LAYOUTS}, got {meta.get('layout')!r}")
+    parent = os.path.dirname(dst)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(dst)}.", suffix=".partial", dir=parent)
+    except OSError as err:
+        raise ValueError(f"dst: cannot create {dst}: {err.strerror or err}") from None
+    try:
+        arrays = _to_numpy(tree)
+        checkpointer = _checkpointer()
+        checkpointer.save(os.path.join(tmp, PARAMS_DIR), arrays)
+        checkpointer.wait_until_finished()
+        with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as f:
+            json.dump(dict(meta, format=FORMAT_VERSION), f, indent=1, sort_keys=True)
+        os.rename(tmp, dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dst
+
+
+def _to_numpy(tree):
+    if isinstance(tree, Mapping):
+        return {str(k): _to_numpy(v) for k, v in tree.items()}
+    return np.asarray(tree)
+
+
+def read_meta(path) -> Dict[str, Any]:
+    path = os.fspath(path)
+    try:
+        with open(os.path.join(path, META_FILE), encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: unreadable {META_FILE} ({err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or meta.get("layout") not in LAYOUTS:
+        raise ValueError(f"{path}: {META_FILE} is not a format-{FORMAT_VERSION} inversion3d checkpoint description")
+    return meta
+
+
+def read_converted(path) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """(meta, tree of numpy arrays) of a directory written by `write_converted`."""
+    meta = read_meta(path)
+    params = os.path.join(os.fspath(path), PARAMS_DIR)
+    try:
+        tree = _checkpointer().restore(params)
+    except Exception as err:  # orbax / tensorstore raise many types; report one line
+        raise ValueError(f"{path}: cannot restore the Orbax arrays in {params} ({type(err).__name__}: "
+                         f"{' '.join(str(err).split())[:300]})") from None
+    return meta, tree

@@ -1,0 +1,285 @@
+"""Restricted unpickling of EG3D / PanoHead / PyTorch checkpoints (checkpoints.md §2-§4).
+
+Nothing in a checkpoint is ever imported or executed. `find_class` returns only the inert
+substitutes of `ALLOWED` (records, tensor views, dtype tags); classes of non-persistent modules
+(`training.*`, `torch.nn.modules.*`) become `InertObject`s that keep their pickled `__dict__`.
+Before a pickle is handed to the C unpickler, `prescan` walks its opcodes to reject forbidden
+opcodes and resource bombs (declared lengths past the end of the data, huge memo indices, deep
+stacks) before anything is allocated.
+"""
+import hashlib
+import pickle
+import pickletools
+import re
+from typing import Any, Dict, Tuple
+
+import numpy as np
+
+from converters.tensors import DTypeTag, Storage, TensorRef, UnsafeOrBroken, storage_tag, torch_dtype_name
+
+MAX_STACK = 20_000  # values on the unpickler stack at once (legit checkpoints stay below ~3k)
+MAX_MARKS = 1_000  # open MARKs at once
+FORBIDDEN_OPCODES = {"EXT1", "EXT2", "EXT4", "INST", "OBJ", "PERSID", "NEXT_BUFFER", "READONLY_BUFFER"}
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read safely; the message is one line: '<file>: <reason>'."""
+
+
+def prescan(stream, what: str = "pickle") -> None:
+    """Checks one pickle's opcodes from the stream's position to its STOP (the stream is advanced).
+
+    Rejects opcodes that construct objects outside `find_class` (INST/OBJ/EXT*), out-of-band
+    buffers, memo indices larger than the pickle could have created, a stack deeper than
+    MAX_STACK and every length that runs past the end of the data (pickletools raises).
+    """
+    depth, marks, count = 0, [], 0
+    start = stream.tell()
+    stream.seek(0, 2)
+    remaining = stream.tell() - start
+    stream.seek(start)
+    try:
+        for opcode, arg, _ in pickletools.genops(stream):
+            count += 1
+            name = opcode.name
+            if name in FORBIDDEN_OPCODES:
+                raise UnsafeOrBroken(f"{what}: forbidden pickle opcode {name}")
+            if name in ("PUT", "BINPUT", "LONG_BINPUT") and int(arg) > count:
+                raise UnsafeOrBroken(f"{what}: memo index {arg} out of range (pickle bomb?)")
+            if name == "FRAME" and int(arg) > remaining:
+                raise UnsafeOrBroken(f"{what}: frame of {arg} bytes runs past the end of the data")
+            before, after = opcode.stack_before, opcode.stack_after
+            if name == "MARK":
+                marks.append(depth)
+                if len(marks) > MAX_MARKS:
+                    raise UnsafeOrBroken(f"{what}: more than {MAX_MARKS} nested MARKs (pickle bomb?)")
+                continue
+            if pickletools.markobject in before:
+                if not marks:
+                    raise UnsafeOrBroken(f"{what}: malformed pickle ({name} without MARK)")
+                depth = marks.pop() - before.index(pickletools.markobject) + len(after)
+            elif name == "POP" and marks and marks[-1] == depth:
+                marks.pop()
+            else:
+                depth += len(after) - len(before)
+            if depth < 0:
+                raise UnsafeOrBroken(f"{what}: malformed pickle (stack underflow at {name})")
+            if depth > MAX_STACK:
+                raise UnsafeOrBroken(f"{what}: nesting deeper than {MAX_STACK} levels (pickle bomb?)")
+    except ValueError as err:  # pickletools: truncated data, bad lengths, no STOP
+        raise UnsafeOrBroken(f"{what}: {err}") from None
+
+
+class PersistentRecord:
+    """What `torch_utils.persistence._reconstruct_persistent_obj(meta)` stands for, as data.
+
+    class_name: e.g. 'TriPlaneGenerator'; state: the module __dict__; source_sha256 / source_len
+    identify the embedded `module_src`, which is never executed.
+    """
+
+    def __init__(self, class_name: str, state: dict, source_sha256: str, source_len: int):
+        self.class_name, self.state = class_name, state
+        self.source_sha256, self.source_len = source_sha256, source_len
+
+    def __setstate__(self, state):
+        raise UnsafeOrBroken("BUILD applied to a persistent record")
+
+    def __repr__(self):
+        return f"<persistent {self.class_name}>"
+
+
+def _reconstruct_persistent_obj(meta):
+    if not isinstance(meta, dict):
+        raise UnsafeOrBroken(f"persistent object: expected a meta dict, got {type(meta).__name__}")
+    if meta.get("type") != "class":
+        raise UnsafeOrBroken(f"persistent object: unsupported type {meta.get('type')!r} (expected 'class')")
+    name, src, state = meta.get("class_name"), meta.get("module_src"), meta.get("state")
+    if not isinstance(name, str) or not _IDENT.match(name):
+        raise UnsafeOrBroken(f"persistent object: class name {name!r} is not a plain class name")
+    if not isinstance(src, str) or not isinstance(meta.get("version"), int):
+        raise UnsafeOrBroken(f"persistent object {name}: module_src / version missing")
+    if not isinstance(state, dict):
+        raise UnsafeOrBroken(f"persistent object {name}: state is {type(state).__name__}, expected a dict")
+    digest = hashlib.sha256(src.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return PersistentRecord(name, state, digest, len(src))
+
+
+class InertObject:
+    """Stand-in for a non-persistent class (never imported); keeps the pickled __dict__ as `state`."""
+
+    qualname = "?"
+
+    def __new__(cls, *args):
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "state", {})
+        return obj
+
+    def __init__(self, *args, **kwargs):  # reached only by REDUCE (calling the class), never NEWOBJ
+        raise UnsafeOrBroken(f"calling class {self.qualname} is not allowed")
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 2:  # (__dict__, slot state)
+            state = {**(state[0] or {}), **(state[1] or {})}
+        if not isinstance(state, dict):
+            raise UnsafeOrBroken(f"{self.qualname}: state is {type(state).__name__}, expected a dict")
+        object.__setattr__(self, "state", state)
+
+    def __setattr__(self, key, value):
+        raise UnsafeOrBroken(f"{self.qualname}: attribute assignment is not allowed")
+
+    def __repr__(self):
+        return f"<inert {self.qualname}>"
+
+
+class EasyDict(dict):
+    """`dnnlib.util.EasyDict` (a dict subclass) read as a plain dict."""
+
+    def __setstate__(self, state):
+        if state:
+            raise UnsafeOrBroken("EasyDict: unexpected instance state")
+
+
+class _Marker:
+    """Marks an allowed class that must never be instantiated (torch.Tensor in _rebuild_from_type_v2)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        raise UnsafeOrBroken(f"calling {self.name} is not allowed")
+
+
+def _checked(name, value, kind):
+    if not isinstance(value, kind):
+        raise UnsafeOrBroken(f"{name}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+    return value
+
+
+def _rebuild_tensor(storage, offset, size, stride, *rest):
+    return TensorRef(_checked("tensor storage", storage, Storage), offset, size, stride)
+
+
+def _rebuild_parameter(data, requires_grad=False, hooks=None, state=None):
+    return _checked("parameter data", data, TensorRef)
+
+
+def _rebuild_from_type_v2(func, new_type, args, state):
+    if func is not _rebuild_tensor or not isinstance(new_type, _Marker):
+        raise UnsafeOrBroken("_rebuild_from_type_v2: only plain tensors are allowed")
+    if state:
+        raise UnsafeOrBroken("_rebuild_from_type_v2: tensor attributes are not supported")
+    return func(*_checked("_rebuild_from_type_v2 args", args, tuple))
+
+
+def _load_from_bytes(data):
+    from converters.torch_format import load_from_bytes  # the legacy reader uses this module too
+
+    return load_from_bytes(data)
+
+
+def _codecs_encode(text, encoding="utf-8"):
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise UnsafeOrBroken("_codecs.encode: only str -> latin1 bytes is allowed")
+    return text.encode("latin1")
+
+
+def _numpy_scalar(dtype, data=None):
+    if not isinstance(dtype, DTypeTag) or not isinstance(data, bytes) or len(data) != dtype.dtype.itemsize:
+        raise UnsafeOrBroken("numpy scalar: expected a numeric dtype and its bytes")
+    return np.frombuffer(data, dtype.dtype)[0]
+
+
+def _small_tuple(name):
+    def build(values=()):
+        values = tuple(_checked(name, values, (tuple, list)))
+        if len(values) > 64 or not all(isinstance(v, int) for v in values):
+            raise UnsafeOrBroken(f"{name}: expected a short tuple of ints")
+        return values
+    return build
+
+
+def _device(kind, index=None):
+    return f"{_checked('torch.device', kind, str)}" + ("" if index is None else f":{int(index)}")
+
+
+def _set(items=()):
+    items = _checked("set", items, (list, tuple))
+    return set(items)
+
+
+ALLOWED: Dict[Tuple[str, str], Any] = {
+    ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
+    ("torch.storage", "_load_from_bytes"): _load_from_bytes,
+    ("torch", "Tensor"): _Marker("torch.Tensor"),
+    ("torch.nn.parameter", "Parameter"): _Marker("torch.nn.parameter.Parameter"),
+    ("torch", "Size"): _small_tuple("torch.Size"),
+    ("torch", "device"): _device,
+    ("collections", "OrderedDict"): dict,
+    ("dnnlib.util", "EasyDict"): EasyDict,
+    ("dnnlib", "EasyDict"): EasyDict,
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy", "dtype"): DTypeTag.from_pickle,
+    ("_codecs", "encode"): _codecs_encode,
+    ("builtins", "set"): _set,
+    ("builtins", "frozenset"): lambda items=(): frozenset(_set(items)),
+    ("__builtin__", "set"): _set,
+}
+# Modules whose classes are pickled by reference in the official files (checkpoints.md §2).
+INERT_MODULE_PREFIXES = ("training.", "torch.nn.modules.")
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler whose globals come only from ALLOWED / inert stubs / storage tags.
+
+    load_storage: called with a storage persistent id tuple; returns a `Storage` (zip and legacy
+      torch files). None (plain persistence pickles) rejects persistent ids.
+    """
+
+    def __init__(self, file, load_storage=None):
+        super().__init__(file)
+        self._load_storage = load_storage
+        self._stubs: Dict[str, type] = {}
+
+    def find_class(self, module, name):
+        key = (module, name)
+        if key in ALLOWED:
+            return ALLOWED[key]
+        if module == "torch":
+            tag = storage_tag(name) or torch_dtype_name(name)
+            if tag is not None:
+                return tag
+        if module.startswith(INERT_MODULE_PREFIXES) and _IDENT.match(name) and \
+                all(_IDENT.match(part) for part in module.split(".")):
+            qualname = f"{module}.{name}"
+            if qualname not in self._stubs:
+                self._stubs[qualname] = type(name, (InertObject,), {"qualname": qualname, "__module__": __name__})
+            return self._stubs[qualname]
+        raise UnsafeOrBroken(f"refusing global {module}.{name} (not on the checkpoint whitelist)")
+
+    def persistent_load(self, pid):
+        if self._load_storage is None:
+            raise UnsafeOrBroken(f"unexpected persistent id {type(pid).__name__} in a plain pickle")
+        if not isinstance(pid, tuple) or len(pid) < 5 or pid[0] != "storage":
+            raise UnsafeOrBroken("persistent id is not a ('storage', ...) tuple")
+        return self._load_storage(pid)
+
+
+def restricted_load(stream, what: str, load_storage=None) -> Any:
+    """prescan + unpickle one pickle from `stream` (positioned at its start; left after its STOP)."""
+    start = stream.tell()
+    prescan(stream, what)
+    stream.seek(start)
+    try:
+        return RestrictedUnpickler(stream, load_storage).load()
+    except UnsafeOrBroken:
+        raise
+    except (pickle.UnpicklingError, EOFError, KeyError, IndexError, TypeError, AttributeError,
+            ValueError, OverflowError, MemoryError, RecursionError, UnicodeDecodeError) as err:
+        raise UnsafeOrBroken(f"{what}: {type(err).__name__}: {err}") from None
