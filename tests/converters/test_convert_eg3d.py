@@ -145,3 +145,11 @@ def test_shapenet_rendering_kwargs(tmp_path, weights):
     render = load_generator(tmp_path / "cars").config.render
     assert (render.white_back, render.box_warp, render.ray_start, render.ray_end, render.depth_resolution) == \
         (True, 1.6, 0.1, 2.6, 64)
+
+
+def test_render_cli_on_converted_checkpoint(converted, tmp_path, capsys):
+    out = tmp_path / "orbit"
+    status = cli.main(["render", str(converted), "--kind", "eg3d", "--frames", "2", "--batch", "2",
+                       "--out", str(out)])
+    assert status == 0, capsys.readouterr().err
+    assert {"seed0000.mp4", "seed0000_grid.png", "seed0000_depth.png"} <= {p.name for p in out.iterdir()}

@@ -95,3 +95,11 @@ def _flat(tree, prefix=""):
         else:
             out[prefix + k] = v
     return out
+
+
+def test_render_cli_on_converted_checkpoint(converted, tmp_path, capsys):
+    out = tmp_path / "orbit"
+    status = cli.main(["render", str(converted), "--orbit", "360", "--frames", "2", "--batch", "2",
+                       "--format", "gif", "--out", str(out)])
+    assert status == 0, capsys.readouterr().err
+    assert {"seed0000.gif", "seed0000_grid.png", "seed0000_depth.png"} <= {p.name for p in out.iterdir()}
