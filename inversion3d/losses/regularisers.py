@@ -34,8 +34,12 @@ def triplane_delta(delta):
 def blend_entropy(blend, skew=2.0, eps=1e-19):
     """In-N-Out L_blend: b' = clip(b^skew, eps, 1 - eps); mean of -(b' log b' + (1 - b') log(1 - b')).
 
-    blend: per-sample blending weights in [0, 1], any shape (coarse and fine samples, unsorted).
+    blend: per-sample blending weights in [0, 1] (float array), any shape (coarse and fine samples).
     skew > 1 moves the entropy minimum towards b -> 0 (in-distribution content preferred).
     """
-    b = jnp.clip(jnp.power(blend, skew), eps, 1.0 - eps)
+    blend = jnp.asarray(blend)
+    # 1 - 1e-19 rounds to 1 in float32/64, which would give 0 * log(0) = nan: the upper bound is
+    # the largest float below 1 of the dtype instead (the same clip where it is representable).
+    upper = 1.0 - max(eps, float(jnp.finfo(blend.dtype).epsneg))
+    b = jnp.clip(jnp.power(blend, skew), eps, upper)
     return jnp.mean(-(b * jnp.log(b) + (1.0 - b) * jnp.log1p(-b)))

@@ -1,0 +1,76 @@
+"""LPIPS (AlexNet and VGG16) against the same network built in PyTorch in the test, random weights;
+weights travel through real .pth files written by torch.save and our safe reader."""
+import jax
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from converters.lpips import load_lpips_variables  # noqa: E402
+from inversion3d.losses.lpips import ALEX, ALEX_TAPS, NETS, SCALE, SHIFT, VGG16, LPIPS  # noqa: E402,F401
+
+
+def torch_trunk(layers):
+    """A torchvision-layout `features` Sequential built from our layer table."""
+    mods, last = [], None
+    for layer in layers:
+        while len(mods) < layer[0]:  # a ReLU follows every conv
+            mods.append(nn.ReLU())
+        if layer[1] == "pool":
+            mods.append(nn.MaxPool2d(3, 2) if layers is ALEX else nn.MaxPool2d(2, 2))
+            continue
+        _, _, out, k, s, p = layer
+        mods.append(nn.Conv2d(last or 3, out, k, s, p))
+        last = out
+    mods.append(nn.ReLU())
+    return nn.Sequential(*mods)
+
+
+def torch_lpips(trunk, heads, taps, x, y):
+    shift = torch.tensor(SHIFT).view(1, 3, 1, 1)
+    scale = torch.tensor(SCALE).view(1, 3, 1, 1)
+    feats = []
+    for inp in (x, y):
+        h, outs = (inp - shift) / scale, []
+        for i, m in enumerate(trunk):
+            h = m(h)
+            if isinstance(m, nn.ReLU) and i - 1 in taps:
+                outs.append(h)
+        feats.append(outs)
+    total = 0
+    for k, (fx, fy) in enumerate(zip(*feats)):
+        nx = fx / (torch.sqrt(torch.sum(fx ** 2, dim=1, keepdim=True)) + 1e-10)
+        ny = fy / (torch.sqrt(torch.sum(fy ** 2, dim=1, keepdim=True)) + 1e-10)
+        total = total + heads[k]((nx - ny) ** 2).mean(dim=(2, 3))
+    return total[:, 0]
+
+
+@pytest.mark.parametrize("net,size", [("alex", 64), ("vgg", 32)])
+def test_lpips_matches_torch(tmp_path, net, size):
+    torch.manual_seed(0)
+    layers, taps = NETS[net][0], NETS[net][1]
+    trunk = torch_trunk(layers)
+    channels = [layer[2] for layer in layers if layer[1] == "conv" and layer[0] in taps]
+    heads = nn.ModuleList([nn.Sequential(nn.Dropout(), nn.Conv2d(c, 1, 1, bias=False)) for c in channels])
+    for h in heads:
+        h[1].weight.data.uniform_(0, 0.1)
+    trunk.eval(), heads.eval()
+    torch.save({"features." + k: v for k, v in trunk.state_dict().items()}, tmp_path / "backbone.pth")
+    torch.save({f"lin{k}.model.1.weight": h[1].weight.data for k, h in enumerate(heads)}, tmp_path / "heads.pth",
+               _use_new_zipfile_serialization=False)  # the legacy format, as the v0.1 files are
+    rs = np.random.RandomState(1)
+    x = rs.uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
+    y = np.clip(x + 0.3 * rs.randn(*x.shape), -1, 1).astype(np.float32)
+    with torch.no_grad():
+        want = torch_lpips(trunk, heads, taps, torch.tensor(x).permute(0, 3, 1, 2),
+                           torch.tensor(y).permute(0, 3, 1, 2)).numpy()
+    variables = load_lpips_variables(net, tmp_path / "backbone.pth", tmp_path / "heads.pth")
+    got = np.asarray(LPIPS(net).apply(variables, x, y))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert np.all(np.asarray(LPIPS(net).apply(variables, x, x)) == 0)
+
+
+def test_lpips_bad_input():
+    with pytest.raises(ValueError, match="net: expected one of"):
+        LPIPS("squeeze").init(jax.random.PRNGKey(0), np.zeros((1, 8, 8, 3)), np.zeros((1, 8, 8, 3)))
