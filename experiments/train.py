@@ -1,0 +1,33 @@
+"""Training launcher (flax imagenet `main.py` shape): absl flags -> train_and_evaluate.
+
+  .venv/bin/python experiments/train.py --config configs/toy_psp.py --workdir out/toy_psp \
+      --config.batch_size=8 --config.total_steps=200
+Multi-host (TPU pods, multi-node GPU): run the same command on every host; JAX discovers the
+cluster (or pass --config.distributed.coordinator_address=HOST:PORT
+--config.distributed.num_processes=N --config.distributed.process_id=I). See README "Training".
+"""
+import os
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "Training configuration file.", lock_config=True)
+flags.DEFINE_string("workdir", None, "Directory for checkpoints and logs (resumes from it).")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    logging.set_verbosity(logging.WARNING)  # Orbax logs every save step at INFO
+    from inversion3d.training import loop  # after flag parsing: JAX starts here
+
+    loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == "__main__":
+    app.run(main)

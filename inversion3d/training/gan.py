@@ -1,0 +1,78 @@
+"""Alternating generator-side / discriminator-side updates with lazy R1 (StyleGAN2 §B, training.md §2).
+
+One step = the generator-side network's update (the encoder, or a generator in PTI-style tuning)
+-> the discriminator's update -> every `r1_every` steps an extra discriminator update on the R1
+penalty, scaled by r1_every (lazy regularisation). The two step variants (with and without R1)
+are compiled separately and picked on the host, so no step pays for R1 it does not use.
+
+Loss functions have the `step.net_update` signature; their last argument is a context dict
+{'frozen': frozen arrays, 'params': all nets' current params, 'batch_stats': ...}, so the
+discriminator loss can run the (already updated) encoder and the encoder loss the discriminator,
+both as constants of their gradient.
+"""
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from inversion3d.training import step as step_lib
+
+
+def r1_penalty(d_apply: Callable, gamma: float, every: int, real_key: str = "real"):
+    """-> loss_fn on the discriminator params: gamma / 2 * E_batch[sum |dD(x)/dx|^2] * every.
+
+    d_apply(params, batch_stats, x) -> (N,) or (N, 1) logits on real inputs batch[real_key].
+    Samples are independent inside D (no minibatch statistics), so the input gradient of the
+    summed logits is the per-sample gradient.
+    """
+
+    def loss_fn(params, batch_stats, batch, rng, ctx):
+        del rng, ctx
+        real = batch[real_key]
+        grads = jax.grad(lambda x: jnp.sum(d_apply(params, batch_stats, x)))(real)
+        penalty = jnp.mean(jnp.sum(jnp.square(grads).reshape(grads.shape[0], -1), axis=1))
+        return 0.5 * gamma * penalty * every, ({"r1_penalty": penalty}, batch_stats)
+
+    return loss_fn
+
+
+def make_gan_step(g_loss_fn, d_loss_fn, r1_loss_fn, g_net: str = "encoder", d_net: str = "discriminator",
+                  mode: str = "jit", mesh=None):
+    """-> step(state, batch, frozen, regularize: bool static) -> (state, metrics).
+
+    Metrics are prefixed 'g/', 'd/' and (on R1 steps) 'r1/'.
+    """
+    g_update = step_lib.net_update(g_loss_fn, g_net, mode, mesh, prefix="g/")
+    d_update = step_lib.net_update(d_loss_fn, d_net, mode, mesh, prefix="d/")
+    r1_update = step_lib.net_update(r1_loss_fn, d_net, mode, mesh, prefix="r1/") if r1_loss_fn else None
+
+    def context(state, frozen):
+        return {"frozen": frozen, "params": state.params, "batch_stats": state.batch_stats}
+
+    def step(state, batch, frozen, regularize=False):
+        k_g, k_d, k_r = jax.random.split(jax.random.fold_in(state.rng, state.step), 3)
+        state, metrics = g_update(state, batch, k_g, context(state, frozen))
+        state, d_metrics = d_update(state, batch, k_d, context(state, frozen))
+        metrics.update(d_metrics)
+        if regularize and r1_update is not None:
+            state, r_metrics = r1_update(state, batch, k_r, context(state, frozen))
+            metrics.update(r_metrics)
+        return state.next_step(), metrics
+
+    return step
+
+
+class LazyRegularizedStep:
+    """Compiles `make_gan_step`'s two variants; call(state, batch, frozen, step_index) runs the R1
+    variant when step_index % r1_every == 0 (StyleGAN2's phase schedule)."""
+
+    def __init__(self, step: Callable, r1_every: int, mesh, state_shardings, batch_shardings, frozen_shardings):
+        if r1_every < 1:
+            raise ValueError(f"r1_every: expected >= 1, got {r1_every}")
+        self.r1_every = int(r1_every)
+        self._fns = {reg: step_lib.compile_step(lambda s, b, f, reg=reg: step(s, b, f, reg), mesh,
+                                                state_shardings, batch_shardings, frozen_shardings)
+                     for reg in (False, True)}
+
+    def __call__(self, state, batch, frozen, step_index: int):
+        return self._fns[int(step_index) % self.r1_every == 0](state, batch, frozen)

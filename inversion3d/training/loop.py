@@ -1,0 +1,163 @@
+"""`train_and_evaluate(config, workdir)`: the shared training loop (flax imagenet example shape).
+
+Mesh -> method -> sharded TrainState (restored: workdir -> resume -> init_from -> scratch) ->
+input source (position restored with the state) -> compiled, donated step -> periodic metrics
+(clu.metrics averages), image grids, checkpoints (last N + best), console progress with ETA.
+Process 0 writes logs; every process runs the same steps and saves its shards.
+"""
+import importlib
+import os
+import time
+
+import jax
+import tensorflow_datasets as tfds
+from clu import metrics as clu_metrics
+
+from inversion3d.data import pipeline
+from inversion3d.data.tfds_builder import AlignedFolder, AlignedFolderConfig
+from inversion3d.training import checkpoint, images, optim, sharding, state as state_lib, step as step_lib, writers
+from inversion3d.training.inputs import DeviceIterator, PairSource
+
+METHODS = {"toy_psp": "inversion3d.training.toy_psp"}
+
+
+def get_method(name: str, config, bn_axis_name=None):
+    if name not in METHODS:
+        raise ValueError(f"method: expected one of {sorted(METHODS)}, got {name!r}")
+    return importlib.import_module(METHODS[name]).Method(config, bn_axis_name=bn_axis_name)
+
+
+def make_input(config, method, frozen, key, mesh):
+    """The method's pseudo-pair source, or a grain pipeline over an aligned folder (tfds)."""
+    batch = int(config.batch_size)
+    sharding.local_batch_size(batch, mesh)  # validates divisibility
+    if config.data.source in ("generator", "synthetic"):
+        return PairSource(method.pair_fn, frozen, key, batch, mesh)
+    d = config.data
+    builder = AlignedFolder(config=AlignedFolderConfig(name=d.get("name", "default"), resolution=int(d.resolution),
+                                                       with_mask=bool(d.get("with_mask", False)),
+                                                       with_depth=bool(d.get("with_depth", False))),
+                            data_dir=d.tfds_dir)
+    if jax.process_index() == 0:
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=d.folder))
+    _barrier("tfds_prepared")
+    records = AlignedFolder(config=builder.builder_config, data_dir=d.tfds_dir).as_data_source(d.get("split", "train"))
+    ds = pipeline.grain_dataset(records, batch // jax.process_count(), int(config.seed), shuffle=True,
+                                mirror_prob=float(d.get("mirror_prob", 0.0)), process_index=jax.process_index(),
+                                process_count=jax.process_count())
+    return DeviceIterator(ds, mesh, prefetch=int(d.get("prefetch", 2)), read_threads=int(d.get("read_threads", 0)))
+
+
+def _barrier(name: str):
+    """All processes wait here (multi-host); a no-op for one process."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+class MetricAverager:
+    """Averages each step's scalar dict with clu.metrics (collection built from the first keys)."""
+
+    def __init__(self):
+        self._cls, self._acc = None, None
+
+    def add(self, scalars):
+        if self._cls is None:
+            self._cls = clu_metrics.Collection.create(**{k: clu_metrics.Average.from_output(k) for k in scalars})
+        single = self._cls.single_from_model_output(**scalars)
+        self._acc = single if self._acc is None else self._acc.merge(single)
+
+    def compute_and_reset(self):
+        out = {k: float(v) for k, v in sharding.fetch(self._acc.compute()).items()} if self._acc is not None else {}
+        self._acc = None
+        return out
+
+
+def build(config, workdir):
+    """Mesh, method, frozen arrays, state (restored or fresh), input, compiled step: a dict."""
+    mesh = sharding.make_mesh(config.mesh.get("num_devices"))
+    mode = config.mesh.get("mode", "jit")
+    fsdp = bool(config.mesh.get("fsdp", False))
+    if fsdp and mode == "shard_map":
+        raise ValueError("mesh.fsdp: FSDP needs mode='jit' (shard_map steps take replicated params)")
+    method = get_method(config.method, config, bn_axis_name=sharding.DATA if mode == "shard_map" else None)
+    k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(int(config.seed)), 4)
+    frozen = sharding.put_replicated(sharding.fetch(method.frozen(k_frozen)), mesh)
+    txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
+    ema = {n: float(config.optim[n].get("ema_decay", 0.0)) for n in method.nets}
+    init_fn = lambda: state_lib.create_train_state(k_state, method.init_variables(k_init), txs, ema)
+    abstract = jax.eval_shape(init_fn)
+    shardings = sharding.state_shardings(abstract, mesh, fsdp, int(config.mesh.get("fsdp_min_size", 2 ** 14)))
+    init = lambda: jax.jit(init_fn, out_shardings=shardings)()
+    ckpt = checkpoint.Checkpointer(workdir, config.checkpoint)  # collective: same order on every process
+    state, data_state, source = checkpoint.restore_or_init(
+        ckpt, config, init, sharding.abstract_with_shardings(abstract, shardings), shardings, mesh)
+    data = make_input(config, method, frozen, k_data, mesh)
+    if data_state:
+        data.set_state(data_state)
+    rep = sharding.replicated(mesh)
+    train_step = step_lib.compile_step(step_lib.make_train_step(method.loss_fn, method.nets[0], mode, mesh), mesh,
+                                       shardings, sharding.batch_sharding(mesh), rep)
+    vis = jax.jit(method.visualize, out_shardings=rep, static_argnums=3)
+    schedules = {n: optim.make_schedule(config.optim[n]) for n in method.nets}
+    return dict(mesh=mesh, method=method, frozen=frozen, state=state, source=source, data=data, ckpt=ckpt,
+                train_step=train_step, visualize=vis, shardings=shardings, schedules=schedules)
+
+
+def train_and_evaluate(config, workdir: str):
+    """Trains config.total_steps steps (resuming if workdir has a checkpoint); returns the state."""
+    sharding.maybe_initialize_distributed(config.get("distributed", {}))
+    is_main = jax.process_index() == 0
+    if is_main:
+        os.makedirs(workdir, exist_ok=True)
+    b = build(config, workdir)
+    state, data, frozen = b["state"], b["data"], b["frozen"]
+    log = config.logging
+    writer = writers.create_writer(workdir, is_main, bool(log.get("tensorboard", True)))
+    ckpt = b["ckpt"]
+    start, total = int(sharding.fetch(state.step)), int(config.total_steps)
+    if start == 0 and is_main:
+        writer.write_hparams(config.to_dict() if hasattr(config, "to_dict") else dict(config))
+    progress = writers.Progress(total, start)
+    if is_main:
+        progress._stream.write(f"start at step {start} ({b['source']}); {jax.device_count()} devices, "
+                               f"{jax.process_count()} processes; workdir {workdir}\n")
+    averager = MetricAverager()
+    every = lambda n, s: n > 0 and (s % n == 0 or s == total)
+    profile_at, profiling = int(log.get("profile_at", 0)), False
+    for step in range(start, total):
+        if is_main and profile_at > 0 and step + 1 == profile_at:  # clu's Profile action, TF-free
+            jax.profiler.start_trace(os.path.join(workdir, "profile"))
+            profiling = True
+        batch = next(data)
+        state, metrics = b["train_step"](state, batch, frozen)
+        averager.add(metrics)
+        s = step + 1
+        if every(int(log.log_every), s):
+            scalars = averager.compute_and_reset()
+            scalars.update({f"lr/{n}": float(f(step)) for n, f in b["schedules"].items()},
+                           steps_per_sec=progress.rate(s))
+            writer.write_scalars(s, scalars)
+            if is_main:
+                progress.report(s, {k: v for k, v in scalars.items() if k in ("loss", "grad_norm")})
+            if ckpt.best is not None and every(int(config.checkpoint.every), s):
+                ckpt.save_best(s, state, data.get_state(), config, scalars)
+        if every(int(log.get("image_every", 0)), s):
+            cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
+            writer.write_images(s, {"input_recon_views": images.grid(cols)})
+        if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
+            jax.block_until_ready(state)
+            jax.profiler.stop_trace()
+            profiling = False
+        if every(int(config.checkpoint.every), s):
+            t0 = time.time()
+            ckpt.save(s, state, data.get_state(), config)
+            writer.write_scalars(s, {"checkpoint_blocking_sec": time.time() - t0})
+    if profiling:
+        jax.profiler.stop_trace()
+    ckpt.wait()
+    ckpt.close()
+    writer.flush()
+    writer.close()
+    return state

@@ -1,0 +1,80 @@
+"""Shared pieces of the training tests: the tiny toy config and param comparison."""
+import importlib.util
+import os
+import pathlib
+
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def tiny_config(**overrides):
+    """configs/toy_psp.py at test size: synthetic target, 8x8 images, w+ of 4 x 8, BatchNorm on."""
+    spec = importlib.util.spec_from_file_location("toy_psp_config", REPO / "configs" / "toy_psp.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config()
+    config.data.source = "synthetic"
+    config.data.resolution = 8
+    config.model.num_ws, config.model.w_dim, config.model.widths = 4, 8, (8, 16)
+    config.batch_size = 8
+    config.total_steps = 3
+    config.optim.encoder.name = "adam"
+    config.optim.encoder.warmup_steps = 0
+    config.checkpoint.every = 0
+    config.checkpoint.keep_best = 0
+    config.checkpoint.async_save = True
+    config.logging.log_every = 1
+    config.logging.image_every = 0
+    config.logging.tensorboard = False
+    config.mesh.fsdp_min_size = 64
+    config.distributed.enabled = "no"
+    for key, value in overrides.items():
+        node = config
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return config
+
+
+def flat_params(state):
+    """{'encoder/conv0/kernel': np.ndarray, ...} from a TrainState (fetched to host)."""
+    import jax
+
+    from inversion3d.training.sharding import fetch
+
+    leaves = jax.tree_util.tree_flatten_with_path(fetch(state.params))[0]
+    return {"/".join(str(getattr(k, "key", k)) for k in path): np.asarray(v) for path, v in leaves}
+
+
+def max_rel_diff(a, b):
+    """max over leaves of ||a - b|| / ||b||."""
+    assert sorted(a) == sorted(b)
+    return max(float(np.linalg.norm(a[k] - b[k]) / max(np.linalg.norm(b[k]), 1e-30)) for k in a)
+
+
+def rel_diff(a, b):
+    """||a - b|| / ||b|| over all params as one vector."""
+    assert sorted(a) == sorted(b)
+    num = sum(float(np.sum(np.square(a[k] - b[k]))) for k in a)
+    den = sum(float(np.sum(np.square(b[k]))) for k in a)
+    return (num / den) ** 0.5
+
+
+def steps_per_sec(workdir, first=2):
+    """Steady-state steps/s from metrics.jsonl (log_every=1), skipping the first (compiling) steps."""
+    import json
+
+    with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    times = {r["step"]: r["time"] for r in rows if "loss" in r}
+    last = max(times)
+    return (last - first) / (times[last] - times[first])
+
+
+def subprocess_env(num_devices=None):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(REPO))
+    if num_devices:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={num_devices}"
+    return env
