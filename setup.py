@@ -17,6 +17,10 @@ setup(
         "chex>=0.1.92",
         "ml-collections>=1.1.0",
         "tensorflow-datasets>=4.9.10",
+        "array-record>=0.8.6",  # tfds array_record files without TensorFlow
+        "importlib_resources",  # imported by tfds builders, not declared by tfds
+        "grain>=0.2.18",  # TF-free input pipelines over tfds data sources
+        "tensorboardX>=2.6",  # TensorBoard event files without TensorFlow (numpy + protobuf)
         "clu>=0.0.12",
         "numpy>=2.0",
         "pillow>=10.0",
@@ -25,11 +29,16 @@ setup(
         "imageio-ffmpeg>=0.5",
         "mrcfile>=1.5",  # density volumes like the official gen_samples
         "tqdm>=4.66",  # progress bars
+        # facenet-pytorch==2.6.0 (MTCNN weights for `inversion3d preprocess`) must be installed WITHOUT
+        # its dependencies, which install_requires cannot say: the Makefile's install step runs
+        # `pip install --no-deps facenet-pytorch==2.6.0`. Only its data/*.pt files are read (safely).
     ],
     extras_require={
         # torch only writes reference .pth files in tests/converters (never needed to convert);
         # pinned to the CPU build available offline, never torchvision.
         "test": ["pytest>=8.0", "pytest-xdist>=3.5", "torch==2.13.0"],
+        # viewing training logs (`tensorboard --logdir WORKDIR`); training never imports it
+        "tensorboard": ["tensorboard>=2.21"],
     },
     entry_points={"console_scripts": ["inversion3d=inversion3d.cli:main"]},
 )
