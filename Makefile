@@ -7,12 +7,12 @@ export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
 .PHONY: demo test bench clean
 
+# facenet-pytorch ships the MTCNN weights `inversion3d preprocess` reads; installed with --no-deps
+# (pip's install_requires cannot say that) because its dependencies (torch, torchvision) are not needed.
 $(STAMP): setup.py Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	# MTCNN weights for `inversion3d preprocess` ship inside this wheel; --no-deps because its
-	# declared dependencies (torch, torchvision, ...) are not needed: the .pt files are read safely.
 	$(PY) -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 

@@ -140,6 +140,15 @@ class EasyDict(dict):
             raise UnsafeOrBroken("EasyDict: unexpected instance state")
 
 
+class StateDictRecord(dict):
+    """`collections.OrderedDict` read as a plain dict. `module.state_dict()` carries its `_metadata`
+    (per-module versions) as instance state, applied by BUILD; that state is checked and dropped."""
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+            raise UnsafeOrBroken(f"OrderedDict: instance state is {type(state).__name__}, expected a dict")
+
+
 class _Marker:
     """Marks an allowed class that must never be instantiated (torch.Tensor in _rebuild_from_type_v2)."""
 
@@ -220,7 +229,7 @@ ALLOWED: Dict[Tuple[str, str], Any] = {
     ("torch.nn.parameter", "Parameter"): _Marker("torch.nn.parameter.Parameter"),
     ("torch", "Size"): _small_tuple("torch.Size"),
     ("torch", "device"): _device,
-    ("collections", "OrderedDict"): dict,
+    ("collections", "OrderedDict"): StateDictRecord,
     ("dnnlib.util", "EasyDict"): EasyDict,
     ("dnnlib", "EasyDict"): EasyDict,
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,

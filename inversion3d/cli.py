@@ -4,6 +4,9 @@
   inversion3d render CKPT --seeds 0-3 --trunc 0.7 --orbit yaw|360|spiral --frames 60 --out DIR [--mesh]
   inversion3d convert SRC DST [--network G_ema|G|D] [--kind auto|eg3d|panohead|goae|psp|...]
   inversion3d info FILE
+  inversion3d invert IMAGES... --method goae|psp|e4e|triplanenet|dual --encoder CKPT --generator CKPT
+                     --camera dataset.json|frontal --out DIR [--views N] [--afa CKPT] [--encoder2 CKPT]
+  inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
 
 Subcommands for conversion, rendering, inversion and evaluation are added by their own modules.
 """
@@ -146,7 +149,58 @@ def build_parser():
     convert.add_argument("--kind", default="auto", choices=CONVERT_KINDS, help="model family (auto: detect)")
     info = sub.add_parser("info", help="what a checkpoint holds (networks, kwargs, parameter count, dtype)")
     info.add_argument("file", help=".pkl, .pth / .pt, or a converted directory")
+    inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder (reconstruction, "
+                                        "novel views, depth, latent / tri-planes npz)")
+    inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...)")
+    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual"])
+    inv.add_argument("--encoder", required=True, help="encoder .pth / .pt or converted directory "
+                                                      "(goae: the encoder; dual: E1, the occluded-region encoder)")
+    inv.add_argument("--afa", default=None, help="goae: the AFA .pth / .pt or converted directory")
+    inv.add_argument("--encoder2", default=None, help="dual: E2, the visible-region encoder")
+    inv.add_argument("--generator", required=True, help="checkpoint, config .py, 'default' or 'default-panohead'")
+    inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")
+    inv.add_argument("--camera", required=True, help="dataset.json with a label per image, or 'frontal'")
+    inv.add_argument("--views", type=int, default=8, help="novel views per image (yaw sweep; 360 deg for PanoHead)")
+    inv.add_argument("--batch", type=int, default=1, help="images per compiled call")
+    inv.add_argument("--out", required=True, help="output directory")
+    prep = sub.add_parser("preprocess", help="photos -> aligned EG3D / PanoHead crops + dataset.json cameras "
+                                             "(offline MTCNN; lists every photo it could not use)")
+    prep.add_argument("inputs", nargs="+", metavar="IMAGES_OR_DIR", help="photos and/or folders of photos")
+    prep.add_argument("--style", default="eg3d", choices=["eg3d", "panohead"], help="crop and camera convention")
+    prep.add_argument("--out", required=True, help="output directory (crops, dataset.json, preprocess_report.json)")
+    prep.add_argument("--size", type=int, default=512, help="crop size in pixels (PanoHead: 563 keeps its raw crop)")
+    prep.add_argument("--min-size", type=float, default=128, help="smallest face region in photo pixels "
+                                                                  "(PanoHead's own limit is 256)")
+    prep.add_argument("--require-single", action="store_true", help="skip photos with several faces "
+                                                                    "(default: use the largest)")
+    prep.add_argument("--camera", default="pnp", choices=["pnp", "frontal"],
+                      help="estimate the camera from the landmarks, or use the frontal default")
+    prep.add_argument("--weights", default=None, help="folder with MTCNN pnet.pt / rnet.pt / onet.pt "
+                                                      "(default: the installed facenet-pytorch package)")
     return parser
+
+
+def run_preprocess(args):
+    """`inversion3d preprocess`: crops + dataset.json; prints every skipped photo with its reason."""
+    from inversion3d.preprocess.pipeline import preprocess_photos
+
+    if args.size < 16:
+        raise ValueError(f"--size: expected >= 16, got {args.size}")
+    summary = preprocess_photos(args.inputs, args.out, style=args.style, size=args.size, min_size=args.min_size,
+                                require_single=args.require_single, camera_mode=args.camera,
+                                weights_dir=args.weights)
+    for item in summary["used"]:
+        cam = item["camera"]
+        print(f"[preprocess] {item['source']} -> {os.path.join(args.out, item['image'])}: yaw {cam['yaw']:+.1f} deg, "
+              f"elevation {cam['elevation']:+.1f} deg" + (f" ({item['note']})" if item["note"] else ""))
+    for item in summary["skipped"]:
+        print(f"[preprocess] NOT USED {item['source']}: {item['reason']}")
+    print(f"[preprocess] {len(summary['used'])} used, {len(summary['skipped'])} not used; "
+          f"report: {os.path.join(args.out, 'preprocess_report.json')}")
+    if not summary["used"]:
+        raise ValueError("IMAGES_OR_DIR: no usable photo (reasons above); no dataset.json written")
+    print(f"[preprocess] cameras: {summary['dataset_json']}")
+    return summary
 
 
 def run_convert(src, dst, network="G_ema", kind="auto"):
@@ -171,6 +225,12 @@ def main(argv=None):
             run_render(args, overrides)
         elif args.command == "convert":
             run_convert(args.src, args.dst, args.network, args.kind)
+        elif args.command == "preprocess":
+            run_preprocess(args)
+        elif args.command == "invert":
+            from inversion3d.invert_images import run_invert
+
+            run_invert(args, overrides)
         elif args.command == "info":
             from converters.convert import info
 

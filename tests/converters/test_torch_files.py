@@ -139,3 +139,17 @@ def test_real_torch_module_pickle(tmp_path):
     want = model.state_dict()
     assert list(arrays) == list(want)
     assert all(np.array_equal(arrays[k], v.numpy()) for k, v in want.items())
+
+
+@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
+def test_real_module_state_dict(zip_format, tmp_path):
+    """torch.save(module.state_dict()): an OrderedDict whose `_metadata` arrives as BUILD state."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.PReLU(4))
+    path = tmp_path / "state.pt"
+    torch.save(model.state_dict(), path, _use_new_zipfile_serialization=zip_format)
+    got = read_checkpoint_object(path)
+    want = model.state_dict()
+    assert list(got) == list(want)
+    assert all(np.array_equal(got[k], v.numpy()) for k, v in want.items())
