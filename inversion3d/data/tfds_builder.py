@@ -20,11 +20,13 @@ from inversion3d.data import folder
 @dataclasses.dataclass
 class AlignedFolderConfig(tfds.core.BuilderConfig):
     """resolution: image side (the folder's images must have it); with_mask / with_depth: read the
-    masks/ and depth/ folders; splits: None = the folder's <split>.txt lists (or just 'train')."""
+    masks/ and depth/ folders; splits: None = the folder's <split>.txt lists (or just 'train');
+    archive: a dataset_tool .zip to read instead of the manual_dir (tfds wants that to be a folder)."""
     resolution: int = 512
     with_mask: bool = False
     with_depth: bool = False
     splits: tuple = None
+    archive: str = ""
 
 
 class AlignedFolder(tfds.core.GeneratorBasedBuilder):
@@ -50,7 +52,7 @@ class AlignedFolder(tfds.core.GeneratorBasedBuilder):
         return self.dataset_info_from_configs(features=tfds.features.FeaturesDict(features))
 
     def _split_generators(self, dl_manager):
-        root = str(dl_manager.manual_dir)
+        root = self.builder_config.archive or str(dl_manager.manual_dir)
         labels = folder.read_labels(root)
         splits = self.builder_config.splits or folder.available_splits(root)
         return {s: self._generate_examples(root, folder.split_names(root, s, labels), labels) for s in splits}

@@ -34,12 +34,16 @@ def make_input(config, method, frozen, key, mesh):
     if config.data.source in ("generator", "synthetic"):
         return PairSource(method.pair_fn, frozen, key, batch, mesh)
     d = config.data
+    # data.folder: an aligned folder or an EG3D dataset_tool .zip (read in place; tfds wants a folder).
+    archive = str(d.folder) if str(d.folder).lower().endswith(".zip") else ""
     builder = AlignedFolder(config=AlignedFolderConfig(name=d.get("name", "default"), resolution=int(d.resolution),
                                                        with_mask=bool(d.get("with_mask", False)),
-                                                       with_depth=bool(d.get("with_depth", False))),
+                                                       with_depth=bool(d.get("with_depth", False)),
+                                                       archive=archive),
                             data_dir=d.tfds_dir)
     if jax.process_index() == 0:
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=d.folder))
+        manual_dir = os.path.dirname(os.path.abspath(archive)) if archive else d.folder
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
     _barrier("tfds_prepared")
     records = AlignedFolder(config=builder.builder_config, data_dir=d.tfds_dir).as_data_source(d.get("split", "train"))
     ds = pipeline.grain_dataset(records, batch // jax.process_count(), int(config.seed), shuffle=True,
