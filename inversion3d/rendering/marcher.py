@@ -29,18 +29,36 @@ def mip_ray_march(colors, densities, depths, white_back=False, rgb_scale=True, d
         raise ValueError(f"densities/depths: expected equal shapes (N, M, S, 1), got {densities.shape}, {depths.shape}")
     if colors.shape[:-1] != depths.shape[:-1]:
         raise ValueError(f"colors: expected shape {depths.shape[:-1] + ('C',)}, got {colors.shape}")
-    deltas = depths[..., 1:, :] - depths[..., :-1, :]
-    colors_mid = (colors[..., :-1, :] + colors[..., 1:, :]) / 2
-    densities_mid = (densities[..., :-1, :] + densities[..., 1:, :]) / 2
-    depths_mid = (depths[..., :-1, :] + depths[..., 1:, :]) / 2
+    weights = march_weights(densities, depths)
+    rgb = jnp.einsum("nms,nmsc->nmc", sample_weights(weights)[..., 0], colors)
+    depth, wsum = composite_depth(weights, depths, depth_range)
+    return finish_rgb(rgb, wsum, white_back, rgb_scale), depth, weights
 
+
+def march_weights(densities, depths):
+    """Interval weights alpha * T (N, M, S-1, 1) of sorted samples (eg3d.md §5.5)."""
+    deltas = depths[..., 1:, :] - depths[..., :-1, :]
+    densities_mid = (densities[..., :-1, :] + densities[..., 1:, :]) / 2
     sigma = _torch_softplus(densities_mid - 1.0)
     alpha = 1.0 - jnp.exp(-sigma * deltas)
     shifted = jnp.concatenate([jnp.ones_like(alpha[..., :1, :]), 1.0 - alpha + 1e-10], axis=-2)
     transmittance = jnp.cumprod(shifted, axis=-2)[..., :-1, :]
-    weights = alpha * transmittance
+    return alpha * transmittance
 
-    rgb = jnp.sum(weights * colors_mid, axis=-2)
+
+def sample_weights(weights):
+    """Per-sample weights (N, M, S, 1) such that sum_s v_s c_s = sum_i w_i (c_i + c_{i+1}) / 2.
+
+    Compositing the interval midpoints' colours equals weighting each sample by half of its two
+    neighbouring intervals; this avoids materialising (N, M, S-1, C) midpoint colours.
+    """
+    zero = jnp.zeros_like(weights[..., :1, :])
+    return 0.5 * (jnp.concatenate([weights, zero], axis=-2) + jnp.concatenate([zero, weights], axis=-2))
+
+
+def composite_depth(weights, depths, depth_range=None):
+    """(expected depth (N, M, 1) clamped as in mip_ray_march, weight sums (N, M, 1))."""
+    depths_mid = (depths[..., :-1, :] + depths[..., 1:, :]) / 2
     wsum = jnp.sum(weights, axis=-2)
     numer = jnp.sum(weights * depths_mid, axis=-2)
     # 0/0 on empty rays becomes +inf as nan_to_num(nan=inf) does; the double where keeps the
@@ -48,10 +66,13 @@ def mip_ray_march(colors, densities, depths, white_back=False, rgb_scale=True, d
     empty = wsum == 0
     depth = jnp.where(empty, jnp.inf, numer / jnp.where(empty, 1.0, wsum))
     lo, hi = (jnp.min(depths), jnp.max(depths)) if depth_range is None else depth_range
-    depth = jnp.minimum(jnp.maximum(depth, lo), hi)
+    return jnp.minimum(jnp.maximum(depth, lo), hi), wsum
 
+
+def finish_rgb(rgb, wsum, white_back=False, rgb_scale=True):
+    """White background (ShapeNet) and EG3D's x * 2 - 1 on the composite colour."""
     if white_back:
         rgb = rgb + 1.0 - wsum
     if rgb_scale:
         rgb = rgb * 2.0 - 1.0
-    return rgb, depth, weights
+    return rgb

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from inversion3d.ops.grid import density_crop_mask, sample_from_planes, sample_from_trigrid
-from inversion3d.rendering.marcher import mip_ray_march
+from inversion3d.rendering.marcher import composite_depth, finish_rgb, march_weights, sample_weights
 from inversion3d.rendering.sampling import importance_depths, linspace_u, stratified_depths
 
 _OPEN_RANGE = (-jnp.inf, jnp.inf)  # per-chunk marches leave the depth unclamped; render clamps globally
@@ -103,33 +103,37 @@ def _decode(planes, decode_fn, origins, dirs, depths, cfg):
 
 def _render_rays(planes, decode_fn, origins, dirs, u_strat, u_imp, cfg, return_aux):
     """Renders (N, m) rays; the depth is left unclamped (empty rays +inf), see render."""
-    march = dict(white_back=cfg.white_back, rgb_scale=cfg.rgb_scale, depth_range=_OPEN_RANGE)
     depths_c = stratified_depths(u_strat, cfg.ray_start, cfg.ray_end, cfg.disparity_space_sampling)
     raw_c, sigma_c, rgb_c = _decode(planes, decode_fn, origins, dirs, depths_c, cfg)
     aux = {"depths_coarse": depths_c, "sigma_coarse": raw_c, "sigma_coarse_cropped": sigma_c}
     if cfg.depth_resolution_importance > 0:
-        _, _, weights_c = mip_ray_march(rgb_c, sigma_c, depths_c, **march)
+        weights_c = march_weights(sigma_c, depths_c)
         depths_f = importance_depths(depths_c, weights_c, u_imp)
         raw_f, sigma_f, rgb_f = _decode(planes, decode_fn, origins, dirs, depths_f, cfg)
-        # unify_samples (eg3d.md §5.6 step 6): merge and sort by depth.
+        # unify_samples (eg3d.md §5.6 step 6): merge and sort by depth. Only depths and densities
+        # are permuted; the per-sample compositing weights are sent back to the unsorted order,
+        # so the (N, m, S+n, C) colours are never gathered.
         all_depths = jnp.concatenate([depths_c, depths_f], axis=-2)
-        all_sigma = jnp.concatenate([sigma_c, sigma_f], axis=-2)
-        all_rgb = jnp.concatenate([rgb_c, rgb_f], axis=-2)
         order = jnp.argsort(all_depths, axis=-2)
         all_depths = jnp.take_along_axis(all_depths, order, axis=-2)
-        all_sigma = jnp.take_along_axis(all_sigma, order, axis=-2)
-        all_rgb = jnp.take_along_axis(all_rgb, jnp.broadcast_to(order, all_rgb.shape), axis=-2)
+        all_sigma = jnp.take_along_axis(jnp.concatenate([sigma_c, sigma_f], axis=-2), order, axis=-2)
+        weights = march_weights(all_sigma, all_depths)
+        per_sample = jnp.take_along_axis(sample_weights(weights), jnp.argsort(order, axis=-2), axis=-2)[..., 0]
+        s = cfg.depth_resolution
+        rgb = (jnp.einsum("nms,nmsc->nmc", per_sample[..., :s], rgb_c)
+               + jnp.einsum("nms,nmsc->nmc", per_sample[..., s:], rgb_f))
         aux.update(coarse_weights=weights_c, depths_fine=depths_f, sigma_fine=raw_f)
     else:
-        all_depths, all_sigma, all_rgb = depths_c, sigma_c, rgb_c
-    rgb, depth, weights = mip_ray_march(all_rgb, all_sigma, all_depths, **march)
-    if cfg.depth_resolution_importance == 0:
+        all_depths, all_sigma = depths_c, sigma_c
+        weights = march_weights(all_sigma, all_depths)
+        rgb = jnp.einsum("nms,nmsc->nmc", sample_weights(weights)[..., 0], rgb_c)
         empty = jnp.zeros(depths_c.shape[:2] + (0, 1), depths_c.dtype)
         aux.update(coarse_weights=weights, depths_fine=empty, sigma_fine=empty)
+    depth, wsum = composite_depth(weights, all_depths, _OPEN_RANGE)
     out = {
-        "rgb": rgb,
+        "rgb": finish_rgb(rgb, wsum, cfg.white_back, cfg.rgb_scale),
         "depth": depth,
-        "weights_sum": jnp.sum(weights, axis=-2),
+        "weights_sum": wsum,
         "depth_min": jnp.min(all_depths, axis=(-2, -1)),  # (N, m), for the global clamp
         "depth_max": jnp.max(all_depths, axis=(-2, -1)),
     }
