@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from converters.encoder_convert import ENCODER_KINDS, convert_encoder
 from converters.load import (GENERATOR_KINDS, NETWORKS, check_convert_kind, check_floats, networks_of, reading,
                              select_network, split_arrays)
 from converters.modules import (class_name, generator_info, generator_kind, guess_state_dict_kind, module_state_dict,
@@ -90,6 +91,9 @@ def convert(src, dst, network: str = "G_ema", kind: str = "auto") -> Dict[str, A
         tree = _flax_variables(kind, state_dict, info["init_kwargs"], info["neural_rendering_resolution"])
         meta.update(layout="flax", init_kwargs=info["init_kwargs"],
                     neural_rendering_resolution=info["neural_rendering_resolution"] or 64)
+    elif kind in ENCODER_KINDS:  # Flax encoders + configs inferred from the shapes
+        tree, encoder_meta = convert_encoder(kind, state_dict, source=src)
+        meta.update(layout="flax", **encoder_meta)
     else:
         tree = {"state_dict": state_dict}
         meta.update(layout="state_dict")
@@ -116,11 +120,12 @@ def info(path) -> List[str]:
         meta, tree = read_converted(path)
         flat = {}
         _flatten(tree, "", flat)
-        buffers = {k for k in flat if k.startswith("buffers/")} if meta["layout"] == "flax" else None
+        buffers = None if meta["layout"] != "flax" else \
+            {k for k in flat if k.startswith("buffers/") or "batch_stats/" in k}
         lines = [f"{path}: converted checkpoint (layout {meta['layout']}), kind {meta.get('kind')}, "
                  f"network {meta.get('network')}, from {meta.get('source')}",
                  f"  {_tensor_summary(flat, buffers)}"]
-        for key in ("neural_rendering_resolution", "init_kwargs"):
+        for key in ("neural_rendering_resolution", "init_kwargs", "networks"):
             if meta.get(key) is not None:
                 lines.append(f"  {key}: {summarize_kwargs({key: meta[key]})[len(key) + 5:-1]}")
         return lines

@@ -102,6 +102,9 @@ def read_generator_source(source, network: str = "G_ema") -> GeneratorSource:
         if not is_converted_dir(path):
             raise ValueError(f"source: {path} is a directory without {META_FILE} (not a converted checkpoint)")
         meta, tree = read_converted(path)
+        if meta.get("kind") not in GENERATOR_KINDS and meta.get("networks"):
+            raise ValueError(f"source: {path} holds a {meta.get('kind')} encoder ({meta.get('network')}), not a "
+                             f"generator; load it with inversion3d.load_encoder")
         if meta["layout"] != "flax" or meta.get("kind") not in GENERATOR_KINDS:
             raise ValueError(f"source: {path} holds {meta.get('kind')} network {meta.get('network')!r} as a "
                              f"PyTorch state_dict; {NO_FLAX_YET}")

@@ -7,7 +7,8 @@ with `--json DIR/raw/<name>.json`; this script collects the JSON files, writes t
 bench.json and bench.md, and prints the Markdown. `make bench` calls it with --out out/bench.
 
 Full: EG3D ffhq512-128 forward at batch 1 and 4 (3 steady iters), the renderer memory sweeps
-with two timed renders per setting, and the upfirdn2d / modconv op micro-benchmarks.
+with two timed renders per setting, the upfirdn2d / modconv op micro-benchmarks, and the GOAE
+encoder / AFA / full inversion timings (bench_encoders.py).
 --quick: forward at batch 1 with 1 iter, a smaller untimed memory sweep, one modconv layer.
 Nothing is asserted; a failing benchmark is reported and makes the exit status 1.
 """
@@ -30,15 +31,18 @@ def plans(args):
         renderer = ["--chunks", "none,4096,1024", "--resolutions", "64,128,256", "--time-iters", "0"]
         modconv = ["--layers", "0", "--iters", "1"]
         fir = ["--iters", "1"]
+        encoders = ["--iters", "1"]
     else:
         forward += ["--batch", args.batch or "1,4", "--iters", str(args.iters or 3)]
         renderer = ["--time-iters", "2"]
         modconv = ["--iters", "2"]
         fir = ["--iters", "3"]
+        encoders = ["--iters", "2"]
     todo = [("eg3d_forward", "bench_eg3d_forward.py", forward, args.skip_forward),
             ("renderer_memory", "bench_renderer_memory.py", renderer, args.skip_renderer),
             ("upfirdn2d", "bench_upfirdn2d.py", fir, args.skip_ops),
-            ("modconv", "bench_modconv.py", modconv, args.skip_ops)]
+            ("modconv", "bench_modconv.py", modconv, args.skip_ops),
+            ("encoders", "bench_encoders.py", encoders, args.skip_encoders)]
     extra = ["--compilation-cache"] if args.compilation_cache else []
     return [(name, script, cli + extra) for name, script, cli, skip in todo if not skip]
 
@@ -63,6 +67,7 @@ def run_one(name, script, extra, raw_dir):
 
 def build_markdown(results, quick):
     import bench_eg3d_forward
+    import bench_encoders
     import bench_modconv
     import bench_renderer_memory
     import bench_upfirdn2d
@@ -76,7 +81,9 @@ def build_markdown(results, quick):
     sections = (("eg3d_forward", "EG3D ffhq512-128 forward (random weights)", bench_eg3d_forward.markdown),
                 ("renderer_memory", "Renderer memory vs ray_chunk and resolution", bench_renderer_memory.markdown),
                 ("upfirdn2d", "FIR resampling (upfirdn2d) on the calls of one forward", bench_upfirdn2d.markdown),
-                ("modconv", "Modulated conv: fused (grouped) vs non-fused vs per-sample", bench_modconv.markdown))
+                ("modconv", "Modulated conv: fused (grouped) vs non-fused vs per-sample", bench_modconv.markdown),
+                ("encoders", "GOAE encoder, AFA and full inversion (real sizes, random weights)",
+                 bench_encoders.markdown))
     for name, title, render_md in sections:
         if name not in results:
             continue
@@ -101,6 +108,7 @@ def main(argv=None):
     p.add_argument("--skip-forward", action="store_true")
     p.add_argument("--skip-renderer", action="store_true")
     p.add_argument("--skip-ops", action="store_true", help="skip the upfirdn2d and modconv micro-benchmarks")
+    p.add_argument("--skip-encoders", action="store_true", help="skip the GOAE encoder / AFA / inversion benchmark")
     p.add_argument("--compilation-cache", action="store_true",
                    help="leave JAX's persistent compilation cache on (default: off, for cold compile times)")
     args = p.parse_args(argv)

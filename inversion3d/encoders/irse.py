@@ -24,13 +24,21 @@ def stage_units(in_channel: int, depth: int, num_units: int, stride: int = 2) ->
     return [UnitSpec(in_channel, depth, stride)] + [UnitSpec(depth, depth, 1)] * (num_units - 1)
 
 
-def irse_units(num_layers: int = 50) -> List[UnitSpec]:
-    """Unit list of the IR(-SE)-50/100/152 bodies; for 50: [3 x 64, 4 x 128, 14 x 256, 3 x 512] (§2.1)."""
+IRSE_WIDTHS = (64, 128, 256, 512)  # stage widths of the official bodies (§2.1)
+
+
+def irse_units(num_layers: int = 50, widths: Sequence[int] = IRSE_WIDTHS) -> List[UnitSpec]:
+    """Unit list of the IR(-SE)-50/100/152 bodies; for 50: [3 x 64, 4 x 128, 14 x 256, 3 x 512] (§2.1).
+
+    `widths` other than the official (64, 128, 256, 512) give narrower bodies (small test models);
+    the stem then has widths[0] channels."""
     counts = {50: (3, 4, 14, 3), 100: (3, 13, 30, 3), 152: (3, 8, 36, 3)}
     if num_layers not in counts:
         raise ValueError(f"num_layers: expected one of {sorted(counts)}, got {num_layers}")
-    units, prev = [], 64
-    for depth, n in zip((64, 128, 256, 512), counts[num_layers]):
+    if len(widths) != 4:
+        raise ValueError(f"widths: expected 4 stage widths, got {tuple(widths)}")
+    units, prev = [], widths[0]
+    for depth, n in zip(widths, counts[num_layers]):
         units += stage_units(prev, depth, n)
         prev = depth
     return units

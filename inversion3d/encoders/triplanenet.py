@@ -5,13 +5,16 @@ nearest upsampling (default) and pixel shuffle (`use_pixelshuffle=True`).
 Tri-planes are (N, 3, H, W, C) as everywhere in the port; internally they are folded to
 (N, H, W, 3C) with channel p*C + c, which is torch's (N, 3C, H, W) channel order.
 """
+from typing import Optional, Sequence
+
 import flax.linen as nn
 import jax.numpy as jnp
 
-from inversion3d.encoders.irse import input_layer, irse_units, run_body
+from inversion3d.encoders.irse import IRSE_WIDTHS, input_layer, irse_units, run_body
 from inversion3d.encoders.layers import BatchNorm, Conv2d, PReLU, pixel_shuffle, upsample_nearest
 
 TAP_C0, TAP_C1, TAP_C2, TAP_C3 = 2, 6, 20, 21  # skip taps (§4); the body output (unit 23) is x
+UP_WIDTHS = {False: (512, 256, 128, 64), True: (512, 384, 256, 96)}  # up1..up4 outputs per variant (§4)
 
 
 def planes_to_channels(planes):
@@ -56,12 +59,16 @@ class TriPlaneEncoder(nn.Module):
     """x (N, S, S, in_nc) and T0 planes (N, 3, S, S, C) -> T = T0 + delta, same shape as T0 (§4).
 
     x is concat(y0, x - y0, x_mirror - y0_mirror) (9 channels) in the official pipeline; S must be a
-    multiple of 16. BatchNorm uses running statistics unless train=True.
+    multiple of 16. BatchNorm uses running statistics unless train=True. `widths` (IR-SE stage
+    widths) and `up_widths` (outputs of up1..up4; None = the variant's official table) give small
+    models with the same structure.
     """
 
     use_pixelshuffle: bool = False
     in_nc: int = 9
     num_layers: int = 50
+    widths: Sequence[int] = IRSE_WIDTHS
+    up_widths: Optional[Sequence[int]] = None
 
     @nn.compact
     def __call__(self, x, planes, train: bool = False):
@@ -71,9 +78,9 @@ class TriPlaneEncoder(nn.Module):
             raise ValueError(f"planes: expected (N, P, {x.shape[1]}, {x.shape[2]}, C) matching x, "
                              f"got {tuple(planes.shape)}")
         t0 = planes_to_channels(planes)
-        h = input_layer(x, train)
-        h, feats = run_body(h, irse_units(self.num_layers), train, taps=(TAP_C0, TAP_C1, TAP_C2, TAP_C3))
-        widths = (512, 384, 256, 96) if self.use_pixelshuffle else (512, 256, 128, 64)
+        h = input_layer(x, train, channels=self.widths[0])
+        h, feats = run_body(h, irse_units(self.num_layers, self.widths), train, taps=(TAP_C0, TAP_C1, TAP_C2, TAP_C3))
+        widths = tuple(self.up_widths or UP_WIDTHS[self.use_pixelshuffle])
         ps = self.use_pixelshuffle
         h = Up(widths[0], 1, ps, name="up1")(h, feats[TAP_C3], train)
         h = Up(widths[1], 2, ps, name="up2")(h, feats[TAP_C2], train)

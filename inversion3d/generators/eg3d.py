@@ -109,9 +109,16 @@ class TriPlaneGenerator(nn.Module):
     def planes(self, ws, noise_mode="const"):
         """ws -> tri-planes (N, 3, H, W, C*D): backbone channel k*(C*D) + c*D + d is feature c,
         depth slice d of plane k (D = 1 for EG3D)."""
-        img = self.backbone.synthesis(ws, noise_mode)
-        n, h, w, _ = img.shape
-        return img.reshape(n, h, w, 3, -1).transpose(0, 3, 1, 2, 4)
+        return _to_planes(self.backbone.synthesis(ws, noise_mode))
+
+    def backbone_features(self, ws, noise_mode="const", split=32):
+        """(F, skip): the backbone's feature map x (N, split, split, C) and skip image after block
+        b{split} (GOAE's train_forward_1, encoders.md §1.3)."""
+        return self.backbone.synthesis.blocks(ws, noise_mode, last=split)
+
+    def planes_from_features(self, feature, skip, ws, noise_mode="const", split=32):
+        """Resumes the backbone after b{split} from (F, skip) -> tri-planes (train_forward_2, §1.4)."""
+        return _to_planes(self.backbone.synthesis.blocks(ws, noise_mode, x=feature, img=skip, first=2 * split)[1])
 
     def decode(self, sampled):
         return self.decoder(sampled)
@@ -135,6 +142,11 @@ class TriPlaneGenerator(nn.Module):
         if self.cfg.camera_offset:
             self.camera_delta(z, c)
         return self.superresolve(rgb, feats, ws)
+
+
+def _to_planes(img):
+    n, h, w, _ = img.shape
+    return img.reshape(n, h, w, 3, -1).transpose(0, 3, 1, 2, 4)
 
 
 def _background_ws(cfg: EG3DConfig, ws):
@@ -177,6 +189,26 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
     `draws` replaces the renderer's uniforms ({'stratified', 'importance'}); with no draws and no
     rng the render is deterministic (no jitter).
     """
+    noise_rng = _split_rng(rng, noise_mode, cfg.sr_noise_mode)[0]  # the same split render_planes makes
+    out = TriPlaneGenerator(cfg).apply(variables, ws, noise_mode, method=TriPlaneGenerator.planes,
+                                       mutable=["intermediates"] if capture else False,
+                                       rngs=None if noise_rng is None else {"noise": noise_rng})
+    planes, inter_bb = out if capture else (out, None)
+    result = render_planes(cfg, variables, planes, ws, c, noise_mode, rng, draws, neural_rendering_resolution,
+                           capture)
+    if capture:
+        result["intermediates"]["backbone"] = _first_sown(inter_bb["intermediates"]["backbone"]["synthesis"])
+    return result
+
+
+def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const", rng=None, draws=None,
+                  neural_rendering_resolution: Optional[int] = None, capture: bool = False):
+    """Everything of `synthesize` after the backbone: renders given tri-planes (N, 3, H, W, C*D) at
+    cameras c (N, 25), with ws (N, num_ws, w_dim) feeding the super-resolution (and PanoHead's
+    background / raw ToRGB). Same outputs as `synthesize` (`planes` is the input); `synthesize(ws, c)`
+    equals `render_planes(planes(ws), ws, c)` for the same rng. Used by the encoders that edit
+    tri-planes (TriPlaneNet v2, GOAE mix, Dual Encoder stitching).
+    """
     module = TriPlaneGenerator(cfg)
     res = neural_rendering_resolution or cfg.neural_rendering_resolution
     noise_rng, render_rng, sr_rng = _split_rng(rng, noise_mode, cfg.sr_noise_mode)
@@ -186,8 +218,6 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
         out = module.apply(variables, *args, method=method, mutable=mutable, rngs=rngs)
         return out if capture else (out, {})
 
-    planes, inter_bb = apply(TriPlaneGenerator.planes, ws, noise_mode,
-                             rngs=None if noise_rng is None else {"noise": noise_rng})
     cam2world = c[:, :16].reshape(-1, 4, 4)
     intrinsics = c[:, 16:25].reshape(-1, 3, 3)
     origins, directions = sample_rays(cam2world, intrinsics, res)
@@ -223,7 +253,6 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
         result["image_mask"] = weights * (1 + 2 * 0.001) - 0.001  # panohead.md §5.8
     if capture:
         result["intermediates"] = {
-            "backbone": _first_sown(inter_bb["intermediates"]["backbone"]["synthesis"]),
             "superresolution": _first_sown(inter_sr["intermediates"]["superresolution"]),
             "render": dict(out["aux"], ray_origins=origins, ray_directions=directions,
                            feature_samples=out["rgb"], depth_samples=out["depth"]),

@@ -217,21 +217,34 @@ class SynthesisNetwork(nn.Module):
         # b4 has one conv, the others two; plus the final ToRGB (eg3d.md §3).
         return 2 * (len(self.block_resolutions) - 1) + 1 + 1
 
-    @nn.compact
     def __call__(self, ws, noise_mode="const"):
+        return self.blocks(ws, noise_mode)[1]
+
+    @nn.compact
+    def blocks(self, ws, noise_mode="const", x=None, img=None, first: int = 4, last: Optional[int] = None):
+        """Runs blocks b{first}..b{last} (default: all) from (x, img) and returns (x, img).
+
+        Each block takes its usual rows of the full ws (b64 starts at row 7), so a forward split
+        at any block and resumed from (possibly edited) x equals the plain forward (GOAE's
+        train_forward_1/_2, encoders.md §1.3).
+        """
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode: expected one of {NOISE_MODES}, got {noise_mode!r}")
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws: expected shape (N, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
+        last = self.img_resolution if last is None else last
+        if first not in self.block_resolutions or last not in self.block_resolutions or last < first:
+            raise ValueError(f"first, last: expected block resolutions {self.block_resolutions} with first <= last, "
+                             f"got {first}, {last}")
         channels = block_channels(self.block_resolutions, self.channel_base, self.channel_max)
-        x = img = None
         w_idx = 0
         for res in self.block_resolutions:
             in_ch = 0 if res == 4 else channels[res // 2]
             block = SynthesisBlock(in_ch, channels[res], res, self.img_channels, conv_clamp=self.conv_clamp,
                                    fused_modconv=self.fused_modconv, name=f"b{res}")
-            x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode)
+            if first <= res <= last:
+                x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode)
+                self.sow("intermediates", f"b{res}_x", x)
+                self.sow("intermediates", f"b{res}_img", img)
             w_idx += block.num_conv
-            self.sow("intermediates", f"b{res}_x", x)
-            self.sow("intermediates", f"b{res}_img", img)
-        return img
+        return x, img

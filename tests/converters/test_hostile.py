@@ -64,6 +64,6 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch, capsys):
             raise ValueError("disk full (simulated)")
 
     monkeypatch.setattr(orbax_io, "_checkpointer", Exploding)
-    assert cli.main(["convert", str(src), str(tmp_path / "out" / "dst"), "--kind", "arcface"]) == 2
+    assert cli.main(["convert", str(src), str(tmp_path / "out" / "dst"), "--kind", "lpips"]) == 2  # kept raw
     assert "disk full (simulated)" in capsys.readouterr().err
     assert os.listdir(tmp_path / "out") == []

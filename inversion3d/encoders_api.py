@@ -1,0 +1,109 @@
+"""`load_encoder(source, kind)` -> `Encoder`: the Flax encoder networks of one official file.
+
+A source is a directory written by `inversion3d convert --kind goae|psp|e4e|triplanenet|arcface`
+or the official `.pth` / `.pt` itself (converted in memory, nothing written). The handle holds the
+networks' configs, modules and variables and, for pSp-style files, the stored latent average.
+"""
+import dataclasses
+import os
+from typing import Any, Dict, Mapping, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from inversion3d.encoders.build import template
+
+KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface")
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoder:
+    """kind: the file's family; configs / modules / variables: per network name ('goae', 'afa', 'psp',
+    'e4e', 'triplanenet', 'arcface', 'latent_discriminator'); latent_avg: (512,) or (n, 512) or None."""
+
+    kind: str
+    source: str
+    configs: Mapping[str, Mapping[str, Any]]
+    modules: Mapping[str, Any]
+    variables: Mapping[str, Any]
+    latent_avg: Optional[jnp.ndarray] = None
+
+    @property
+    def networks(self):
+        return tuple(self.configs)
+
+
+def _flat(tree, prefix=()):
+    if isinstance(tree, Mapping):
+        return {p: v for k, sub in tree.items() for p, v in _flat(sub, prefix + (k,)).items()}
+    return {prefix: tree}
+
+
+def _checked(variables, shapes, where):
+    """variables restored from disk against the module's template: same leaves, same shapes."""
+    got, want = _flat(variables), _flat(shapes)
+    problems = [f"unknown {'/'.join(p)}" for p in got if p not in want]
+    problems += [f"missing {'/'.join(p)}" for p in want if p not in got]
+    problems += [f"{'/'.join(p)}: expected {tuple(want[p].shape)}, got {tuple(np.shape(v))}"
+                 for p, v in got.items() if p in want and tuple(np.shape(v)) != tuple(want[p].shape)]
+    if problems:
+        raise ValueError(f"{where}: does not fit its config: {'; '.join(problems[:10])}")
+    return jax.tree.map(lambda v: jnp.asarray(v, jnp.float32), variables)
+
+
+def _read(path, kind):
+    """(kind, tree, meta) of a converted directory or an official file."""
+    from converters.orbax_io import is_converted_dir, read_converted
+
+    if os.path.isdir(path):
+        if not is_converted_dir(path):
+            raise ValueError(f"source: {path} is a directory without inversion3d.json (not a converted checkpoint)")
+        meta, tree = read_converted(path)
+        if not meta.get("networks"):
+            raise ValueError(f"source: {path} holds a {meta.get('kind')} {meta.get('layout')} checkpoint, "
+                             f"not a converted encoder")
+        if kind is not None and kind != meta["kind"]:
+            raise ValueError(f"kind: {path} holds a {meta['kind']!r} encoder, got kind={kind!r}")
+        return meta["kind"], tree, meta
+    if not os.path.exists(path):
+        raise ValueError(f"source: no such file or directory: {path}")
+    from converters.encoder_convert import convert_encoder
+    from converters.load import reading, split_arrays
+    from converters.modules import guess_state_dict_kind
+    from converters.torch_format import read_checkpoint_object
+
+    obj = read_checkpoint_object(path)
+    with reading(path):
+        arrays, _ = split_arrays(obj)
+        guessed = guess_state_dict_kind(arrays, obj)
+    if kind is not None and guessed is not None and kind != guessed:
+        raise ValueError(f"kind: {path} looks like a {guessed!r} checkpoint, got kind={kind!r}")
+    kind = kind or guessed
+    if kind is None:
+        raise ValueError(f"kind: cannot tell which encoder {path} holds; pass kind ({'|'.join(KINDS)})")
+    tree, meta = convert_encoder(kind, arrays, source=path)
+    return kind, tree, meta
+
+
+def load_encoder(source, kind: Optional[str] = None) -> Encoder:
+    """Loads the encoder networks of `source` (converted directory or official .pth / .pt).
+
+    kind: 'goae' | 'psp' | 'e4e' | 'triplanenet' | 'arcface'; None = the file's (detected from the
+    names and, for pSp / e4e, the stored `opts`). A GOAE encoder and its AFA are separate files.
+    Raises ValueError (one line) for unreadable files, unknown kinds and weights that do not fit.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind: expected one of {KINDS} or None, got {kind!r}")
+    path = os.fspath(source)
+    kind, tree, meta = _read(path, kind)
+    configs = dict(meta["networks"])
+    modules: Dict[str, Any] = {}
+    variables: Dict[str, Any] = {}
+    for name, cfg in configs.items():
+        if name not in tree:
+            raise ValueError(f"source: {path} has no arrays for its {name} network")
+        modules[name], shapes = template(name, cfg)
+        variables[name] = _checked(tree[name], shapes, f"{path} ({name})")
+    avg = tree.get("latent_avg")
+    return Encoder(kind, path, configs, modules, variables, None if avg is None else jnp.asarray(avg, jnp.float32))

@@ -1,0 +1,70 @@
+"""Pieces shared by the feed-forward inversion pipelines (GOAE, pSp / e4e, TriPlaneNet v2, Dual).
+
+Every pipeline is a pure function `(params, image, c) -> dict` of NHWC arrays, jit-compiled with the
+generator config and the encoder modules closed over. The generator runs deterministically
+(noise_mode 'const', no renderer jitter), so the result depends on the image and camera only.
+Common outputs: `ws` (N, num_ws, w_dim), `planes` (N, 3, H, W, C) (what the final image is rendered
+from), `image` (N, S, S, 3) in [-1, 1], `image_raw` (N, R, R, 3), `image_depth` (N, R, R, 1).
+"""
+import jax
+
+from inversion3d.generators import eg3d
+from inversion3d.ops.resize import resize_bilinear
+
+NOISE_MODE = "const"  # deterministic backbone noise (the buffers stored with the generator)
+
+
+def resize_image(images, size: int):
+    """(N, H, H, C) -> (N, size, size, C): area average for integer downscales (= torch avg_pool /
+    'area'), antialiased bilinear otherwise."""
+    h = images.shape[1]
+    if h == size:
+        return images
+    if h > size and h % size == 0:
+        f = h // size
+        n, _, _, c = images.shape
+        return images.reshape(n, size, f, size, f, c).mean(axis=(2, 4))
+    return resize_bilinear(images, (size, size), antialias=True)
+
+
+def w_avg(gen_variables):
+    """The generator's mapping w_avg (w_dim,), the latent average the encoders start from."""
+    return gen_variables["buffers"]["backbone"]["mapping"]["w_avg"]
+
+
+def latent_offset(params):
+    """The w offset an encoder adds: its stored latent_avg if the file had one, else the generator's."""
+    avg = params.get("latent_avg")
+    return w_avg(params["generator"]) if avg is None else avg
+
+
+def generator_planes(cfg, gen_variables, ws):
+    """ws (N, num_ws, w_dim) -> the generator's tri-planes (N, 3, H, W, C)."""
+    return eg3d.TriPlaneGenerator(cfg).apply(gen_variables, ws, NOISE_MODE, method=eg3d.TriPlaneGenerator.planes)
+
+
+def render(cfg, gen_variables, planes, ws, c):
+    """Renders tri-planes at cameras c (N, 25); ws feed the super-resolution (eg3d.render_planes)."""
+    return eg3d.render_planes(cfg, gen_variables, planes, ws, c, noise_mode=NOISE_MODE)
+
+
+def result(ws, rendered, planes=None, **extra):
+    """The common output dict of a pipeline (see the module docstring) plus method-specific extras."""
+    out = {"ws": ws, "planes": rendered["planes"] if planes is None else planes, "image": rendered["image"],
+           "image_raw": rendered["image_raw"], "image_depth": rendered["image_depth"]}
+    if "image_mask" in rendered:
+        out["image_mask"] = rendered["image_mask"]
+    out.update(extra)
+    return out
+
+
+def render_views(cfg, gen_variables, planes, ws, cams):
+    """planes (N, ...), ws (N, ...), cams (V, N, 25) -> {'image': (V, N, S, S, 3), 'image_depth': (V, N, R, R, 1)}.
+
+    One compiled body for all views (lax.map over V), so a sweep costs one compilation per length.
+    """
+    def one(c):
+        out = render(cfg, gen_variables, planes, ws, c)
+        return {"image": out["image"], "image_depth": out["image_depth"]}
+
+    return jax.lax.map(one, cams)

@@ -1,0 +1,45 @@
+"""GOAE inference (encoders.md §1.4): encoder -> w+ -> F -> AFA -> occlusion-aware mix.
+
+1. x (the image at the encoder's size) -> GOAEncoder -> ws (+ the generator's w_avg).
+2. The backbone up to b32 gives (F, skip); finishing it gives the W tri-planes and render 1.
+3. AFA(image, render 1's image, F) -> F'; finishing the backbone from (F', skip) gives the refined
+   tri-planes and render 2.
+4. Render 2's depth marks the cells of plane 0 (the xy plane) the input view sees; the soft mask
+   takes plane 0 from the refined tri-planes where seen and from the W tri-planes elsewhere
+   (planes 1 and 2 are the refined ones), see `visibility.py`.
+5. The mixed tri-planes are rendered (with ws feeding the super-resolution) for the output.
+"""
+import jax.numpy as jnp
+
+from inversion3d.generators import eg3d
+from inversion3d.inversion import visibility
+from inversion3d.inversion.common import NOISE_MODE, render, resize_image, result, w_avg
+
+SPLIT = 32  # F is the backbone feature after block b32 (§1.3)
+
+
+def invert(cfg, encoder, afa, params, image, c, sigma=visibility.DEFAULT_SIGMA):
+    """GOAE inversion. cfg: the generator's EG3DConfig; encoder / afa: GOAEncoder / AFA modules;
+    params {'generator', 'goae', 'afa'}; image (N, S, S, 3) in [-1, 1] at the generator's output size
+    (AFA's input; the encoder gets it resized); c (N, 25) -> result dict (common.py) plus
+    `image_w` (render 1), `image_f` (render 2) and `mask` (N, H, W) on plane 0."""
+    gen = params["generator"]
+    module = eg3d.TriPlaneGenerator(cfg)
+    x = resize_image(image, encoder.swin.img_size)
+    ws, _ = encoder.apply(params["goae"], x, latent_avg=w_avg(gen))
+    feature, skip = module.apply(gen, ws, NOISE_MODE, SPLIT, method=eg3d.TriPlaneGenerator.backbone_features)
+    finish = lambda f: module.apply(gen, f, skip, ws, NOISE_MODE, SPLIT,  # noqa: E731
+                                    method=eg3d.TriPlaneGenerator.planes_from_features)
+    w_planes = finish(feature)
+    render_w = render(cfg, gen, w_planes, ws, c)
+    rec = render_w["image"]
+    refined, _, _ = afa.apply(params["afa"], resize_image(image, rec.shape[1]), rec, feature)
+    f_planes = finish(refined)
+    render_f = render(cfg, gen, f_planes, ws, c)
+    r = cfg.render
+    mask = visibility.visibility(render_f["image_depth"], c, f_planes.shape[2], r.triplane_depth, r.box_warp,
+                                 "eg3d" if r.plane_kind == "eg3d" else "panohead", sigma)[:, :1]
+    mixed = jnp.concatenate([visibility.blend_planes(f_planes[:, :1], w_planes[:, :1], mask), f_planes[:, 1:]],
+                            axis=1)
+    final = render(cfg, gen, mixed, ws, c)
+    return result(ws, final, mixed, image_w=rec, image_f=render_f["image"], mask=mask[:, 0, 0])

@@ -1,0 +1,36 @@
+"""TriPlaneNet v2 inference (encoders.md §4): pSp w+, then a tri-plane encoder replaces the planes.
+
+1. ws = pSp(x) + latent average; T0 = the generator's tri-planes for ws.
+2. y0 / y0_mirror = renders of T0 at the input camera and at its mirror image, resized to the
+   tri-plane resolution like x and its horizontal flip x_mirror.
+3. T = TriPlaneEncoder(concat(y0, x - y0, x_mirror - y0_mirror), T0) = T0 + offsets; the output is
+   T rendered at the input camera (ws still feed the super-resolution).
+"""
+import jax.numpy as jnp
+
+from inversion3d.data.mirror import mirror_label
+from inversion3d.inversion import psp
+from inversion3d.inversion.common import generator_planes, latent_offset, render, resize_image, result
+
+
+def refine(cfg, encoder, size, tri_encoder, params, image, c):
+    """(ws, T0, T, render of T at c) for one TriPlaneNet-style encoder pair.
+
+    params {'generator', 'psp', 'triplanenet', 'latent_avg' (None = the generator's w_avg)}."""
+    gen = params["generator"]
+    ws = psp.encode(encoder, params["psp"], image, size, latent_offset(params))
+    t0 = generator_planes(cfg, gen, ws)
+    res = t0.shape[2]
+    y0 = resize_image(render(cfg, gen, t0, ws, c)["image"], res)
+    y0_mirror = resize_image(render(cfg, gen, t0, ws, mirror_label(c))["image"], res)
+    x = resize_image(image, res)
+    inputs = jnp.concatenate([y0, x - y0, x[:, :, ::-1] - y0_mirror], axis=-1)
+    planes = tri_encoder.apply(params["triplanenet"], inputs, t0)
+    return ws, t0, planes, render(cfg, gen, planes, ws, c)
+
+
+def invert(cfg, encoder, size, tri_encoder, params, image, c):
+    """TriPlaneNet v2 inversion: image (N, S, S, 3) in [-1, 1] (ideally at the generator's output
+    size), c (N, 25) -> result dict (common.py) plus `planes_w` (T0, the generator's own planes)."""
+    ws, t0, planes, out = refine(cfg, encoder, size, tri_encoder, params, image, c)
+    return result(ws, out, planes, planes_w=t0)

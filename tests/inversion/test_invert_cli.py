@@ -1,0 +1,162 @@
+"""`inversion3d invert` on the embedded default generators with converted random-weight encoders
+(issue 6, deliverable 5): every method writes its files, the latents are the encoders' own codes,
+results are deterministic, and bad inputs fail early with one line naming the file."""
+import json
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+
+from inversion3d import cli, load_encoder
+from inversion3d.invert_images import read_image
+from inversion3d.inversion.common import generator_planes, resize_image, w_avg
+from tests.inversion import synthetic as syn
+
+AVG = np.linspace(-0.5, 0.5, 512, dtype=np.float32)
+SUFFIXES = ("_recon.png", "_views.png", "_depth.png", ".npz")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("invert")
+    syn.official_file(d / "goae.pt", "goae", {"goae": syn.goae_config()}, seed=1)
+    syn.official_file(d / "afa.pt", "goae", {"afa": syn.afa_config()}, seed=2)
+    syn.official_file(d / "psp.pt", "psp", {"psp": syn.psp_config()}, seed=3, latent_avg=AVG[None])
+    syn.official_file(d / "e4e.pt", "e4e", {"e4e": syn.e4e_config()}, seed=4, latent_avg=AVG[None])
+    syn.official_file(d / "tpn.pt", "triplanenet", {"psp": syn.psp_config(), "triplanenet": syn.triplanenet_config()},
+                      seed=5, latent_avg=AVG[None])
+    for i, ps in ((1, False), (2, True)):  # PanoHead tiny: 10 ws, 3 x 32 channels per plane
+        syn.official_file(d / f"e{i}.pt", "triplanenet", {"psp": syn.psp_config(n_styles=10),
+                                                          "triplanenet": syn.triplanenet_config(96, ps)}, seed=5 + i)
+    assert cli.main(["convert", str(d / "psp.pt"), str(d / "psp_dir")]) == 0
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(d / "a.png")
+    Image.fromarray(rgb).save(d / "a_copy.png")
+    Image.fromarray(rng.integers(0, 256, (128, 128), dtype=np.uint8)).save(d / "gray.png")
+    Image.fromarray(rng.integers(0, 256, (128, 128, 4), dtype=np.uint8)).save(d / "rgba.png")
+    return d
+
+
+def _invert(files, out, method, encoders, images=("a.png",), generator="default", extra=()):
+    args = ["invert", *[str(files / i) for i in images], "--method", method, "--generator", generator,
+            "--camera", "frontal", "--out", str(out), "--views", "2", *extra]
+    for flag, name in zip(("--encoder", "--afa" if method == "goae" else "--encoder2"), encoders):
+        args += [flag, str(files / name)]
+    return cli.main(args)
+
+
+def _outputs(out, stem):
+    for suffix in SUFFIXES:
+        assert (out / f"{stem}{suffix}").is_file(), stem + suffix
+    with np.load(out / f"{stem}.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+def _encode(enc, name, image, size, avg):
+    module = enc.modules[name]
+    out = jax.jit(module.apply)(enc.variables[name], resize_image(image[None], size), latent_avg=avg)
+    return np.asarray((out[0] if isinstance(out, tuple) else out)[0])  # GOAE also returns ws_base
+
+
+@pytest.mark.parametrize("method,encoder", [("psp", "psp_dir"), ("e4e", "e4e.pt")])
+def test_psp_e4e(files, tmp_path, method, encoder, capsys):
+    assert _invert(files, tmp_path, method, [encoder], ("a.png", "gray.png"), extra=["--batch", "3"]) == 0  # padded
+    out, err = capsys.readouterr()
+    assert "a.png: resized 100x100 -> 32x32" in out and "gray.png: L image converted to RGB" in err
+    res = _outputs(tmp_path, "a")
+    assert not np.array_equal(res["ws"], _outputs(tmp_path, "gray")["ws"])
+    assert res["ws"].shape == (14, 512) and res["planes"].shape == (3, 256, 256, 32)
+    assert res["view_cameras"].shape == (2, 25) and str(res["method"]) == method
+    enc = load_encoder(files / encoder)
+    want = _encode(enc, method, read_image(files / "a.png", 32), 32, AVG)
+    np.testing.assert_allclose(res["ws"], want, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def default_gen():
+    return cli.open_generator("default")
+
+
+def test_goae_batched_deterministic(files, tmp_path, default_gen):
+    images = ("a.png", "a_copy.png")
+    assert _invert(files, tmp_path, "goae", ["goae.pt", "afa.pt"], images, extra=["--batch", "2"]) == 0
+    a, copy = (_outputs(tmp_path, s) for s in ("a", "a_copy"))
+    for key in ("ws", "planes", "mask"):  # the same image in another batch slot: the same result
+        np.testing.assert_array_equal(a[key], copy[key])
+    enc = load_encoder(files / "goae.pt")
+    gen = default_gen
+    ws = _encode(enc, "goae", read_image(files / "a.png", 128), 64, w_avg(gen.params))
+    np.testing.assert_allclose(a["ws"], ws, atol=1e-4)
+    w_planes = np.asarray(generator_planes(gen.config, gen.params, a["ws"][None]))[0]
+    np.testing.assert_allclose(a["planes"][0][a["mask"] == 0], w_planes[0][a["mask"] == 0], atol=1e-4)
+
+
+def test_triplanenet(files, tmp_path):
+    assert _invert(files, tmp_path, "triplanenet", ["tpn.pt"]) == 0
+    res = _outputs(tmp_path, "a")
+    enc = load_encoder(files / "tpn.pt")
+    np.testing.assert_allclose(res["ws"], _encode(enc, "psp", read_image(files / "a.png", 128), 32, AVG), atol=1e-4)
+    assert res["planes"].shape == (3, 256, 256, 32) and "mask" not in res
+
+
+def test_dual_on_panohead(files, tmp_path, capsys):
+    assert _invert(files, tmp_path, "dual", ["e1.pt", "e2.pt"], ("rgba.png",), "default-panohead") == 0
+    assert "RGBA image converted to RGB (transparent pixels composited on white)" in capsys.readouterr().err
+    res = _outputs(tmp_path, "rgba")
+    assert res["ws"].shape == (10, 512) and res["planes"].shape == (3, 64, 64, 96)
+    assert res["mask"].shape == (3, 3, 64, 64) and 0 <= res["mask"].min() and res["mask"].max() <= 1
+    yaws = np.arctan2(res["view_cameras"][:, 3], res["view_cameras"][:, 11])  # camera x / z: a full turn
+    np.testing.assert_allclose(np.sort(np.abs(yaws)), [0, np.pi], atol=1e-5)
+    e2 = load_encoder(files / "e2.pt")  # E2 (the visible encoder) gives the ws
+    gen_avg = w_avg(cli.open_generator("default-panohead").params)
+    want = _encode(e2, "psp", read_image(files / "rgba.png", 128, log=lambda *a, **k: None), 32, gen_avg)
+    np.testing.assert_allclose(res["ws"], want, atol=1e-4)
+
+
+BAD = {  # name -> (file content writer, expected message)
+    "broken.png": (lambda p: p.write_bytes(b"not an image"), "broken.png: cannot read the image"),
+    "wide.png": (lambda p: Image.new("RGB", (100, 80)).save(p), "wide.png: image is 100x80, expected a square"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD) + ["missing.png"])
+def test_bad_images_fail_before_loading(files, tmp_path, name, capsys):
+    if name in BAD:
+        BAD[name][0](tmp_path / name)
+    args = ["invert", str(tmp_path / name), "--method", "psp", "--encoder", str(files / "psp.pt"), "--generator",
+            "no-such-generator", "--camera", "frontal", "--out", str(tmp_path / "out")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("inversion3d: error: ") and name in err and len(err.splitlines()) == 1
+    if name in BAD:
+        assert BAD[name][1] in err
+
+
+def test_camera_file_checks(files, tmp_path, capsys):
+    label = [float(v) for v in np.eye(4).ravel()] + [4.2647, 0, 0.5, 0, 4.2647, 0.5, 0, 0, 1]
+    cams = tmp_path / "dataset.json"
+    cams.write_text(json.dumps({"labels": [["a.png", label]]}))
+    base = ["--method", "psp", "--encoder", str(files / "psp.pt"), "--generator", "no-such-generator", "--out",
+            str(tmp_path / "out")]
+    assert cli.main(["invert", str(files / "a.png"), str(files / "gray.png"), "--camera", str(cams)] + base) == 2
+    assert "has no entry for image gray.png" in capsys.readouterr().err
+    cams.write_text(json.dumps({"labels": [["a.png", ["1.0", "2"]]]}))
+    assert cli.main(["invert", str(files / "a.png"), "--camera", str(cams)] + base) == 2
+    assert "entry 'a.png' is not 25 finite numbers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--method", "goae", "--encoder", "goae.pt"], "--afa: --method goae needs it"),
+    (["--method", "psp", "--encoder", "psp.pt", "--afa", "afa.pt"], "--afa: only used by --method goae"),
+    (["--method", "dual", "--encoder", "e1.pt"], "--encoder2: --method dual needs it"),
+    (["--method", "goae", "--encoder", "psp.pt", "--afa", "afa.pt"], "looks like a 'psp' checkpoint, got kind='goae'"),
+    (["--method", "e4e", "--encoder", "psp_dir"], "holds a 'psp' encoder, got kind='e4e'"),
+])
+def test_wrong_encoder_files(files, tmp_path, argv, message, capsys):
+    argv = [str(files / a) if a.endswith((".pt", "_dir")) else a for a in argv]
+    args = ["invert", str(files / "a.png"), "--generator", "no-such-generator", "--camera", "frontal", "--out",
+            str(tmp_path / "out")] + argv
+    assert cli.main(args) == 2
+    assert message in capsys.readouterr().err
