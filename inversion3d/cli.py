@@ -159,7 +159,9 @@ def build_parser():
     inv.add_argument("--encoder2", default=None, help="dual: E2, the visible-region encoder")
     inv.add_argument("--generator", required=True, help="checkpoint, config .py, 'default' or 'default-panohead'")
     inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")
-    inv.add_argument("--camera", required=True, help="dataset.json with a label per image, or 'frontal'")
+    inv.add_argument("--camera", required=True, help="dataset.json with a label per image, 'frontal', or "
+                                                     "'photo': raw photos, detected, aligned and given cameras "
+                                                     "first (as `inversion3d preprocess`, into OUT/aligned)")
     inv.add_argument("--views", type=int, default=8, help="novel views per image (yaw sweep; 360 deg for PanoHead)")
     inv.add_argument("--batch", type=int, default=1, help="images per compiled call")
     inv.add_argument("--out", required=True, help="output directory")

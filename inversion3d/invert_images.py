@@ -26,6 +26,9 @@ YAW_RANGE = 0.35  # +-20 degrees, the `render --orbit yaw` sweep
 FRONTAL = "frontal"
 
 
+PHOTO = "photo"  # --camera photo: preprocess raw photos first
+
+
 def _open(path):
     try:
         img = Image.open(path)
@@ -200,6 +203,20 @@ def write_outputs(out_dir, stem, image, result, cam, view_cams, view_images, vie
     ]
 
 
+def align_photos(photos, out_dir, kind):
+    """Raw photos -> (aligned crops, their dataset.json) in out_dir/aligned, like `inversion3d
+    preprocess` (style = the generator kind; 'auto' means EG3D). Skipped photos are printed with why."""
+    from inversion3d.preprocess.pipeline import preprocess_photos
+
+    aligned = os.path.join(out_dir, "aligned")
+    summary = preprocess_photos(photos, aligned, style="panohead" if kind == "panohead" else "eg3d")
+    for item in summary["skipped"]:
+        print(f"[invert] NOT USED {item['source']}: {item['reason']}", flush=True)
+    if not summary["used"]:
+        raise ValueError("IMAGES: no usable photo for --camera photo (reasons above)")
+    return [os.path.join(aligned, item["image"]) for item in summary["used"]], summary["dataset_json"]
+
+
 def run_invert(args, overrides=()):
     """The `invert` subcommand: checks inputs, loads the generator and encoders, inverts every image."""
     from inversion3d.cli import open_generator
@@ -214,6 +231,8 @@ def run_invert(args, overrides=()):
             raise ValueError(f"{flag}: only used by --method {method}, got --method {args.method}")
     if args.views < 1 or args.batch < 1:
         raise ValueError(f"--views / --batch: expected >= 1, got {args.views} / {args.batch}")
+    if args.camera == PHOTO:
+        args.images, args.camera = align_photos(args.images, args.out, args.kind)
     stems, labels = check_inputs(args.images, args.camera)
     files.ensure_writable_dir(args.out)
     start = time.time()

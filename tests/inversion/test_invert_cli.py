@@ -160,3 +160,22 @@ def test_wrong_encoder_files(files, tmp_path, argv, message, capsys):
             str(tmp_path / "out")] + argv
     assert cli.main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_raw_photos_end_to_end(files, tmp_path, capsys):
+    """Issue 10: real photos (scikit-image's astronaut; coffee has no face) straight into `invert`."""
+    from skimage import data
+
+    Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.png")
+    Image.fromarray(data.coffee()).save(tmp_path / "coffee.png")
+    out = tmp_path / "out"
+    args = ["invert", str(tmp_path / "astronaut.png"), str(tmp_path / "coffee.png"), "--method", "psp",
+            "--encoder", str(files / "psp_dir"), "--generator", "default", "--camera", "photo", "--out", str(out),
+            "--views", "2"]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "NOT USED" in printed and "coffee.png" in printed and "no face" in printed
+    res = _outputs(out, "astronaut")
+    labels = json.loads((out / "aligned" / "dataset.json").read_text())["labels"]
+    assert [name for name, _ in labels] == ["astronaut.png"]
+    np.testing.assert_allclose(res["camera"], np.asarray(labels[0][1], np.float32), atol=1e-6)
