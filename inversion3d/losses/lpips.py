@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from inversion3d.encoders.layers import Conv2d
+
 # (shift, scale) of the pSp-family LPIPS port, per RGB channel (training.md §1.2).
 SHIFT = np.array([-0.030, -0.088, -0.188], np.float32)
 SCALE = np.array([0.458, 0.448, 0.450], np.float32)
@@ -32,25 +34,6 @@ VGG16_TAPS = (2, 7, 14, 21, 28)
 NETS = {"alex": (ALEX, ALEX_TAPS, 3, 2), "vgg": (VGG16, VGG16_TAPS, 2, 2)}  # + max-pool window, stride
 
 
-class Conv(nn.Module):
-    """torch.nn.Conv2d with bias, NHWC / HWIO, symmetric zero padding."""
-
-    features: int
-    kernel: int
-    stride: int = 1
-    padding: int = 0
-    use_bias: bool = True
-
-    @nn.compact
-    def __call__(self, x):
-        w = self.param("weight", nn.initializers.lecun_normal(), (self.kernel, self.kernel, x.shape[-1], self.features))
-        y = jax.lax.conv_general_dilated(x, w, (self.stride, self.stride), [(self.padding, self.padding)] * 2,
-                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
-        if self.use_bias:
-            y = y + self.param("bias", nn.initializers.zeros, (self.features,))
-        return y
-
-
 def backbone_taps(x, layers, taps, pool_window, pool_stride):
     """Runs the torchvision `features` trunk (inside a Flax compact method); returns the post-ReLU taps."""
     outs = []
@@ -59,7 +42,7 @@ def backbone_taps(x, layers, taps, pool_window, pool_stride):
             x = nn.max_pool(x, (pool_window,) * 2, (pool_stride,) * 2)
             continue
         idx, _, features, kernel, stride, padding = layer
-        x = jax.nn.relu(Conv(features, kernel, stride, padding, name=f"features_{idx}")(x))
+        x = jax.nn.relu(Conv2d(features, kernel, stride, padding, name=f"features_{idx}")(x))
         if idx in taps:
             outs.append(x)
     return outs
@@ -70,7 +53,7 @@ class Head(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        return Conv(1, 1, use_bias=False, name="model_1")(x)
+        return Conv2d(1, 1, use_bias=False, name="model_1")(x)
 
 
 def _unit_normalise(x, eps=1e-10):
