@@ -158,6 +158,16 @@ def write_json(path, payload):
     print(f"wrote {path}")
 
 
+def finish(report, markdown, json_path):
+    """Stamps the end load average, prints markdown(report) and writes the JSON; returns the report."""
+    report["loadavg_end"] = loadavg()
+    print()
+    print(markdown(report))
+    print()
+    write_json(json_path, report)
+    return report
+
+
 def _json_default(obj):
     try:
         import numpy as np

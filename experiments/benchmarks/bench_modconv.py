@@ -110,12 +110,7 @@ def run(args):
                     continue  # identical to fused at N=1
                 rows.append(measure(name, res, cin, cout, batch, mode, args.iters))
     report["rows"] = rows
-    report["loadavg_end"] = C.loadavg()
-    print()
-    print(markdown(report))
-    print()
-    C.write_json(args.json, report)
-    return report
+    return C.finish(report, markdown, args.json)
 
 
 def main(argv=None):

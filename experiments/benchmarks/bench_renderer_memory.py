@@ -159,12 +159,7 @@ def run(args):
             rows.append(measure(res, None, planes, decoder, params, 0, 0, "resolution-unchunked"))
     report["rows"] = rows
     report["peak_rss_mib"] = C.peak_rss_mib()
-    report["loadavg_end"] = C.loadavg()
-    print()
-    print(markdown(report))
-    print()
-    C.write_json(args.json, report)
-    return report
+    return C.finish(report, markdown, args.json)
 
 
 HEADERS = ["out res", "rays M", "ray_chunk", "chunks", "temp (MiB)", "temp / ray in flight (KiB)",

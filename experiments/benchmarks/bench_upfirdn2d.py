@@ -95,12 +95,7 @@ def run(args):
     report["rows"] = rows
     report["total_library_s"] = sum(r["library"]["min_s"] for r in rows)
     report["total_shifted_sum_s"] = sum(r["shifted_sum"]["min_s"] for r in rows)
-    report["loadavg_end"] = C.loadavg()
-    print()
-    print(markdown(report))
-    print()
-    C.write_json(args.json, report)
-    return report
+    return C.finish(report, markdown, args.json)
 
 
 def markdown(report):
