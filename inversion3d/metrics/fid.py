@@ -53,3 +53,19 @@ def load_statistics(path):
         if missing:
             raise ValueError(f"statistics: {path} lacks {sorted(missing)}")
         return data["mu"], data["sigma"], int(data["count"])
+
+
+def inception_features(variables, images, batch_size=32):
+    """(N, H, W, 3) images in [-1, 1] -> (N, 2048) float64 FID pool3 features, in jit-compiled batches.
+
+    variables: from `converters.inception.load_inception_variables(path)` (the user's FID weights).
+    """
+    import jax
+
+    from inversion3d.metrics.inception import FIDInceptionV3
+
+    apply = jax.jit(FIDInceptionV3().apply)
+    images = np.asarray(images, np.float32)
+    out = [np.asarray(apply(variables, images[i:i + batch_size]), np.float64)
+           for i in range(0, len(images), batch_size)]
+    return np.concatenate(out, axis=0)
