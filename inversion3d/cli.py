@@ -179,6 +179,9 @@ def build_parser():
                       help="estimate the camera from the landmarks, or use the frontal default")
     prep.add_argument("--weights", default=None, help="folder with MTCNN pnet.pt / rnet.pt / onet.pt "
                                                       "(default: the installed facenet-pytorch package)")
+    from inversion3d.eval_cli import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 
@@ -229,6 +232,10 @@ def main(argv=None):
             run_convert(args.src, args.dst, args.network, args.kind)
         elif args.command == "preprocess":
             run_preprocess(args)
+        elif args.command == "eval":
+            from inversion3d.eval_cli import run_eval
+
+            run_eval(args)
         elif args.command == "invert":
             from inversion3d.invert_images import run_invert
 

@@ -1,0 +1,170 @@
+"""`inversion3d eval`: pairs.json (target / result PNGs per method and yaw) -> the report of
+inversion3d.metrics.report. MSE / PSNR / SSIM always; LPIPS and ID when their weights are given;
+FID (per method: all its results vs all its targets, Inception-v3 pool3) needs --inception.
+Images in [0, 255] -> [-1, 1] at 256²."""
+import json
+import os
+
+import numpy as np
+
+REQUIRED = {"name": str, "method": str, "yaw_deg": (int, float), "target": str, "result": str}
+FID_REASON = "--inception not given (FID Inception-v3 weights, torchvision layout)"
+GEO_REASON = "no pseudo-ground-truth depth model (3D face reconstruction) ported"
+CHUNK = 16
+
+
+def read_pairs(data_dir, methods=None):
+    """Validated entries of DATA/pairs.json with absolute image paths; ValueError (one line) naming
+    the file and the entry otherwise. methods: keep only these (ValueError if one has no entry)."""
+    path = os.path.join(data_dir, "pairs.json")
+    if not os.path.isfile(path):
+        raise ValueError(f"--data: no pairs.json in {data_dir}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            entries = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not valid JSON: {err}") from None
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"{path}: expected a non-empty list of pair entries")
+    out = []
+    for i, e in enumerate(entries):
+        where = f"{path}: entry {i}"
+        if not isinstance(e, dict):
+            raise ValueError(f"{where}: expected an object, got {type(e).__name__}")
+        for key, kind in REQUIRED.items():
+            if key not in e:
+                raise ValueError(f"{where}: missing {key!r}")
+            if not isinstance(e[key], kind) or isinstance(e[key], bool):
+                raise ValueError(f"{where}: {key!r} has the wrong type ({type(e[key]).__name__})")
+        t = e.get("time_s")
+        if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool) or t < 0):
+            raise ValueError(f"{where}: 'time_s' must be a non-negative number or null, got {t!r}")
+        item = dict(e, yaw_deg=float(e["yaw_deg"]), time_s=None if t is None else float(t))
+        for key in ("target", "result"):
+            full = e[key] if os.path.isabs(e[key]) else os.path.join(data_dir, e[key])
+            if not os.path.isfile(full):
+                raise ValueError(f"{where} ({e['name']!r}): {key} image not found: {full}")
+            item[key] = full
+        out.append(item)
+    if methods:
+        unknown = [m for m in methods if m not in {e["method"] for e in out}]
+        if unknown:
+            raise ValueError(f"--method: {path} has no entries for {unknown}")
+        out = [e for e in out if e["method"] in methods]
+    return out
+
+
+def load_image(path):
+    """PNG in [0, 255] -> (H, W, 3) float32 in [-1, 1]; ValueError naming the file when unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"), np.float32) / 127.5 - 1.0
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{path}: not a readable image ({err})") from None
+
+
+def compute_metrics(entries, lpips=None, arcface=None):
+    """Per-entry metric dicts. lpips / arcface: (module, variables) or None."""
+    from inversion3d.losses.identity import id_similarity
+    from inversion3d.metrics.image import at_metric_resolution, mse, psnr, ssim
+
+    results = [dict() for _ in entries]
+    for start in range(0, len(entries), CHUNK):
+        part = entries[start:start + CHUNK]
+        x = np.concatenate([np.asarray(at_metric_resolution(load_image(e["result"])[None])) for e in part])
+        y = np.concatenate([np.asarray(at_metric_resolution(load_image(e["target"])[None])) for e in part])
+        values = {"mse": mse(x, y), "psnr": psnr(x, y), "ssim": ssim(x, y)}
+        if lpips is not None:
+            values["lpips"] = lpips[0].apply(lpips[1], x, y)
+        if arcface is not None:
+            values["id"] = id_similarity(arcface[0], arcface[1], x, y)
+        for k, v in values.items():
+            for j, val in enumerate(np.asarray(v, np.float64)):
+                results[start + j][k] = float(val)
+    return results
+
+
+def method_fid(entries, inception_path):
+    """{method: FID between the Inception features of its results and of its targets}."""
+    from converters.inception import load_inception_variables
+    from inversion3d.metrics import fid
+
+    variables = load_inception_variables(inception_path)
+    out = {}
+    for method in sorted({e["method"] for e in entries}):
+        mine = [e for e in entries if e["method"] == method]
+        if len(mine) < 2:
+            continue  # a covariance needs two images
+        feats = {k: fid.inception_features(variables, np.stack([load_image(e[k]) for e in mine]))
+                 for k in ("result", "target")}
+        out[method] = fid.frechet_distance(*fid.feature_statistics(feats["result"]),
+                                           *fid.feature_statistics(feats["target"]))
+    return out
+
+
+def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=None, lpips_net="alex",
+             arcface=None, grids=True, inception=None):
+    """Reads DATA/pairs.json, computes the metrics, writes the report; returns the paths written."""
+    import jax
+
+    from inversion3d.files import ensure_writable_dir
+    from inversion3d.metrics.report import view_label, write_report
+
+    entries = read_pairs(data_dir, methods)
+    ensure_writable_dir(out_dir)
+    missing = {"Geo. Err.": GEO_REASON}
+    if not inception:
+        missing["FID"] = FID_REASON
+    lp = arc = None
+    if lpips_backbone and lpips_heads:
+        from converters.lpips import load_lpips_variables
+        from inversion3d.losses.lpips import LPIPS
+
+        lp = (LPIPS(lpips_net), load_lpips_variables(lpips_net, lpips_backbone, lpips_heads))
+    elif lpips_backbone or lpips_heads:
+        raise ValueError("--lpips-backbone and --lpips-heads: give both or neither")
+    else:
+        missing["LPIPS"] = "--lpips-backbone/--lpips-heads not given"
+    if arcface:
+        from inversion3d.encoders_api import load_encoder
+
+        enc = load_encoder(arcface, "arcface")
+        arc = (enc.modules["arcface"], enc.variables["arcface"])
+    else:
+        missing["ID"] = "--arcface not given (ArcFace IR-SE50 .pth or converted directory)"
+    metrics = compute_metrics(entries, lp, arc)
+    records = [{"name": e["name"], "method": e["method"], "yaw_deg": e["yaw_deg"], "view": view_label(e["yaw_deg"]),
+                "time_s": e["time_s"], "target": e["target"], "result": e["result"], "metrics": m}
+               for e, m in zip(entries, metrics)]
+    meta = {"data": os.path.abspath(data_dir), "device": str(jax.devices()[0]), "lpips_net": lpips_net if lp else None,
+            "notes": ["Images compared at 256x256 in [-1, 1]; MSE = L2; PSNR with data range 2; SSIM from "
+                      "scikit-image (Gaussian window).",
+                      "Input-view columns use yaw 0 entries; novel views are pooled into |yaw| bins.",
+                      "time s: mean time_s of the input-view entries as given in pairs.json.",
+                      f"Metrics computed on {jax.devices()[0]}."]}
+    fids = method_fid(entries, inception) if inception else None
+    return write_report(out_dir, records, missing, meta, fid=fids, grids=grids)
+
+
+def run_eval(args):
+    paths = evaluate(args.data, args.out, args.method, args.lpips_backbone, args.lpips_heads, args.lpips_net,
+                     args.arcface, inception=args.inception)
+    for kind, path in paths.items():
+        print(f"[eval] {kind}: {path}")
+    return paths
+
+
+def add_parser(sub):
+    ev = sub.add_parser("eval", help="pairs.json of targets / results -> GOAE / Dual Encoder tables "
+                                     "(CSV, Markdown, HTML with grids, JSON)")
+    ev.add_argument("--data", required=True, help="folder with pairs.json and the PNGs it names")
+    ev.add_argument("--out", required=True, help="output directory for report.{csv,md,html,json}")
+    ev.add_argument("--method", nargs="+", default=None, help="evaluate only these methods (default: all)")
+    ev.add_argument("--lpips-backbone", default=None, help="torchvision AlexNet / VGG16 state dict .pth")
+    ev.add_argument("--lpips-heads", default=None, help="official LPIPS v0.1 linear heads .pth")
+    ev.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
+    ev.add_argument("--arcface", default=None, help="ArcFace IR-SE50 model_ir_se50.pth or converted directory")
+    ev.add_argument("--inception", default=None, help="FID Inception-v3 weights (.pth state dict, torchvision layout)")
+    return ev
