@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from inversion3d.generators import eg3d
-from inversion3d.generators.eg3d_config import EG3DConfig
+from inversion3d.generators.eg3d_config import COMPUTE_DTYPES, LOW_PRECISION_BLOCKS, EG3DConfig
 
 KINDS = ("eg3d", "panohead")
 NOISE_MODES = ("const", "random", "none")
@@ -134,7 +134,8 @@ def _read_state_dict(source) -> Mapping[str, np.ndarray]:
 
 def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: Optional[Mapping] = None,
                    neural_rendering_resolution: Optional[int] = None, ray_chunk: Optional[int] = None,
-                   fused_modconv: bool = True, seed: int = 0, network: str = "G_ema") -> Generator:
+                   fused_modconv: bool = True, seed: int = 0, network: str = "G_ema",
+                   compute_dtype: str = "float32", low_precision_blocks: str = "official") -> Generator:
     """Builds a `Generator`.
 
     source: None for a randomly initialised generator (official init, PRNG `seed`); a dict or `.npz`
@@ -148,7 +149,16 @@ def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: 
     neural_rendering_resolution: the pickled attribute (64 for ffhq512-64, 128 for ffhq512-128);
       None = the file's value, else 64.
     ray_chunk: rays per renderer chunk (bounds memory); None renders all rays at once.
+    compute_dtype: 'float32' (default, the official CPU numerics) or 'bfloat16' (mixed precision for
+      TPU / GPU: parameters and outputs stay float32, README "Mixed precision").
+    low_precision_blocks: which parts run in compute_dtype: 'official' (the blocks the official code
+      runs in fp16: top num_fp16_res backbone blocks, SR blocks iff sr_num_fp16_res > 0) or 'all'
+      (every synthesis block and the decoder MLP).
     """
+    if compute_dtype not in COMPUTE_DTYPES:
+        raise ValueError(f"compute_dtype: expected one of {COMPUTE_DTYPES}, got {compute_dtype!r}")
+    if low_precision_blocks not in LOW_PRECISION_BLOCKS:
+        raise ValueError(f"low_precision_blocks: expected one of {LOW_PRECISION_BLOCKS}, got {low_precision_blocks!r}")
     checkpoint = None
     if source is not None and not isinstance(source, Mapping) and not os.fspath(source).endswith(".npz"):
         from converters.load import read_generator_source  # official .pkl / .pth or a converted directory
@@ -165,7 +175,8 @@ def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: 
     if init_kwargs is None:
         raise ValueError("init_kwargs: required (the official TriPlaneGenerator constructor kwargs)")
     cfg = EG3DConfig.from_official(init_kwargs, neural_rendering_resolution=neural_rendering_resolution,
-                                   ray_chunk=ray_chunk, fused_modconv=fused_modconv, kind=kind)
+                                   ray_chunk=ray_chunk, fused_modconv=fused_modconv, kind=kind,
+                                   compute_dtype=compute_dtype, low_precision_blocks=low_precision_blocks)
     if source is None:
         variables = eg3d.init_variables(cfg, jax.random.PRNGKey(seed))
     else:

@@ -5,9 +5,12 @@ The Flax module holds the parameters and exposes one method per learned piece (`
 `planes`, `decode`, `superresolve`); the forward pass that strings them together with the
 renderer is the pure function `synthesize`, so the renderer can chunk rays with `lax.map`
 around the decoder without lifting Flax modules.
+
+`cfg.compute_dtype` / `cfg.low_precision_blocks` pick the bf16 blocks (README "Mixed precision");
+every returned array is float32 whatever they are.
 """
 import functools
-from typing import Optional
+from typing import Any, Optional
 
 import flax.linen as nn
 import jax
@@ -23,19 +26,27 @@ from inversion3d.rendering.renderer import render
 
 
 class OSGDecoder(nn.Module):
-    """Tri-plane features (N, 3, P, C) -> sigma (N, P, 1) raw, rgb (N, P, 32) (eg3d.md §5.4)."""
+    """Tri-plane features (N, 3, P, C) -> sigma (N, P, 1) raw, rgb (N, P, 32) (eg3d.md §5.4).
+
+    The MLP computes in `dtype` (None: the features' dtype, at least float32); sigma and rgb are
+    float32 (or wider).
+    """
 
     hidden: int = 64
     out_features: int = 32
     lr_multiplier: float = 1.0
     activation: str = "sigmoid"  # 'sigmoid' (EG3D), 'lrelu' or 'none' (PanoHead, panohead.md §3)
+    dtype: Any = None
 
     @nn.compact
     def __call__(self, sampled):
-        x = jnp.mean(sampled, axis=1)
-        x = FullyConnected(self.hidden, lr_multiplier=self.lr_multiplier, name="net_0")(x)
+        wide = jnp.promote_types(sampled.dtype, jnp.float32)
+        x = jnp.mean(sampled.astype(wide if self.dtype is None else self.dtype), axis=1)
+        x = FullyConnected(self.hidden, lr_multiplier=self.lr_multiplier, dtype=self.dtype, name="net_0")(x)
         x = jax.nn.softplus(x)
-        x = FullyConnected(1 + self.out_features, lr_multiplier=self.lr_multiplier, name="net_2")(x)
+        x = FullyConnected(1 + self.out_features, lr_multiplier=self.lr_multiplier, dtype=self.dtype,
+                           name="net_2")(x)
+        x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
         sigma, rgb = x[..., :1], x[..., 1:]
         if self.activation == "sigmoid":
             rgb = jax.nn.sigmoid(rgb) * (1 + 2 * 0.001) - 0.001
@@ -58,7 +69,9 @@ class Backbone(nn.Module):
                                       num_layers=cfg.mapping_layers, lr_multiplier=cfg.mapping_lr_multiplier)
         self.synthesis = SynthesisNetwork(cfg.w_dim, cfg.triplane_resolution, self.img_channels,
                                           channel_base=cfg.channel_base, channel_max=cfg.channel_max,
-                                          conv_clamp=cfg.conv_clamp, fused_modconv=cfg.fused_modconv)
+                                          conv_clamp=cfg.conv_clamp, fused_modconv=cfg.fused_modconv,
+                                          dtype=_dtype(cfg.compute_dtype),
+                                          dtype_from_res=cfg.dtype_from_res(cfg.triplane_resolution))
 
     def __call__(self, z, c, noise_mode="const"):
         return self.synthesis(self.mapping(z, c), noise_mode)
@@ -73,13 +86,16 @@ class TriPlaneGenerator(nn.Module):
         cfg = self.cfg
         self.backbone = Backbone(cfg, img_channels=3 * cfg.plane_channels * cfg.triplane_depth)
         self.superresolution = SuperResolution(cfg.sr_module, cfg.img_resolution, sr_antialias=cfg.sr_antialias,
-                                               conv_clamp=cfg.sr_conv_clamp, fused_modconv=cfg.fused_modconv)
+                                               conv_clamp=cfg.sr_conv_clamp, fused_modconv=cfg.fused_modconv,
+                                               dtype=_dtype(cfg.sr_dtype))
         self.decoder = OSGDecoder(out_features=cfg.plane_channels, lr_multiplier=cfg.decoder_lr_mul,
-                                  activation=cfg.decoder_activation)
+                                  activation=cfg.decoder_activation, dtype=_dtype(cfg.decoder_dtype))
         if cfg.use_background:  # panohead.md §5.5: no mapping of its own, half the channel base
             self.bcg_synthesis = SynthesisNetwork(cfg.w_dim, cfg.bcg_resolution, cfg.plane_channels,
                                                   channel_base=cfg.channel_base // 2, channel_max=cfg.channel_max,
-                                                  conv_clamp=cfg.conv_clamp, fused_modconv=cfg.fused_modconv)
+                                                  conv_clamp=cfg.conv_clamp, fused_modconv=cfg.fused_modconv,
+                                                  dtype=_dtype(cfg.compute_dtype),
+                                                  dtype_from_res=cfg.dtype_from_res(cfg.bcg_resolution))
         if cfg.use_torgb_raw:
             self.torgb = ToRGBLayer(cfg.img_channels, fused_modconv=cfg.fused_modconv)
         if cfg.camera_offset:  # panohead.md §6: t_mapping, a 3-D "w" added to the camera position
@@ -142,6 +158,12 @@ class TriPlaneGenerator(nn.Module):
         if self.cfg.camera_offset:
             self.camera_delta(z, c)
         return self.superresolve(rgb, feats, ws)
+
+
+def _dtype(name: str):
+    """Module dtype for a config dtype name: None for 'float32' (no casts, so float64 checks stay
+    float64), else the jnp dtype."""
+    return None if name == "float32" else jnp.dtype(name)
 
 
 def _to_planes(img):
@@ -222,8 +244,11 @@ def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const",
     intrinsics = c[:, 16:25].reshape(-1, 3, 3)
     origins, directions = sample_rays(cam2world, intrinsics, res)
     decode_fn = functools.partial(decode_apply(cfg), variables)
-    out = render(planes, decode_fn, origins, directions, cfg.render, draws=draws, rng=render_rng,
-                 return_aux=capture)
+    # With a bf16 decoder the lookups gather bf16 features (half the traffic of the renderer's
+    # largest arrays); the returned `planes` stay the float32 input.
+    lookup_planes = planes if cfg.decoder_dtype == "float32" else planes.astype(cfg.decoder_dtype)
+    out = render(lookup_planes, decode_fn, origins, directions, cfg.render, draws=draws,
+                 rng=render_rng, return_aux=capture)
     n = ws.shape[0]
     feature_image = out["rgb"].reshape(n, res, res, -1)
     weights = out["weights_sum"].reshape(n, res, res, 1)

@@ -30,6 +30,8 @@ _PANOHEAD_KEYS = {"decoder_activation", "use_torgb_raw", "triplane_size", "tripl
                   "trans_reg", "bcg_reg_prob"}
 _PANOHEAD_TRAINING_KEYS = {"trans_reg", "bcg_reg_prob"}
 KINDS = ("eg3d", "panohead")
+COMPUTE_DTYPES = ("float32", "bfloat16")
+LOW_PRECISION_BLOCKS = ("official", "all")
 
 
 def _check_keys(where: str, given: Mapping[str, Any], allowed: set, hint: str = ""):
@@ -74,6 +76,41 @@ class EG3DConfig:
     use_background: bool = False
     bcg_resolution: int = 0  # = SR input resolution when use_background
     camera_offset: bool = False  # t_mapping network (PanoHead forward only)
+    # Mixed precision (README "Mixed precision"). compute_dtype 'bfloat16' runs the blocks picked by
+    # low_precision_blocks in bf16: 'official' = the blocks the official code runs in fp16 (the top
+    # num_fp16_res backbone / background blocks, both SR blocks iff sr_num_fp16_res > 0; eg3d.md
+    # §0, §3, §7), 'all' = every synthesis block plus the decoder MLP (and bf16 planes into the
+    # renderer). Parameters, mapping, styles, skip sums and outputs stay float32; conv_clamp is the
+    # model's own (from init_kwargs) either way (bf16 has float32's range, no extra clamp is needed).
+    compute_dtype: str = "float32"
+    low_precision_blocks: str = "official"
+    num_fp16_res: int = 0
+    sr_num_fp16_res: int = 4
+
+    def __post_init__(self):
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"compute_dtype: expected one of {COMPUTE_DTYPES}, got {self.compute_dtype!r}")
+        if self.low_precision_blocks not in LOW_PRECISION_BLOCKS:
+            raise ValueError(f"low_precision_blocks: expected one of {LOW_PRECISION_BLOCKS}, "
+                             f"got {self.low_precision_blocks!r}")
+
+    def dtype_from_res(self, img_resolution: int) -> int:
+        """Lowest block resolution of a synthesis network of `img_resolution` that computes in
+        compute_dtype (official fp16_resolution = max(2 ** (log2(R) + 1 - num_fp16_res), 8))."""
+        if self.compute_dtype == "float32" or self.low_precision_blocks == "all":
+            return 4
+        return max(2 ** max(img_resolution.bit_length() - self.num_fp16_res, 0), 8)
+
+    @property
+    def sr_dtype(self) -> str:
+        """Compute dtype of the super-resolution blocks (official use_fp16 = sr_num_fp16_res > 0)."""
+        on = self.low_precision_blocks == "all" or self.sr_num_fp16_res > 0
+        return self.compute_dtype if on else "float32"
+
+    @property
+    def decoder_dtype(self) -> str:
+        """Compute dtype of the OSG decoder MLP and of the planes handed to the renderer."""
+        return self.compute_dtype if self.low_precision_blocks == "all" else "float32"
 
     @property
     def bcg_num_ws(self) -> int:
@@ -87,9 +124,10 @@ class EG3DConfig:
     @classmethod
     def from_official(cls, init_kwargs: Mapping[str, Any], neural_rendering_resolution: int = 64,
                       ray_chunk: Optional[int] = None, fused_modconv: bool = True,
-                      kind: str = "eg3d") -> "EG3DConfig":
+                      kind: str = "eg3d", compute_dtype: str = "float32",
+                      low_precision_blocks: str = "official") -> "EG3DConfig":
         """Builds the config from official `TriPlaneGenerator` constructor kwargs (eg3d.md §0;
-        panohead.md §1 for kind='panohead')."""
+        panohead.md §1 for kind='panohead'); compute_dtype / low_precision_blocks as the fields."""
         if kind not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
         if hasattr(init_kwargs, "to_dict"):  # ml_collections.ConfigDict from a config file
@@ -172,4 +210,6 @@ class EG3DConfig:
             c_gen_conditioning_zero=bool(rk.get("c_gen_conditioning_zero", False)),
             decoder_lr_mul=float(rk.get("decoder_lr_mul", 1.0)),
             neural_rendering_resolution=int(neural_rendering_resolution),
-            fused_modconv=fused_modconv, render=render, extra_rendering_kwargs=extra, **pano_fields)
+            fused_modconv=fused_modconv, render=render, extra_rendering_kwargs=extra,
+            compute_dtype=compute_dtype, low_precision_blocks=low_precision_blocks,
+            num_fp16_res=int(init_kwargs.get("num_fp16_res", 0)), sr_num_fp16_res=sr_fp16, **pano_fields)

@@ -7,8 +7,13 @@ mechanical. Layouts are channel-last: fully connected weights are (in, out), con
 
 Non-trainable state (`w_avg`, `noise_const`) lives in the 'buffers' collection. The fixed 4x4
 [1,3,3,1] resample filter is a constant, not a variable.
+
+Mixed precision (the official `use_fp16` blocks, eg3d.md §3, with bf16 in place of fp16): a block
+with `dtype=bfloat16` runs its activations and convolutions in bf16; parameters stay float32 and
+are cast at use, styles and demodulation coefficients are computed in float32, and the ToRGB
+output is promoted to float32 before the img skip sum, so `img` is always float32.
 """
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax
@@ -40,12 +45,16 @@ class FullyConnected(nn.Module):
     lr_multiplier: float = 1.0
     bias_init: float = 0.0
     use_bias: bool = True
+    dtype: Any = None  # compute dtype (x and the float32 weight are cast); None = x's dtype rules
 
     @nn.compact
     def __call__(self, x):
         fan_in = x.shape[-1]
         weight = self.param("weight", _normal_init(1.0 / self.lr_multiplier), (fan_in, self.features))
-        y = x @ (weight * (self.lr_multiplier / np.sqrt(fan_in)))
+        weight = weight * (self.lr_multiplier / np.sqrt(fan_in))
+        if self.dtype is not None:
+            x, weight = x.astype(self.dtype), weight.astype(self.dtype)
+        y = x @ weight
         bias = None
         if self.use_bias:
             bias = self.param("bias", lambda k, s: jnp.full(s, self.bias_init, jnp.float32), (self.features,))
@@ -133,7 +142,7 @@ class SynthesisLayer(nn.Module):
 
 
 class ToRGBLayer(nn.Module):
-    """1x1 modulated conv without demodulation + bias (eg3d.md §3.4)."""
+    """1x1 modulated conv without demodulation + bias (eg3d.md §3.4); output in x's dtype."""
 
     out_channels: int
     conv_clamp: Optional[float] = None
@@ -153,7 +162,8 @@ class ToRGBLayer(nn.Module):
 class SynthesisBlock(nn.Module):
     """One 'skip' block (eg3d.md §3.1). `up=False` is SuperresolutionHybrid's SynthesisBlockNoUp.
 
-    Consumes ws (N, num_conv + 1, w_dim): conv ws first, then the ToRGB w.
+    Consumes ws (N, num_conv + 1, w_dim): conv ws first, then the ToRGB w. Returns x in `dtype`
+    (the official block's fp16 x) and img in float32.
     """
 
     in_channels: int
@@ -164,6 +174,7 @@ class SynthesisBlock(nn.Module):
     use_noise: bool = True
     conv_clamp: Optional[float] = None
     fused_modconv: bool = True
+    dtype: Any = None  # activations / convolutions (official use_fp16 -> bf16); None = x's, >= float32
 
     @property
     def num_conv(self):
@@ -175,18 +186,27 @@ class SynthesisBlock(nn.Module):
                   conv_clamp=self.conv_clamp, fused_modconv=self.fused_modconv)
         if self.in_channels == 0:
             const = self.param("const", _normal_init(), (self.resolution, self.resolution, self.out_channels))
-            x = jnp.broadcast_to(const[None], (ws.shape[0],) + const.shape)
+            x = jnp.broadcast_to(const[None].astype(self._dtype(const)), (ws.shape[0],) + const.shape)
             x = SynthesisLayer(self.out_channels, name="conv1", **kw)(x, ws[:, 0], noise_mode)
         else:
             x = SynthesisLayer(self.out_channels, up=2 if self.up else 1, name="conv0", **kw)(
-                x, ws[:, 0], noise_mode)
+                x.astype(self._dtype(x)), ws[:, 0], noise_mode)
             x = SynthesisLayer(self.out_channels, name="conv1", **kw)(x, ws[:, 1], noise_mode)
         if img is not None and self.up:
             img = upsample2d(img, RESAMPLE_FILTER, up=2)
         y = ToRGBLayer(self.img_channels, conv_clamp=self.conv_clamp, fused_modconv=self.fused_modconv,
                        name="torgb")(x, ws[:, self.num_conv])
-        img = y if img is None else img + y
+        y = y.astype(_at_least_f32(y))  # the skip sum accumulates in float32 (official `y.to(float32)`)
+        img = y if img is None else img.astype(_at_least_f32(img)) + y
         return x, img
+
+    def _dtype(self, x):
+        return _at_least_f32(x) if self.dtype is None else self.dtype
+
+
+def _at_least_f32(x):
+    """x's dtype promoted to float32 or wider (bf16 -> float32; float64 stays, for x64 checks)."""
+    return jnp.promote_types(x.dtype, jnp.float32)
 
 
 def block_channels(resolutions: Sequence[int], channel_base: int, channel_max: int):
@@ -197,6 +217,8 @@ class SynthesisNetwork(nn.Module):
     """ws (N, num_ws, w_dim) -> img (N, R, R, img_channels), the skip sum of all blocks (eg3d.md §3).
 
     Sows each block's (x, img) into the 'intermediates' collection as `b{res}_x` / `b{res}_img`.
+    Blocks of resolution >= `dtype_from_res` compute in `dtype` (the official fp16 blocks are those
+    >= max(2 ** (log2(img_resolution) + 1 - num_fp16_res), 8)), the others in float32 (or wider).
     """
 
     w_dim: int
@@ -206,6 +228,8 @@ class SynthesisNetwork(nn.Module):
     channel_max: int = 512
     conv_clamp: Optional[float] = None
     fused_modconv: bool = True
+    dtype: Any = None  # None: float32 (or the inputs' wider dtype) everywhere
+    dtype_from_res: int = 4
 
     @property
     def block_resolutions(self):
@@ -240,8 +264,9 @@ class SynthesisNetwork(nn.Module):
         w_idx = 0
         for res in self.block_resolutions:
             in_ch = 0 if res == 4 else channels[res // 2]
+            dtype = self.dtype if res >= self.dtype_from_res else None
             block = SynthesisBlock(in_ch, channels[res], res, self.img_channels, conv_clamp=self.conv_clamp,
-                                   fused_modconv=self.fused_modconv, name=f"b{res}")
+                                   fused_modconv=self.fused_modconv, dtype=dtype, name=f"b{res}")
             if first <= res <= last:
                 x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode)
                 self.sow("intermediates", f"b{res}_x", x)

@@ -3,7 +3,7 @@
 All SR layers use the LAST w (ws[:, -1]) for their three style inputs. Inputs are resized with
 (antialiased) bilinear interpolation to the module's input resolution under the module's condition.
 """
-from typing import Optional
+from typing import Any, Optional
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -31,7 +31,9 @@ def sr_module_name(path: str) -> str:
 class SuperResolution(nn.Module):
     """(rgb (N,R,R,3), features (N,R,R,C), ws (N,num_ws,512)) -> image (N,out,out,3).
 
-    Sows `block0_in_rgb` (rgb after the resize) and `block0_img` into 'intermediates'.
+    Sows `block0_in_rgb` (rgb after the resize) and `block0_img` into 'intermediates'. Both blocks
+    compute in `dtype` (official: fp16 iff sr_num_fp16_res > 0, eg3d.md §7); the resize and the
+    rgb skip sum stay float32, so the image is float32.
     """
 
     module_name: str
@@ -39,6 +41,7 @@ class SuperResolution(nn.Module):
     sr_antialias: bool = True
     conv_clamp: Optional[float] = 256
     fused_modconv: bool = True
+    dtype: Any = None  # None: float32 (or the inputs' wider dtype)
 
     @nn.compact
     def __call__(self, rgb, x, ws, noise_mode="none"):
@@ -55,7 +58,7 @@ class SuperResolution(nn.Module):
         in_ch = x.shape[-1]
         for idx, (out_ch, res, up) in enumerate((block0, block1)):
             block = SynthesisBlock(in_ch, out_ch, res, rgb.shape[-1], up=up, conv_clamp=self.conv_clamp,
-                                   fused_modconv=self.fused_modconv, name=f"block{idx}")
+                                   fused_modconv=self.fused_modconv, dtype=self.dtype, name=f"block{idx}")
             x, rgb = block(x, rgb, ws_sr, noise_mode)
             if idx == 0:
                 self.sow("intermediates", "block0_img", rgb)

@@ -47,5 +47,6 @@ def bias_act(x, b=None, act="linear", alpha=None, gain=None, clamp=None):
     if not (isinstance(gain, (int, float)) and gain == 1):
         x = x * jnp.asarray(gain, x.dtype)
     if clamp is not None:
-        x = jnp.clip(x, -clamp, clamp)
+        # Bounds in x's dtype: a float32 bound must not promote a bf16 activation.
+        x = jnp.clip(x, jnp.asarray(-clamp, x.dtype), jnp.asarray(clamp, x.dtype))
     return x

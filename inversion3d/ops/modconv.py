@@ -61,7 +61,8 @@ def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_fi
       grouped: for fused=True, force the one-grouped-conv form (True) or the per-sample loop
         (False); None picks per backend.
     Returns:
-      (N, H', W', O); H' = H + py0 + py1 - kh + 1 for up=1, 2H for up=2 with the defaults above.
+      (N, H', W', O) in x's dtype (weight and styles are cast at use; styles and d are computed in
+      float32 for a bf16 x); H' = H + py0 + py1 - kh + 1 for up=1, 2H for up=2 with the defaults above.
     """
     if up not in (1, 2):
         raise ValueError(f"up: expected 1 or 2, got {up}")
@@ -73,14 +74,18 @@ def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_fi
     if wi != i or styles.shape != (n, i):
         raise ValueError(f"weight/styles: expected (kh, kw, {i}, O) and ({n}, {i}), got "
                          f"{weight.shape} and {styles.shape}")
-    weight = weight.astype(x.dtype)
-    styles = styles.astype(x.dtype)
-    wn = weight[None] * styles[:, None, None, :, None]  # (N, kh, kw, I, O)
+    # Styles and demodulation coefficients stay in (at least) float32 whatever x's dtype; only the
+    # convolution runs in x's dtype (bf16 blocks, README "Mixed precision"). The official fp16
+    # pre-normalisation (eg3d.md §3.3) guards fp16's range; bf16 has float32's range and, with
+    # demodulation, the pre-scaling cancels mathematically, so it is not applied.
+    mod_dtype = jnp.promote_types(jnp.promote_types(weight.dtype, styles.dtype), jnp.float32)
+    wn = weight.astype(mod_dtype)[None] * styles.astype(mod_dtype)[:, None, None, :, None]  # (N, kh, kw, I, O)
     d = jax.lax.rsqrt(jnp.sum(jnp.square(wn), axis=(1, 2, 3)) + 1e-8) if demodulate else None  # (N, O)
 
     if fused:
         if d is not None:
             wn = wn * d[:, None, None, None, :]
+        wn = wn.astype(x.dtype)
         if grouped is None:
             grouped = n == 1 or jax.default_backend() != "cpu"
         if not grouped:
@@ -97,10 +102,10 @@ def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_fi
             y = _conv(xg, wg, up, padding, flip_weight, resample_filter, groups=n)
             y = jnp.transpose(y.reshape(y.shape[1], y.shape[2], n, o), (2, 0, 1, 3))
     else:
-        y = _conv(x * styles[:, None, None, :], weight, up, padding, flip_weight, resample_filter,
-                  groups=1)
+        y = _conv(x * styles.astype(x.dtype)[:, None, None, :], weight.astype(x.dtype), up, padding,
+                  flip_weight, resample_filter, groups=1)
         if d is not None:
-            y = y * d[:, None, None, :]
+            y = y * d.astype(y.dtype)[:, None, None, :]
     if noise is not None:
         y = y + jnp.asarray(noise, y.dtype)
     return y
