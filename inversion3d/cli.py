@@ -6,6 +6,8 @@
   inversion3d info FILE
   inversion3d invert IMAGES... --method goae|psp|e4e|triplanenet|dual --encoder CKPT --generator CKPT
                      --camera dataset.json|frontal --out DIR [--views N] [--afa CKPT] [--encoder2 CKPT]
+  inversion3d invert IMAGES... --method wplus|pti --generator CKPT --camera dataset.json|frontal --out DIR
+                     [--steps N] [--pose-opt] [--lpips DIR_OR_FILE]
   inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
 
 Subcommands for conversion, rendering, inversion and evaluation are added by their own modules.
@@ -88,9 +90,9 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 DEFAULT_GENERATORS = {"default": "demo.py", "default-panohead": "demo_panohead.py"}
 
 
-def open_generator(source, kind="auto", overrides=()):
+def open_generator(source, kind="auto", overrides=(), compute_dtype="float32"):
     """A generator from 'default' / 'default-panohead', a config .py (random weights from its
-    init_kwargs), or a checkpoint path handed to `load_generator`."""
+    init_kwargs), or a checkpoint path handed to `load_generator` (with `compute_dtype`)."""
     from inversion3d.api import load_generator
 
     if source in DEFAULT_GENERATORS:
@@ -99,11 +101,11 @@ def open_generator(source, kind="auto", overrides=()):
         config = load_config_file(source, overrides)
         return load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
                               neural_rendering_resolution=config.neural_rendering_resolution,
-                              ray_chunk=config.ray_chunk)
+                              ray_chunk=config.ray_chunk, compute_dtype=compute_dtype)
     if not os.path.exists(source):
         raise ValueError(f"CKPT: no such file or directory: {source}")
     kwargs = {} if kind == "auto" else {"kind": kind}
-    return load_generator(source, **kwargs)
+    return load_generator(source, compute_dtype=compute_dtype, **kwargs)
 
 
 def run_render(args, overrides):
@@ -112,7 +114,7 @@ def run_render(args, overrides):
 
     seeds = parse_seeds(args.seeds)
     ensure_writable_dir(args.out)  # fail before any loading or rendering
-    gen = open_generator(args.ckpt, args.kind, overrides)
+    gen = open_generator(args.ckpt, args.kind, overrides, compute_dtype=args.dtype)
     render_orbit(gen, seeds, args.out, truncation_psi=args.trunc, truncation_cutoff=args.trunc_cutoff,
                  orbit=args.orbit, frames=args.frames, batch=args.batch, video_format=args.format,
                  mesh=args.mesh, shape_resolution=args.shape_res, fps=args.fps, level=args.level)
@@ -139,6 +141,8 @@ def build_parser():
     render.add_argument("--shape-res", type=int, default=128, help="density grid resolution for --mesh")
     render.add_argument("--level", type=float, default=None, help="iso-level of the raw density (default 10)")
     render.add_argument("--out", required=True, help="output directory")
+    render.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                        help="compute dtype; bfloat16 = mixed precision for TPU / GPU (README 'Mixed precision')")
     from converters.load import CONVERT_KINDS, NETWORKS  # light: no jax, no orbax
 
     convert = sub.add_parser("convert", help="official .pkl / .pth -> a directory load_generator reads "
@@ -149,12 +153,15 @@ def build_parser():
     convert.add_argument("--kind", default="auto", choices=CONVERT_KINDS, help="model family (auto: detect)")
     info = sub.add_parser("info", help="what a checkpoint holds (networks, kwargs, parameter count, dtype)")
     info.add_argument("file", help=".pkl, .pth / .pt, or a converted directory")
-    inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder (reconstruction, "
-                                        "novel views, depth, latent / tri-planes npz)")
+    inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder or by optimisation (W+, PTI): "
+                                        "reconstruction, novel views, depth, latent / tri-planes npz")
     inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...)")
-    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual"])
-    inv.add_argument("--encoder", required=True, help="encoder .pth / .pt or converted directory "
-                                                      "(goae: the encoder; dual: E1, the occluded-region encoder)")
+    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual", "wplus", "pti"],
+                     help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "
+                          "(W+ pivot + generator fine-tuning, configs/pti.py)")
+    inv.add_argument("--encoder", default=None, help="encoder methods (required for them): encoder .pth / .pt or "
+                                                     "converted directory (goae: the encoder; dual: E1, the "
+                                                     "occluded-region encoder)")
     inv.add_argument("--afa", default=None, help="goae: the AFA .pth / .pt or converted directory")
     inv.add_argument("--encoder2", default=None, help="dual: E2, the visible-region encoder")
     inv.add_argument("--generator", required=True, help="checkpoint, config .py, 'default' or 'default-panohead'")
@@ -163,7 +170,15 @@ def build_parser():
                                                      "'photo': raw photos, detected, aligned and given cameras "
                                                      "first (as `inversion3d preprocess`, into OUT/aligned)")
     inv.add_argument("--views", type=int, default=8, help="novel views per image (yaw sweep; 360 deg for PanoHead)")
-    inv.add_argument("--batch", type=int, default=1, help="images per compiled call")
+    inv.add_argument("--batch", type=int, default=1, help="images per compiled call (pti: 1, one tuned generator "
+                                                            "per image)")
+    inv.add_argument("--steps", type=int, default=None, help="wplus / pti: optimisation steps (wplus: W+ steps; pti: "
+                                                             "pivot steps and the most tuning steps); default: config")
+    inv.add_argument("--pose-opt", action="store_true", help="wplus / pti: refine the camera jointly (axis-angle + "
+                                                             "translation delta; the npz keeps camera_initial)")
+    inv.add_argument("--lpips", default=None, help="wplus / pti: LPIPS weights, a folder with vgg.pth + vgg16*.pth "
+                                                   "and/or alex.pth + alexnet*.pth, or one file with trunk and heads; "
+                                                   "without it the loss is MSE only")
     inv.add_argument("--out", required=True, help="output directory")
     prep = sub.add_parser("preprocess", help="photos -> aligned EG3D / PanoHead crops + dataset.json cameras "
                                              "(offline MTCNN; lists every photo it could not use)")

@@ -139,11 +139,12 @@ def estimate_label(crop_landmarks, crop_size, style):
     return label, info
 
 
-def refine_camera(label, render_loss, steps=0):
-    """Hook for camera refinement during optimisation-based inversion (the "Pose Opt." baseline of
-    GOAE Table 1, for the W / W+ / PTI methods): optimise the camera of `label` (25,) jointly with the
-    latent by minimising `render_loss(label) -> scalar`. Not implemented yet (a later issue: it
-    needs the inversion loop); returns the label unchanged when steps == 0."""
-    if steps:
-        raise NotImplementedError("camera refinement during inversion is not implemented yet (issue 10 follow-up)")
-    return np.asarray(label, np.float32)
+def refine_camera(label, render_loss, steps=0, lr=5e-3, args=()):
+    """Camera refinement against a render loss (the "Pose Opt." baseline of GOAE Table 1): a thin
+    pointer to `inversion3d.inversion.optimization.refine_camera`, which optimises an axis-angle +
+    translation delta of `label` (25,) by Adam on `render_loss(label (N, 25), *args) -> scalar`.
+    Returns the refined label (float32); steps == 0 returns `label` unchanged. Joint refinement with
+    the latent is `invert --method wplus|pti --pose-opt` (inversion/wplus.py, pti.py)."""
+    from inversion3d.inversion.optimization import refine_camera as refine  # lazy: preprocess needs no jax
+
+    return refine(label, render_loss, steps, lr, args)[0]

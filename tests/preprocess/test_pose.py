@@ -63,8 +63,9 @@ def test_yaw_sign_flips_on_a_mirrored_photo(detections, style):
     assert yaw["cameraman"] == pytest.approx(-yaw["cameraman_flip"], abs=5)
 
 
-def test_refine_camera_is_a_documented_hook():
-    label = np.zeros(25, np.float32)
-    assert pose.refine_camera(label, render_loss=None) is not None
-    with pytest.raises(NotImplementedError, match="not implemented yet"):
+def test_refine_camera_points_to_the_inversion_refinement():
+    """The pose-refinement behaviour itself is tested in tests/inversion/test_wplus_pti.py."""
+    label = np.arange(25, dtype=np.float32)
+    np.testing.assert_array_equal(pose.refine_camera(label, render_loss=None), label)  # 0 steps: unchanged
+    with pytest.raises(ValueError, match="render_loss: expected a function"):
         pose.refine_camera(label, render_loss=None, steps=10)

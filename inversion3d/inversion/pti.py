@@ -1,0 +1,175 @@
+"""PTI, pivotal tuning inversion (configs/pti.py): a W+ pivot from the projector (wplus.py), then all
+generator parameters are fine-tuned with the pivot fixed.
+
+  state = init(gen.params, batch, config.tune, static)
+  step = make_step(gen_cfg, static_settings(config.tune, config.pose_opt, lpips_net))
+  state, metrics = step(state, frozen, ws, target, camera)    # frozen = {'buffers', 'lpips'}
+
+The tuning loss is l2 * MSE + lpips * LPIPS between the render of the pivot and the target at full
+size (MSE alone without LPIPS weights); Adam at lr 3e-4 on every entry of the variables' 'params'
+(the 'buffers' — w_avg, the const noise — stay). The loop in `run` stops early once LPIPS <= the
+threshold: as in PTI the check is made on the loss before an update, and that update is dropped (the
+step is pure; the host keeps the previous state). PTI's locality regulariser is off by default and
+not implemented. With pose refinement the camera delta keeps being optimised (its own Adam) on top of
+the pivot stage's refined camera.
+"""
+import dataclasses
+import functools
+import time
+from typing import Any, Mapping, Optional
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from flax import struct, traverse_util
+
+from inversion3d.generators import eg3d
+from inversion3d.inversion import optimization as opt
+from inversion3d.inversion import wplus
+
+
+@struct.dataclass
+class State:
+    """step: int32 (); params: the generator's 'params' tree being tuned; pose (N, 6) camera delta;
+    opt / pose_opt their Adam moments; hparams: float32 scalars (lr, Adam b1 / b2 / eps, loss weights, pose_*)."""
+
+    step: jax.Array
+    params: Any
+    pose: jax.Array
+    opt: Any
+    pose_opt: Any
+    hparams: Mapping[str, jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Static:
+    lpips_net: Optional[str]
+    loss_resolution: int
+    pose_opt: bool
+
+
+def static_settings(tune, pose_opt, lpips_net: Optional[str]) -> Static:
+    """tune: config.tune; pose_opt: config.pose_opt (configs/pti.py)."""
+    return Static(lpips_net, int(tune.resolution), bool(pose_opt.enabled))
+
+
+def init(gen_variables, batch: int, tune, pose_opt) -> State:
+    """Tuning starts from the loaded generator's params and a zero camera delta."""
+    params = jax.tree.map(jnp.asarray, gen_variables["params"])
+    pose = jnp.zeros((batch, 6), jnp.float32)
+    hp = {"lr": tune.lr, "b1": tune.b1, "b2": tune.b2, "eps": tune.eps, "mse": tune.l2, "lpips": tune.lpips,
+          "fallback_mse": tune.fallback_mse, "pose_lr": pose_opt.lr, "pose_b1": pose_opt.b1, "pose_b2": pose_opt.b2,
+          "pose_eps": pose_opt.eps}
+    return State(step=jnp.zeros((), jnp.int32), params=params, pose=pose, opt=opt.adam_init(params),
+                 pose_opt=opt.adam_init(pose),
+                 hparams={k: jnp.asarray(v, jnp.float32) for k, v in hp.items()})
+
+
+def objective(cfg, static: Static, gen_params, delta, frozen, ws, target, camera, weights):
+    """Loss of the pivot's render with generator params `gen_params` at the corrected camera."""
+    variables = {"params": gen_params, "buffers": frozen["buffers"]}
+    c = opt.apply_camera_delta(camera, delta)
+    synth = eg3d.synthesize(cfg, variables, ws, c, noise_mode=opt.NOISE_MODE)["image"]
+    return opt.image_loss(synth, target, weights, static.lpips_net, frozen.get("lpips", {}), static.loss_resolution)
+
+
+def step(cfg, static: Static, state: State, frozen, ws, target, camera):
+    """One tuning step -> (state, metrics); ws (N, num_ws, w_dim) is the fixed pivot."""
+    hp = state.hparams
+    fn = lambda p, d: objective(cfg, static, p, d, frozen, ws, target, camera, hp)  # noqa: E731
+    argnums = (0, 1) if static.pose_opt else 0
+    (_, metrics), grads = jax.value_and_grad(fn, argnums=argnums, has_aux=True)(state.params, state.pose)
+    g_params = grads[0] if static.pose_opt else grads
+    updates, opt_state = opt.adam(hp["b1"], hp["b2"], hp["eps"]).update(g_params, state.opt)
+    params = jax.tree.map(lambda p, u: p - hp["lr"] * u, state.params, updates)
+    new = state.replace(step=state.step + 1, params=params, opt=opt_state)
+    metrics = dict(metrics, grad_norm=opt.tree_norm(g_params))
+    if static.pose_opt:
+        p_updates, pose_state = opt.adam(hp["pose_b1"], hp["pose_b2"], hp["pose_eps"]).update(grads[1], state.pose_opt)
+        new = new.replace(pose=state.pose - hp["pose_lr"] * p_updates, pose_opt=pose_state)
+    return new, metrics
+
+
+@functools.lru_cache(maxsize=None)
+def make_step(cfg, static: Static):
+    """`step` for one generator config and static settings, jit-compiled once and reused."""
+    return jax.jit(functools.partial(step, cfg, static))
+
+
+def pivot_config(config):
+    """config.pivot with the run's pose refinement settings (config.pose_opt drives both stages)."""
+    pivot = ml_collections.ConfigDict(config.pivot.to_dict())
+    pivot.pose_opt = ml_collections.ConfigDict(config.pose_opt.to_dict())
+    return pivot
+
+
+def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, w_stats=None, log=print):
+    """PTI of target images (N, S, S, 3) in [-1, 1] seen from cameras (N, 25); use N = 1 (one
+    generator is tuned for all N images).
+
+    config: configs/pti.py; lpips: {net: variables} or None (MSE only, no early stop).
+    Returns {'ws' (N, num_ws, w_dim) the pivot, 'variables' the tuned generator {'params', 'buffers'},
+    'camera' (N, 25) (refined with pose_opt), 'pose_delta_pivot' / 'pose_delta_tune' (N, 6) (the tuning
+    delta applies to the pivot's refined camera), 'pivot_losses',
+    'tune_losses' (before each update), 'tune_steps' (updates applied), 'stopped_early', 'config'}.
+    """
+    tune = config.tune
+    if float(tune.locality_weight) != 0.0:
+        raise ValueError(f"tune.locality_weight: PTI's locality regulariser is not implemented; expected 0, got "
+                         f"{tune.locality_weight}")
+    pivot = wplus.run(gen, target, camera, pivot_config(config), lpips, rng=rng, w_stats=w_stats, log=log,
+                      stage="pti pivot")
+    cfg, ws, cam = pivot["config"], pivot["ws"], pivot["camera"]
+    target = jnp.asarray(target, jnp.float32)
+    net, lpips_vars = opt.pick_lpips(lpips, tune.lpips_net, log, "pti tune")
+    if net is None:
+        log("[pti tune] note: no LPIPS weights: MSE only, no early stop")
+    static = static_settings(tune, config.pose_opt, net)
+    state = init(gen.params, target.shape[0], tune, config.pose_opt)
+    step_fn = make_step(cfg, static)
+    frozen = {"buffers": gen.params["buffers"], "lpips": lpips_vars}
+    threshold = None if net is None else float(tune.lpips_threshold)
+    state, losses, stopped = tune_loop(step_fn, state, (frozen, ws, target, cam), int(tune.max_steps), threshold,
+                                       int(tune.log_every), log)
+    return {"ws": ws, "variables": {"params": state.params, "buffers": gen.params["buffers"]},
+            "camera": opt.apply_camera_delta(cam, state.pose), "pose_delta_pivot": pivot["pose_delta"],
+            "pose_delta_tune": state.pose,
+            "pivot_losses": pivot["losses"], "tune_losses": losses,
+            "tune_steps": int(state.step), "stopped_early": stopped, "config": cfg}
+
+
+def tune_loop(step_fn, state, args, max_steps: int, threshold: Optional[float], log_every: int, log=print):
+    """Host loop: state, metrics = step_fn(state, *args) up to max_steps times. When metrics['lpips']
+    <= threshold (None: never) the loop stops and that step's update is dropped (PTI breaks before
+    optimizer.step). Returns (state, losses before each update incl. the stopping one, stopped)."""
+    losses, start = [], time.time()
+    for i in range(max_steps):
+        new, metrics = step_fn(state, *args)
+        losses.append(float(metrics["loss"]))
+        if threshold is not None and float(metrics["lpips"]) <= threshold:
+            log(f"[pti tune] LPIPS {float(metrics['lpips']):.4f} <= {threshold}: stop after {i} steps")
+            return state, np.asarray(losses, np.float32), True
+        state = new
+        if (i + 1) % max(1, log_every) == 0 or i + 1 == max_steps:
+            log(f"[pti tune] step {i + 1}/{max_steps}: {wplus.format_metrics(metrics)} "
+                f"({(time.time() - start) / (i + 1):.2f} s/step)")
+    return state, np.asarray(losses, np.float32), False
+
+
+def save_variables(path, variables):
+    """Writes a variables tree as an .npz of '/'-joined keys ('params/backbone/...', 'buffers/...')."""
+    flat = traverse_util.flatten_dict(jax.device_get(variables), sep="/")
+    np.savez(path, **{k: np.asarray(v) for k, v in flat.items()})
+
+
+def load_variables(path, gen):
+    """Reads `save_variables` output for a Generator of the same config -> variables tree (checked
+    against gen.params' keys and shapes)."""
+    with np.load(path) as data:
+        flat = {k: data[k] for k in data.files}
+    want = traverse_util.flatten_dict(gen.params, sep="/")
+    bad = sorted(k for k in set(want) | set(flat) if k not in flat or k not in want or flat[k].shape != want[k].shape)
+    if bad:
+        raise ValueError(f"{path}: does not match the generator ({len(bad)} keys differ, e.g. {bad[0]})")
+    return jax.tree.map(jnp.asarray, traverse_util.unflatten_dict(flat, sep="/"))

@@ -1,0 +1,147 @@
+"""W+ optimisation: the EG3D / StyleGAN2 projector in W+ (configs/wplus.py), with optional camera
+refinement ("Pose Opt.", GOAE Table 1).
+
+  state = init(w_avg, w_std, num_ws, batch, config)           # ws = w_avg repeated over all num_ws
+  step = make_step(gen_cfg, static_settings(config, lpips_net))  # jit-compiled once per setting
+  state, metrics = step(state, params, target, camera, rng)   # params = {'generator', 'lpips'}
+
+Each step (t = step / num_steps): lr from the projector schedule (optimization.learning_rate);
+ws_input = ws + N(0, 1) * w_std * noise_factor * max(0, 1 - t / noise_ramp)^2 (draws from
+fold_in(rng, step)); loss = lpips * LPIPS + mse * MSE between synth and target, both area-averaged to
+256 when larger (MSE alone when no LPIPS weights are given); Adam(0.9, 0.999) on ws. The synthesis
+noise is 'const' (the stored buffers), so the projector's noise regulariser has nothing to act on and
+is left out. With pose refinement an axis-angle + translation delta (N, 6) of the target camera is
+optimised jointly by its own Adam at a constant lr (optimization.apply_camera_delta).
+`run` is the host loop (progress every `log_every` steps).
+"""
+import dataclasses
+import functools
+import time
+from typing import Any, Mapping, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from inversion3d.generators import eg3d
+from inversion3d.inversion import optimization as opt
+
+
+@struct.dataclass
+class State:
+    """step, num_steps: int32 (); ws (N, num_ws, w_dim) the latent without noise; w_std (); pose (N, 6)
+    the camera delta; opt / pose_opt their Adam moments; hparams: float32 scalars (see HPARAMS)."""
+
+    step: jax.Array
+    num_steps: jax.Array
+    ws: jax.Array
+    w_std: jax.Array
+    pose: jax.Array
+    opt: Any
+    pose_opt: Any
+    hparams: Mapping[str, jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Static:
+    """The settings that change the compiled program (everything else is a traced scalar in hparams)."""
+
+    lpips_net: Optional[str]  # None: MSE only (no LPIPS weights)
+    loss_resolution: int
+    pose_opt: bool
+
+
+def hparams(config) -> dict:
+    """The traced scalars of a configs/wplus.py config (changing them reuses the compiled step)."""
+    o, p = config.optim, config.pose_opt
+    values = {"lr": o.lr, "b1": o.b1, "b2": o.b2, "eps": o.eps, "lr_rampdown_length": o.lr_rampdown_length,
+              "lr_rampup_length": o.lr_rampup_length, "noise_factor": config.noise.initial_noise_factor,
+              "noise_ramp_length": config.noise.noise_ramp_length, "mse": config.losses.mse,
+              "lpips": config.losses.lpips, "fallback_mse": config.losses.fallback_mse,
+              "pose_lr": p.lr, "pose_b1": p.b1, "pose_b2": p.b2, "pose_eps": p.eps}
+    return {k: jnp.asarray(v, jnp.float32) for k, v in values.items()}
+
+
+def static_settings(config, lpips_net: Optional[str]) -> Static:
+    return Static(lpips_net, int(config.losses.resolution), bool(config.pose_opt.enabled))
+
+
+def init(w_avg, w_std, num_ws: int, batch: int, config) -> State:
+    """The projector's start: w_avg (w_dim,) repeated over num_ws (W+) for `batch` images."""
+    w_avg = jnp.asarray(w_avg, jnp.float32).reshape(-1)
+    ws = jnp.broadcast_to(w_avg, (batch, num_ws, w_avg.shape[0]))
+    pose = jnp.zeros((batch, 6), jnp.float32)
+    return State(step=jnp.zeros((), jnp.int32), num_steps=jnp.asarray(config.num_steps, jnp.int32), ws=ws,
+                 w_std=jnp.asarray(w_std, jnp.float32), pose=pose, opt=opt.adam_init(ws),
+                 pose_opt=opt.adam_init(pose), hparams=hparams(config))
+
+
+def objective(cfg, static: Static, ws, delta, params, target, camera, weights):
+    """Loss of the render of ws (N, num_ws, w_dim) at the corrected camera -> (loss, metrics)."""
+    c = opt.apply_camera_delta(camera, delta)
+    synth = eg3d.synthesize(cfg, params["generator"], ws, c, noise_mode=opt.NOISE_MODE)["image"]
+    return opt.image_loss(synth, target, weights, static.lpips_net, params.get("lpips", {}), static.loss_resolution)
+
+
+def step(cfg, static: Static, state: State, params, target, camera, rng):
+    """One projector step -> (state, metrics). target (N, S, S, 3) in [-1, 1], camera (N, 25)."""
+    hp = state.hparams
+    lr = opt.learning_rate(state.step, state.num_steps, hp["lr"], hp["lr_rampdown_length"], hp["lr_rampup_length"])
+    scale = opt.w_noise_scale(state.step, state.num_steps, state.w_std, hp["noise_factor"], hp["noise_ramp_length"])
+    noise = jax.random.normal(jax.random.fold_in(rng, state.step), state.ws.shape) * scale
+    fn = lambda ws, delta: objective(cfg, static, ws + noise, delta, params, target, camera, hp)  # noqa: E731
+    argnums = (0, 1) if static.pose_opt else 0
+    (_, metrics), grads = jax.value_and_grad(fn, argnums=argnums, has_aux=True)(state.ws, state.pose)
+    g_ws = grads[0] if static.pose_opt else grads
+    updates, opt_state = opt.adam(hp["b1"], hp["b2"], hp["eps"]).update(g_ws, state.opt)
+    new = state.replace(step=state.step + 1, ws=state.ws - lr * updates, opt=opt_state)
+    metrics = dict(metrics, lr=lr, noise_scale=scale, grad_norm=opt.tree_norm(g_ws))
+    if static.pose_opt:
+        p_updates, pose_state = opt.adam(hp["pose_b1"], hp["pose_b2"], hp["pose_eps"]).update(grads[1], state.pose_opt)
+        new = new.replace(pose=state.pose - hp["pose_lr"] * p_updates, pose_opt=pose_state)
+        metrics["pose_grad_norm"] = opt.tree_norm(grads[1])
+    return new, metrics
+
+
+@functools.lru_cache(maxsize=None)
+def make_step(cfg, static: Static):
+    """`step` for one generator config and static settings, jit-compiled once and reused."""
+    return jax.jit(functools.partial(step, cfg, static))
+
+
+def format_metrics(metrics) -> str:
+    keys = [k for k in ("loss", "lpips", "mse", "lr") if k in metrics]
+    return " ".join(f"{k} {float(metrics[k]):.4g}" for k in keys)
+
+
+def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, w_stats=None, log=print,
+        stage: str = "wplus"):
+    """Projects target images (N, S, S, 3) in [-1, 1] seen from cameras (N, 25) into W+.
+
+    gen: a Generator; config: configs/wplus.py; lpips: {net: variables} of the user's LPIPS weights or
+    None (MSE only); rng: PRNG key of the latent noise (default PRNGKey(config.seed)); w_stats:
+    (w_avg, w_std) if already computed (else from config.w_avg_samples z with the frontal camera).
+    Returns {'ws' (N, num_ws, w_dim), 'camera' (N, 25) refined (= input without pose refinement),
+    'pose_delta' (N, 6), 'losses' (steps,) before each update, 'config' (the generator config used)}.
+    """
+    target = jnp.asarray(target, jnp.float32)
+    camera = jnp.asarray(camera, jnp.float32).reshape(-1, 25)
+    cfg = opt.projector_config(gen.config, gen.kind, config.panohead_ray_start)
+    if w_stats is None:
+        w_stats = opt.compute_w_statistics(gen, opt.frontal_label(gen), config.w_avg_samples, config.w_avg_seed)
+    net, lpips_vars = opt.pick_lpips(lpips, config.losses.lpips_net, log, stage)
+    static = static_settings(config, net)
+    state = init(w_stats[0], w_stats[1], cfg.num_ws, target.shape[0], config)
+    step_fn = make_step(cfg, static)
+    params = {"generator": gen.params, "lpips": lpips_vars}
+    rng = jax.random.PRNGKey(config.seed) if rng is None else rng
+    losses, start, total = [], time.time(), int(config.num_steps)
+    for i in range(total):
+        state, metrics = step_fn(state, params, target, camera, rng)
+        losses.append(metrics["loss"])
+        if (i + 1) % max(1, int(config.log_every)) == 0 or i + 1 == total:
+            per_step = (time.time() - start) / (i + 1)
+            log(f"[{stage}] step {i + 1}/{total}: {format_metrics(metrics)} ({per_step:.2f} s/step)")
+    return {"ws": state.ws, "camera": opt.apply_camera_delta(camera, state.pose), "pose_delta": state.pose,
+            "losses": np.asarray(jnp.stack(losses)) if losses else np.zeros(0, np.float32), "config": cfg}
