@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from inversion3d.ops.grid import density_crop_mask, sample_from_planes, sample_from_trigrid
 from inversion3d.rendering.marcher import composite_depth, finish_rgb, march_weights, sample_weights
-from inversion3d.rendering.sampling import importance_depths, linspace_u, stratified_depths
+from inversion3d.rendering.sampling import importance_depths, linspace_u, merge_ranks, stratified_depths
 
 _OPEN_RANGE = (-jnp.inf, jnp.inf)  # per-chunk marches leave the depth unclamped; render clamps globally
 _CROPPED_DENSITY = -1000.0  # panohead.md §4: softplus(-1001) == 0, no contribution
@@ -27,7 +27,10 @@ class RenderConfig:
     coarse march is final). ray_start / ray_end: depth range (world units). box_warp: feature cube
     side. density_crop: PanoHead x/z crop margin (0.1) or None. plane_kind: 'eg3d' (tri-plane,
     bilinear) or 'trigrid' (PanoHead, trilinear with triplane_depth slices). ray_chunk: rays per
-    chunk (bounds peak memory; results equal the unchunked render) or None.
+    chunk (bounds peak memory; results equal the unchunked render) or None. remat: recompute
+    each chunk's forward in the backward pass (jax.checkpoint) instead of keeping its
+    intermediates: gradients through render then need about one chunk's activations, not all
+    chunks' (same values and gradients; costs one more forward).
     """
     depth_resolution: int
     depth_resolution_importance: int
@@ -41,6 +44,7 @@ class RenderConfig:
     plane_kind: str = "eg3d"
     triplane_depth: int = 1
     ray_chunk: Optional[int] = None
+    remat: bool = False
 
     def __post_init__(self):
         if self.plane_kind not in ("eg3d", "trigrid"):
@@ -66,7 +70,8 @@ def sample_draws(rng, num, num_rays, cfg):
 
 
 def _uniforms(cfg, num, num_rays, draws, rng):
-    """(N, M, S, 1) stratified and (N, M, n) importance uniforms from draws, rng or defaults."""
+    """(N, M, S, 1) stratified and (N, M, n) importance uniforms from draws, rng or defaults,
+    and whether the importance uniforms are known to ascend per ray (the linspace default)."""
     draws = dict(draws or {})
     if rng is not None:
         for key, value in sample_draws(rng, num, num_rays, cfg).items():
@@ -77,10 +82,20 @@ def _uniforms(cfg, num, num_rays, draws, rng):
     if u_strat.shape != (num, num_rays, s, 1):
         raise ValueError(f"draws['stratified']: expected shape {(num, num_rays, s, 1)}, got {u_strat.shape}")
     u_imp = draws.get("importance")
+    imp_sorted = u_imp is None
     u_imp = linspace_u((num, num_rays), n) if u_imp is None else jnp.asarray(u_imp, jnp.float32)
     if u_imp.shape not in ((num * num_rays, n), (num, num_rays, n)):
         raise ValueError(f"draws['importance']: expected shape {(num * num_rays, n)}, got {u_imp.shape}")
-    return u_strat, u_imp.reshape(num, num_rays, n)
+    return u_strat, u_imp.reshape(num, num_rays, n), imp_sorted
+
+
+def _place(ranks, values):
+    """out[..., ranks[t], :] = values[..., t, :] for (N, m, T) ranks and (N, m, T, 1) values."""
+    n, m, t = ranks.shape
+    rows = jnp.arange(n * m)[:, None]
+    out = jnp.zeros((n * m, t) + values.shape[3:], values.dtype)
+    out = out.at[rows, ranks.reshape(n * m, t)].set(values.reshape(out.shape), unique_indices=True)
+    return out.reshape(values.shape)
 
 
 def _decode(planes, decode_fn, origins, dirs, depths, cfg):
@@ -93,7 +108,10 @@ def _decode(planes, decode_fn, origins, dirs, depths, cfg):
     else:
         feats = sample_from_trigrid(planes, points, cfg.triplane_depth, cfg.box_warp)
     out = decode_fn(feats, points, point_dirs)
+    # Densities are marched (softplus, cumprod of transmittance) in at least float32 even when
+    # the planes / decoder run in bfloat16; colours keep their dtype until the composite.
     raw_sigma, rgb = out["sigma"], out["rgb"]
+    raw_sigma = raw_sigma.astype(jnp.promote_types(raw_sigma.dtype, jnp.float32))
     sigma = raw_sigma
     if cfg.density_crop is not None:
         mask = density_crop_mask(points, cfg.box_warp, cfg.density_crop)
@@ -101,27 +119,37 @@ def _decode(planes, decode_fn, origins, dirs, depths, cfg):
     return raw_sigma.reshape(n, m, s, 1), sigma.reshape(n, m, s, 1), rgb.reshape(n, m, s, rgb.shape[-1])
 
 
-def _render_rays(planes, decode_fn, origins, dirs, u_strat, u_imp, cfg, return_aux):
+def _render_rays(planes, decode_fn, origins, dirs, u_strat, u_imp, cfg, return_aux, imp_sorted):
     """Renders (N, m) rays; the depth is left unclamped (empty rays +inf), see render."""
     depths_c = stratified_depths(u_strat, cfg.ray_start, cfg.ray_end, cfg.disparity_space_sampling)
     raw_c, sigma_c, rgb_c = _decode(planes, decode_fn, origins, dirs, depths_c, cfg)
     aux = {"depths_coarse": depths_c, "sigma_coarse": raw_c, "sigma_coarse_cropped": sigma_c}
     if cfg.depth_resolution_importance > 0:
         weights_c = march_weights(sigma_c, depths_c)
+        # Sorted uniforms give sorted fine depths (importance_depths), so that unify_samples
+        # (eg3d.md §5.6 step 6) is a merge of two sorted lists: each sample's position in it
+        # (merge_ranks, the inverse of the official stable sort) places depths and densities
+        # and sends the per-sample compositing weights back, so the (N, m, S+n, C) colours
+        # are never permuted. The fine samples are only reordered among themselves, which
+        # leaves the merged list unchanged (equal depths are equal points).
+        unsort = None
+        if not imp_sorted and return_aux:
+            order = jnp.argsort(u_imp, axis=-1)
+            u_imp, unsort = jnp.take_along_axis(u_imp, order, axis=-1), jnp.argsort(order, axis=-1)[..., None]
+        elif not imp_sorted:
+            u_imp = jnp.sort(u_imp, axis=-1)
         depths_f = importance_depths(depths_c, weights_c, u_imp)
         raw_f, sigma_f, rgb_f = _decode(planes, decode_fn, origins, dirs, depths_f, cfg)
-        # unify_samples (eg3d.md §5.6 step 6): merge and sort by depth. Only depths and densities
-        # are permuted; the per-sample compositing weights are sent back to the unsorted order,
-        # so the (N, m, S+n, C) colours are never gathered.
-        all_depths = jnp.concatenate([depths_c, depths_f], axis=-2)
-        order = jnp.argsort(all_depths, axis=-2)
-        all_depths = jnp.take_along_axis(all_depths, order, axis=-2)
-        all_sigma = jnp.take_along_axis(jnp.concatenate([sigma_c, sigma_f], axis=-2), order, axis=-2)
+        ranks = merge_ranks(depths_c, depths_f)
+        all_depths = _place(ranks, jnp.concatenate([depths_c, depths_f], axis=-2))
+        all_sigma = _place(ranks, jnp.concatenate([sigma_c, sigma_f], axis=-2))
         weights = march_weights(all_sigma, all_depths)
-        per_sample = jnp.take_along_axis(sample_weights(weights), jnp.argsort(order, axis=-2), axis=-2)[..., 0]
+        per_sample = jnp.take_along_axis(sample_weights(weights)[..., 0], ranks, axis=-1)
         s = cfg.depth_resolution
         rgb = (jnp.einsum("nms,nmsc->nmc", per_sample[..., :s], rgb_c)
                + jnp.einsum("nms,nmsc->nmc", per_sample[..., s:], rgb_f))
+        if unsort is not None:  # aux in the order of the given uniforms (the torch order)
+            depths_f, raw_f = (jnp.take_along_axis(x, unsort, axis=-2) for x in (depths_f, raw_f))
         aux.update(coarse_weights=weights_c, depths_fine=depths_f, sigma_fine=raw_f)
     else:
         all_depths, all_sigma = depths_c, sigma_c
@@ -192,16 +220,17 @@ def render(planes, decode_fn, ray_origins, ray_directions, cfg, draws=None, rng=
     if planes.ndim != 5 or planes.shape[:2] != (ray_origins.shape[0], 3):
         raise ValueError(f"planes: expected shape ({ray_origins.shape[0]}, 3, H, W, C), got {planes.shape}")
     num, num_rays = ray_origins.shape[:2]
-    u_strat, u_imp = _uniforms(cfg, num, num_rays, draws, rng)
+    u_strat, u_imp, imp_sorted = _uniforms(cfg, num, num_rays, draws, rng)
 
     def fn(origins, dirs, us, ui):
-        return _render_rays(planes, decode_fn, origins, dirs, us, ui, cfg, return_aux)
+        return _render_rays(planes, decode_fn, origins, dirs, us, ui, cfg, return_aux, imp_sorted)
 
     ray_args = (ray_origins, ray_directions, u_strat, u_imp)
-    if cfg.ray_chunk is None or cfg.ray_chunk >= num_rays:
-        out = fn(*ray_args)
-    else:
-        out = _chunked(fn, ray_args, cfg.ray_chunk)
+    chunked = cfg.ray_chunk is not None and cfg.ray_chunk < num_rays
+    if cfg.remat:
+        # Inside lax.map's loop the recomputation cannot be CSE'd with the forward anyway.
+        fn = jax.checkpoint(fn, prevent_cse=not chunked)
+    out = _chunked(fn, ray_args, cfg.ray_chunk) if chunked else fn(*ray_args)
     lo, hi = jnp.min(out.pop("depth_min")), jnp.max(out.pop("depth_max"))
     out["depth"] = jnp.minimum(jnp.maximum(out["depth"], lo), hi)
     if return_aux:

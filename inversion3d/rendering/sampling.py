@@ -79,7 +79,8 @@ def importance_depths(z_vals, weights, u):
       weights: (N, M, S-1, 1) coarse ray-marcher weights.
       u: (N*M, n) (the recorded torch.rand draw) or (N, M, n) uniforms; linspace_u for det.
     Returns:
-      (N, M, n, 1) fine depths (unsorted, stop_gradient).
+      (N, M, n, 1) fine depths in the order of u (stop_gradient). The inverse CDF is monotone
+      in u, also in float32 rounding, so ascending u per ray gives ascending depths.
     """
     n_, m_, s, _ = z_vals.shape
     if weights.shape != (n_, m_, s - 1, 1):
@@ -97,3 +98,23 @@ def importance_depths(z_vals, weights, u):
     mids = 0.5 * (z[..., :-1] + z[..., 1:])  # (N, M, S-1)
     fine = sample_pdf(mids, w_smooth[..., 1:-1], u)
     return jax.lax.stop_gradient(fine)[..., None]
+
+
+def merge_ranks(a, b):
+    """Positions of two sorted sample lists in their merge (unify_samples, eg3d.md §5.6 step 6).
+
+    Args:
+      a: (..., S, 1) depths, ascending along S (the coarse samples).
+      b: (..., n, 1) depths, ascending along n (the fine samples).
+    Returns:
+      (..., S + n) int32 ranks: sample t of concatenate([a, b]) goes to position ranks[t] of the
+      merged, sorted list. Ties put a first and keep each list's order, i.e. the ranks are the
+      inverse of a stable argsort of the concatenation, computed with O((S + n)^2 / 4)
+      comparisons instead of two sorts.
+    """
+    a, b = a[..., 0], b[..., 0]
+    rank_a = jnp.arange(a.shape[-1], dtype=jnp.int32) + jnp.sum(
+        b[..., None, :] < a[..., :, None], axis=-1, dtype=jnp.int32)
+    rank_b = jnp.arange(b.shape[-1], dtype=jnp.int32) + jnp.sum(
+        a[..., None, :] <= b[..., :, None], axis=-1, dtype=jnp.int32)
+    return jnp.concatenate([rank_a, rank_b], axis=-1)

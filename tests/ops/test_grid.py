@@ -93,6 +93,16 @@ def test_gradients_finite_and_match_finite_difference():
     assert np.all(np.isfinite(np.asarray(jax.grad(lambda c: jnp.sum(grid.sample_from_planes(planes, c)))(coords))))
 
 
+def test_bfloat16_planes_give_bfloat16_features():
+    rng = np.random.default_rng(1)
+    planes = jnp.asarray(rng.normal(size=(1, 3, 6, 6, 4)), jnp.float32)
+    coords = jnp.asarray(rng.uniform(-0.6, 0.6, size=(1, 50, 3)), jnp.float32)
+    out = grid.sample_from_planes(planes.astype(jnp.bfloat16), coords)
+    assert out.dtype == jnp.bfloat16
+    ref = grid.sample_from_planes(planes.astype(jnp.bfloat16).astype(jnp.float32), coords)
+    np.testing.assert_allclose(np.asarray(out, np.float32), np.asarray(ref), rtol=1e-2, atol=1e-2)
+
+
 def test_trigrid_channel_layout():
     """Channel c*D + d of each plane is feature c at depth slice d (panohead.md §2)."""
     c_feat, depth = 2, 3

@@ -188,6 +188,47 @@ def test_gradient_finite_with_importance(rays, cfg, plane_shape):
     assert np.all(np.isfinite(grad)) and np.any(grad != 0)
 
 
+def test_remat_gives_same_values_and_gradients(rays):
+    cfg = dataclasses.replace(EG3D_CFG, ray_chunk=6)
+
+    def loss(p, cfg):
+        out = render(p, linear_decoder, *rays, cfg, rng=jax.random.key(3))
+        return jnp.sum(out["rgb"] ** 2) + jnp.sum(out["depth"]), out
+
+    planes = _planes((2, 3, 8, 8, 4))
+    grad_fn = jax.jit(jax.grad(loss, has_aux=True), static_argnums=1)
+    (g, out), (g_remat, out_remat) = (grad_fn(planes, c) for c in (cfg, dataclasses.replace(cfg, remat=True)))
+    _assert_trees_close(out, out_remat, atol=1e-6, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(g_remat), np.asarray(g), rtol=1e-6, atol=1e-6 * np.abs(g).max())
+
+
+def test_importance_draw_order_only_permutes_fine_aux(rays):
+    """Fine samples are rendered sorted; the aux keeps the order of the given uniforms."""
+    planes = _planes((2, 3, 8, 8, 4))
+    draws = sample_draws(jax.random.key(9), 2, 16, EG3D_CFG)
+    perm = np.random.default_rng(0).permutation(EG3D_CFG.depth_resolution_importance)
+    permuted = dict(draws, importance=draws["importance"][:, perm])
+    a = render_jit(planes, linear_decoder, *rays, EG3D_CFG, draws=draws, return_aux=True)
+    b = render_jit(planes, linear_decoder, *rays, EG3D_CFG, draws=permuted, return_aux=True)
+    aux_a, aux_b = a.pop("aux"), b.pop("aux")
+    _assert_trees_close(a, b, atol=0)
+    np.testing.assert_array_equal(np.asarray(aux_a["all_depths"]), np.asarray(aux_b["all_depths"]))
+    np.testing.assert_array_equal(np.asarray(aux_a["depths_fine"])[:, :, perm], np.asarray(aux_b["depths_fine"]))
+    sigma_a = np.asarray(aux_a["sigma_fine"]).reshape(2, 16, -1)
+    np.testing.assert_array_equal(sigma_a[:, :, perm], np.asarray(aux_b["sigma_fine"]).reshape(2, 16, -1))
+
+
+def test_bfloat16_planes_render_float32_close_to_float32(rays):
+    planes = _planes((2, 3, 8, 8, 4))
+    ref = render_jit(planes, linear_decoder, *rays, EG3D_CFG)
+    out = render_jit(planes.astype(jnp.bfloat16), linear_decoder, *rays, EG3D_CFG)
+    for key in ("rgb", "depth", "weights_sum"):
+        assert out[key].dtype == jnp.float32, key
+    np.testing.assert_allclose(np.asarray(out["rgb"]), np.asarray(ref["rgb"]), atol=0.05)
+    np.testing.assert_allclose(np.asarray(out["weights_sum"]), np.asarray(ref["weights_sum"]), atol=0.05)
+    np.testing.assert_allclose(np.asarray(out["depth"]), np.asarray(ref["depth"]), atol=0.05)
+
+
 def test_bad_inputs_raise(rays):
     planes = _planes((2, 3, 8, 8, 4))
     with pytest.raises(ValueError, match="ray_directions"):

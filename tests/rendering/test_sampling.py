@@ -61,6 +61,26 @@ def test_sample_pdf_matches_numpy_searchsorted():
     assert np.all(np.asarray(out) >= bins[:, :1] - 1e-6) and np.all(np.asarray(out) <= bins[:, 11:12] + 1e-6)
 
 
+def test_sample_pdf_is_monotone_in_u():
+    """Sorted uniforms give sorted samples, exactly (the renderer merges sorted lists)."""
+    rng = np.random.default_rng(4)
+    bins = np.sort(rng.uniform(2, 3, size=(64, 47)), axis=-1).astype(np.float32)
+    weights = (rng.uniform(size=(64, 45)) * (rng.uniform(size=(64, 45)) > 0.7)).astype(np.float32)
+    u = np.sort(rng.uniform(size=(64, 48)), axis=-1).astype(np.float32)
+    u[:, 10:13] = u[:, 11:12]  # ties
+    out = np.asarray(jax.jit(sampling.sample_pdf)(bins, weights, u))
+    assert np.all(np.diff(out, axis=-1) >= 0)
+
+
+def test_merge_ranks_inverts_a_stable_argsort():
+    rng = np.random.default_rng(5)
+    a = np.sort(rng.integers(0, 12, size=(3, 4, 9)), axis=-1).astype(np.float32)  # many ties
+    b = np.sort(rng.integers(0, 12, size=(3, 4, 7)), axis=-1).astype(np.float32)
+    ranks = np.asarray(sampling.merge_ranks(jnp.asarray(a)[..., None], jnp.asarray(b)[..., None]))
+    order = np.argsort(np.concatenate([a, b], -1), axis=-1, kind="stable")
+    np.testing.assert_array_equal(ranks, np.argsort(order, axis=-1))
+
+
 def test_stratified_depths():
     u = jnp.zeros((1, 2, 5, 1))
     np.testing.assert_allclose(np.asarray(sampling.stratified_depths(u, 2.0, 3.0))[0, 1, :, 0],
