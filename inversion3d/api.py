@@ -135,7 +135,8 @@ def _read_state_dict(source) -> Mapping[str, np.ndarray]:
 def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: Optional[Mapping] = None,
                    neural_rendering_resolution: Optional[int] = None, ray_chunk: Optional[int] = None,
                    fused_modconv: bool = True, seed: int = 0, network: str = "G_ema",
-                   compute_dtype: str = "float32", low_precision_blocks: str = "official") -> Generator:
+                   compute_dtype: str = "float32", low_precision_blocks: str = "official",
+                   remat: bool = False) -> Generator:
     """Builds a `Generator`.
 
     source: None for a randomly initialised generator (official init, PRNG `seed`); a dict or `.npz`
@@ -154,6 +155,8 @@ def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: 
     low_precision_blocks: which parts run in compute_dtype: 'official' (the blocks the official code
       runs in fp16: top num_fp16_res backbone blocks, SR blocks iff sr_num_fp16_res > 0) or 'all'
       (every synthesis block and the decoder MLP).
+    remat: recompute each ray chunk of the renderer in the backward pass (`jax.checkpoint`): gradients
+      through a 128² render need ~45% of the memory for ~20% more time (optimisation, training).
     """
     if compute_dtype not in COMPUTE_DTYPES:
         raise ValueError(f"compute_dtype: expected one of {COMPUTE_DTYPES}, got {compute_dtype!r}")
@@ -176,7 +179,8 @@ def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: 
         raise ValueError("init_kwargs: required (the official TriPlaneGenerator constructor kwargs)")
     cfg = EG3DConfig.from_official(init_kwargs, neural_rendering_resolution=neural_rendering_resolution,
                                    ray_chunk=ray_chunk, fused_modconv=fused_modconv, kind=kind,
-                                   compute_dtype=compute_dtype, low_precision_blocks=low_precision_blocks)
+                                   compute_dtype=compute_dtype, low_precision_blocks=low_precision_blocks,
+                                   remat=remat)
     if source is None:
         variables = eg3d.init_variables(cfg, jax.random.PRNGKey(seed))
     else:

@@ -125,9 +125,10 @@ class EG3DConfig:
     def from_official(cls, init_kwargs: Mapping[str, Any], neural_rendering_resolution: int = 64,
                       ray_chunk: Optional[int] = None, fused_modconv: bool = True,
                       kind: str = "eg3d", compute_dtype: str = "float32",
-                      low_precision_blocks: str = "official") -> "EG3DConfig":
+                      low_precision_blocks: str = "official", remat: bool = False) -> "EG3DConfig":
         """Builds the config from official `TriPlaneGenerator` constructor kwargs (eg3d.md §0;
-        panohead.md §1 for kind='panohead'); compute_dtype / low_precision_blocks as the fields."""
+        panohead.md §1 for kind='panohead'); compute_dtype / low_precision_blocks as the fields;
+        remat: recompute each ray chunk in the backward pass (RenderConfig.remat, training memory)."""
         if kind not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
         if hasattr(init_kwargs, "to_dict"):  # ml_collections.ConfigDict from a config file
@@ -179,7 +180,7 @@ class EG3DConfig:
             white_back=bool(rk.get("white_back", False)), rgb_scale=kind == "eg3d", ray_chunk=ray_chunk,
             density_crop=0.1 if kind == "panohead" else None,  # renderer's triplane_crop (panohead.md §4)
             plane_kind="trigrid" if kind == "panohead" else "eg3d",
-            triplane_depth=int(rk.get("triplane_depth", 1)))
+            triplane_depth=int(rk.get("triplane_depth", 1)), remat=bool(remat))
         conv_clamp = init_kwargs.get("conv_clamp")
         extra = tuple(sorted((k, repr(v)) for k, v in rk.items()
                              if k in _RENDER_TRAINING_KEYS | _PANOHEAD_TRAINING_KEYS))
