@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-quick clean
 
 # facenet-pytorch ships the MTCNN weights `inversion3d preprocess` reads; installed with --no-deps
 # (pip's install_requires cannot say that) because its dependencies (torch, torchvision) are not needed.
@@ -22,8 +22,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
+# One summary table (compile, steady time, memory, FLOPs, fraction of matmul peak per workload):
+# out/bench/bench.md + bench.json; see experiments/benchmarks/README.md. Full sizes take an hour or more on 2 CPUs.
 bench: $(STAMP)
 	$(PY) experiments/benchmarks/run_all.py --out out/bench
+
+bench-quick: $(STAMP)
+	$(PY) experiments/benchmarks/run_all.py --quick --out out/bench-quick
 
 clean:
 	rm -rf out .jax_cache .pytest_cache

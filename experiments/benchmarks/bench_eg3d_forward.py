@@ -1,17 +1,22 @@
 """EG3D forward benchmark: mapping + synthesis of the real-size generator with random weights.
 
   .venv/bin/python experiments/benchmarks/bench_eg3d_forward.py --config configs/eg3d_ffhq512.py \
-      [--batch 1[,4]] [--iters 3] [--ray-chunk N|none] [--json PATH]
+      [--batch 1[,4]] [--iters 3] [--ray-chunk N|none] [--dtype float32|bfloat16] [--profile DIR] [--json PATH]
 
 Reports, per batch size: compile time (first call including compile; separately the AOT
 `lower()` and `compile()` times of the same synthesis program), steady-state time per forward
 (min / median over --iters, block_until_ready), peak RSS, XLA cost-analysis FLOPs, achieved
-GFLOP/s and its fraction of a dense 2048^2 fp32 matmul measured in the same process.
+GFLOP/s and its fraction of a dense fp32 matmul measured in the same process (best of a measurement
+before and after). One summary row per batch size under report['rows'] (_common.workload_row).
+Works for PanoHead too (--config configs/panohead_khair.py). --profile DIR traces one steady forward
+and writes DIR/summary.txt: the top XLA ops by self time and a backbone / renderer / SR split.
+--dtype bfloat16 [--low-precision-blocks official|all] forwards to load_generator(compute_dtype=...).
 
 FLOPs note: XLA's HloCostAnalysis counts the body of a while loop once, and the chunked renderer
 is a `lax.map` (a while loop over ray chunks). So the compiled program's `flops` undercounts the
 renderer by the number of chunks; `flops_full` (used for GFLOP/s) is the cost analysis of the
-same forward lowered with ray_chunk=None (lowered only, never compiled or run).
+same forward lowered with ray_chunk=None and non-fused modconv (lowered only, never compiled or
+run): XLA's cost analysis counts the fused path's grouped convolution once, not once per sample.
 
 Nothing is asserted; these are measurements. On a 2-core CPU one ffhq512-128 forward takes tens
 of seconds, so keep --iters small.
@@ -20,6 +25,7 @@ import argparse
 import dataclasses
 import functools
 import math
+import os
 import sys
 import time
 
@@ -59,14 +65,37 @@ def build_parser():
                    help="neural rendering resolution override (default: the config's)")
     p.add_argument("--no-fused-modconv", action="store_true",
                    help="load_generator(fused_modconv=False): shared-kernel convs instead of grouped convs")
+    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                   help="load_generator(compute_dtype=...): bfloat16 runs the low-precision blocks in bf16")
+    p.add_argument("--low-precision-blocks", choices=("official", "all"), default="official",
+                   help="with --dtype bfloat16: the official fp16 blocks, or every block + the decoder")
     p.add_argument("--seed", type=int, default=None, help="weight / latent seed (default: the config's)")
     p.add_argument("--no-aot", action="store_true", help="skip the separate lower()/compile() timing")
     p.add_argument("--no-full-flops", action="store_true", help="skip the unchunked FLOP count")
     p.add_argument("--no-matmul", action="store_true", help="skip the matmul peak measurement")
     p.add_argument("--compilation-cache", action="store_true",
                    help="leave JAX's persistent compilation cache on (default: off, for cold compile times)")
+    p.add_argument("--profile", default=None, metavar="DIR",
+                   help="also trace one steady batch-1 forward into DIR and write DIR/summary.txt (top XLA ops by "
+                        "self time; backbone / renderer / SR split, each jitted alone)")
+    p.add_argument("--no-stages", action="store_true", help="--profile without the per-stage split (no compiles)")
     p.add_argument("--json", default=None, help="write the results as JSON here")
     return p
+
+
+def dtype_kwargs(args, load_generator):
+    """compute_dtype / low_precision_blocks for load_generator, if this version of it takes them."""
+    import inspect
+
+    params = inspect.signature(load_generator).parameters
+    if "compute_dtype" not in params:
+        if args.dtype != "float32":
+            raise ValueError("--dtype: this load_generator has no compute_dtype keyword")
+        return {}
+    out = {"compute_dtype": args.dtype}
+    if "low_precision_blocks" in params:
+        out["low_precision_blocks"] = args.low_precision_blocks
+    return out
 
 
 def frontal_label(config, batch):
@@ -140,14 +169,15 @@ def bench_batch(gen, config, batch, iters, seed, aot, full_flops, peak):
                   f"args {C.mib(syn['memory']['argument_size_in_bytes']):.0f} MiB, "
                   f"outputs {C.mib(syn['memory']['output_size_in_bytes']):.0f} MiB")
     if full_flops:
-        if cfg.render.ray_chunk is None and syn.get("flops_lowered") is not None:
-            syn["flops_full"] = syn["flops_lowered"]
-        else:
-            full_cfg = dataclasses.replace(cfg, render=dataclasses.replace(cfg.render, ray_chunk=None))
-            full_jit = jax.jit(functools.partial(eg3d.synthesize, full_cfg),
-                               static_argnames=("noise_mode", "neural_rendering_resolution", "capture"))
-            flops_full, err = C.cost_flops(full_jit.lower(gen.params, ws, c, **syn_kwargs))
-            syn["flops_full"], syn["flops_full_error"] = flops_full, err
+        # The same maths in a countable form: unchunked (XLA counts a lax.map body once) and non-fused
+        # modconv (at batch > 1 XLA's cost analysis counted the fused path's grouped convs once, not once
+        # per sample: 359 GFLOP at batch 4 vs 306 at batch 1 for ffhq512-128).
+        full_cfg = dataclasses.replace(cfg, render=dataclasses.replace(cfg.render, ray_chunk=None),
+                                       fused_modconv=False)
+        full_jit = jax.jit(functools.partial(eg3d.synthesize, full_cfg),
+                           static_argnames=("noise_mode", "neural_rendering_resolution", "capture"))
+        flops_full, err = C.cost_flops(full_jit.lower(gen.params, ws, c, **syn_kwargs))
+        syn["flops_full"], syn["flops_full_error"] = flops_full, err
         print(f"  [batch {batch}] XLA flops, unchunked lowering (whole forward): "
               f"{C.fmt(syn['flops_full'] and syn['flops_full'] / 1e9, '.1f')} GFLOP")
 
@@ -182,10 +212,11 @@ def run(args):
     seed = int(config.get("seed", 0)) if args.seed is None else args.seed
     chunk = config.get("ray_chunk", None) if isinstance(args.ray_chunk, str) else args.ray_chunk
     res = int(args.neural_res or config.neural_rendering_resolution)
-    report = {"benchmark": "eg3d_forward", "env": C.environment(),
+    report = {"benchmark": "eg3d_forward", "kind": config.get("kind", "eg3d"), "env": C.environment(),
               "settings": {"config": args.config, "batches": args.batch, "iters": args.iters, "ray_chunk": chunk,
                            "neural_rendering_resolution": res, "seed": seed,
-                           "fused_modconv": not args.no_fused_modconv}}
+                           "fused_modconv": not args.no_fused_modconv, "dtype": args.dtype,
+                           "low_precision_blocks": args.low_precision_blocks}}
     print(f"EG3D forward benchmark: {args.config}, neural res {res}, ray_chunk {chunk}, "
           f"fused_modconv {not args.no_fused_modconv}, "
           f"batches {args.batch}, iters {args.iters}, backend {jax.default_backend()} "
@@ -197,12 +228,12 @@ def run(args):
         mm = C.matmul_peak()
         report["matmul"] = mm
         peak = mm["gflops_per_s"]
-        print(f"matmul 2048^2 fp32 (best of {mm['reps']}): {mm['best_s'] * 1e3:.1f} ms = {peak:.1f} GFLOP/s")
+        print(f"matmul {mm['n']}^2 fp32 (best of {mm['reps']}): {mm['best_s'] * 1e3:.1f} ms = {peak:.1f} GFLOP/s")
 
     t0 = time.perf_counter()
     gen = load_generator(None, kind=config.get("kind", "eg3d"), init_kwargs=config.init_kwargs,
                          neural_rendering_resolution=res, ray_chunk=chunk, seed=seed,
-                         fused_modconv=not args.no_fused_modconv)
+                         fused_modconv=not args.no_fused_modconv, **dtype_kwargs(args, load_generator))
     C.block(gen.params)
     n_params = sum(int(x.size) for x in jax.tree.leaves(gen.params))
     report["load"] = {"init_s": time.perf_counter() - t0, "num_parameters_and_buffers": n_params,
@@ -215,18 +246,53 @@ def run(args):
         runs.append(bench_batch(gen, config, batch, args.iters, seed, aot=not args.no_aot,
                                 full_flops=not args.no_full_flops, peak=peak))
     report["runs"] = runs
+    report["rows"] = [forward_row(report, r, peak) for r in runs]
+    if args.profile:
+        report["profile"] = profile(args, gen, config, seed, args.profile)
     if len(runs) > 1:
         base = runs[0]
         report["throughput_vs_batch%d" % base["batch"]] = {
             str(r["batch"]): base["per_image_s"] / r["per_image_s"] for r in runs}
     report["peak_rss_mib"] = C.peak_rss_mib()
+    if peak:
+        C.refresh_peak(report)
     report["loadavg_end"] = C.loadavg()
     print_summary(report)
     C.write_json(args.json, report)
     return report
 
 
+def forward_row(report, r, peak):
+    """The summary row (_common.workload_row) of one batch size: synthesis only (mapping is ms)."""
+    s, st = r["synthesis"], report["settings"]
+    kind = "PanoHead" if report.get("kind") == "panohead" else "EG3D"
+    compile_s = (s["lower_s"] + s["compile_s"]) if "compile_s" in s else max(0.0, s["first_call_s"] - s["median_s"])
+    name = os.path.splitext(os.path.basename(st["config"]))[0]
+    size = (f"{name}, neural {r['neural_rendering_resolution']}, chunk {r['ray_chunk']}, batch {r['batch']}"
+            + ("" if st.get("fused_modconv", True) else ", non-fused modconv")
+            + ("" if st.get("dtype", "float32") == "float32" else f", {st['dtype']} ({st['low_precision_blocks']})"))
+    return C.workload_row(f"{kind} forward (batch {r['batch']})", size, compile_s=compile_s, times=s["times_s"],
+                          flops=s.get("flops_full") or s.get("flops_compiled"), peak_gflops=peak,
+                          mem=s.get("memory"), rss_mib=r["peak_rss_mib_so_far"],
+                          note="synthesis (mapping excluded); FLOPs: unchunked lowering")
+
+
+def profile(args, gen, config, seed, out_dir):
+    """--profile: trace one steady batch-1 forward, and time backbone / renderer / SR jitted alone."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    import _profile
+
+    cfg = gen.config
+    ws = jnp.asarray(0.5 * np.random.RandomState(seed).randn(1, cfg.num_ws, cfg.w_dim), np.float32)
+    c = jnp.asarray(frontal_label(config, 1))
+    return _profile.profile_forward(gen, ws, c, out_dir, f"{args.config}, batch 1", max(1, args.iters),
+                                    stages=not args.no_stages)
+
+
 def summary_rows(report):
+    peak = (report.get("matmul") or {}).get("gflops_per_s")
     rows = []
     base = report["runs"][0] if report.get("runs") else None
     for r in report.get("runs", []):
@@ -239,7 +305,7 @@ def summary_rows(report):
             C.fmt(s["min_s"], ".2f"), C.fmt(s["median_s"], ".2f"), C.fmt(r["per_image_s"], ".2f"),
             C.fmt(base["per_image_s"] / r["per_image_s"], ".2f") + "x",
             C.fmt(flops and flops / 1e9, ".1f"), C.fmt(s.get("gflops_per_s"), ".1f"),
-            C.fmt(s.get("fraction_of_matmul_peak") and 100 * s["fraction_of_matmul_peak"], ".0f") + "%",
+            C.fmt(s.get("gflops_per_s") and peak and 100 * s["gflops_per_s"] / peak, ".0f") + "%",
             C.fmt(s.get("memory") and C.mib(s["memory"]["temp_size_in_bytes"]), ".0f"),
             C.fmt(r["peak_rss_mib_so_far"], ".0f"),
         ])
@@ -260,7 +326,7 @@ def markdown(report):
                  f"config `{report['settings']['config']}`, {report['settings']['iters']} steady iters, "
                  f"fused_modconv={report['settings'].get('fused_modconv', True)}.")
     if mm:
-        lines.append(f"Dense matmul peak (2048² fp32, best of {mm['reps']}, same process): "
+        lines.append(f"Dense matmul peak ({mm['n']}² fp32, best of {mm['reps']}, same process): "
                      f"{mm['best_s'] * 1e3:.1f} ms = **{mm['gflops_per_s']:.1f} GFLOP/s**.")
     ld = report.get("load", {})
     if ld:
