@@ -15,7 +15,8 @@ from PIL import Image
 from inversion3d import camera, cli
 from inversion3d.inversion import optimization as opt
 from inversion3d.inversion import pti, wplus
-from inversion3d.invert_images import frontal_camera, load_lpips_weights
+from inversion3d.invert_images import frontal_camera
+from inversion3d.invert_optimized import load_lpips_weights
 from inversion3d.losses.lpips import LPIPS
 from inversion3d.preprocess import pose
 
