@@ -45,31 +45,6 @@ def random_lpips(net, seed):
     return jax.tree_util.tree_map_with_path(draw, shapes)
 
 
-def measure(name, jitted, args, iters, peak, flops_stage):
-    """AOT lower + compile, first call, steady state, FLOPs of a jitted step -> dict (also printed)."""
-    t0 = time.perf_counter()
-    lowered = jitted.lower(*args)
-    t_lower = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    compiled = lowered.compile()
-    t_compile = time.perf_counter() - t0
-    flops, err = C.cost_flops(flops_stage())
-    _, t_first = C.timed(compiled, *args)
-    times = C.repeat(lambda: compiled(*args), iters)
-    res = {"lower_s": t_lower, "compile_s": t_compile, "first_call_s": t_first, **C.summarize(times),
-           "flops": flops, "flops_error": err, "memory": C.memory_stats(compiled)}
-    if flops:
-        res["gflops_per_s"] = flops / res["median_s"] / 1e9
-        res["fraction_of_matmul_peak"] = res["gflops_per_s"] / peak if peak else None
-    res["peak_rss_mib_so_far"] = C.peak_rss_mib()
-    print(f"  {name}: lower {t_lower:.1f} s, compile {t_compile:.1f} s, first call {t_first:.2f} s, steady median "
-          f"{res['median_s']:.2f} s (min {res['min_s']:.2f}); {C.fmt(flops and flops / 1e9, '.1f')} GFLOP -> "
-          f"{C.fmt(res.get('gflops_per_s'), '.1f')} GFLOP/s"
-          + (f" ({100 * res['fraction_of_matmul_peak']:.0f}% of matmul)" if res.get("fraction_of_matmul_peak") else "")
-          + f"; peak RSS {res['peak_rss_mib_so_far']:.0f} MiB", flush=True)
-    return res
-
-
 def bench_size(size, args, peak):
     import jax
     import jax.numpy as jnp
@@ -105,9 +80,9 @@ def bench_size(size, args, peak):
         state = wplus.init(jnp.zeros(cfg.w_dim), 1.0, cfg.num_ws, 1, config).replace(step=jnp.asarray(100))
         params = {"generator": gen.params, "lpips": {} if net is None else random_lpips(net, args.seed)}
         step_args = (state, params, target, cam, jax.random.PRNGKey(0))
-        out["wplus"] = measure(f"W+ step ({'MSE' if net is None else 'LPIPS-' + net} at "
-                               f"{min(s, config.losses.resolution)})", wplus.make_step(cfg, static), step_args,
-                               args.iters, peak, lambda: wplus.make_step(full, static).lower(*step_args))
+        out["wplus"] = C.measure_jit(f"W+ step ({'MSE' if net is None else 'LPIPS-' + net} at "
+                                     f"{min(s, config.losses.resolution)})", wplus.make_step(cfg, static), step_args,
+                                     args.iters, peak, lambda: wplus.make_step(full, static).lower(*step_args))
         out["wplus"]["loss"] = "mse" if net is None else f"lpips-{net}"
     if "pti" in args.parts:
         config = load_config_file(os.path.join(C.REPO_ROOT, "configs/pti.py"))
@@ -118,9 +93,9 @@ def bench_size(size, args, peak):
         frozen = {"buffers": gen.params["buffers"], "lpips": {} if net is None else random_lpips(net, args.seed)}
         ws = jnp.asarray(rng.standard_normal((1, cfg.num_ws, cfg.w_dim)), jnp.float32)
         step_args = (state, frozen, ws, target, cam)
-        out["pti"] = measure(f"PTI step (MSE{'' if net is None else ' + LPIPS-' + net} at {s})",
-                             pti.make_step(cfg, static), step_args, args.iters, peak,
-                             lambda: pti.make_step(full, static).lower(*step_args))
+        out["pti"] = C.measure_jit(f"PTI step (MSE{'' if net is None else ' + LPIPS-' + net} at {s})",
+                                   pti.make_step(cfg, static), step_args, args.iters, peak,
+                                   lambda: pti.make_step(full, static).lower(*step_args))
         out["pti"]["loss"] = "mse" if net is None else f"mse+lpips-{net}"
     return out
 

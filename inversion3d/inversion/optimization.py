@@ -22,6 +22,16 @@ from inversion3d.losses.lpips import LPIPS
 NOISE_MODE = common.NOISE_MODE  # 'const': the stored noise buffers, never optimised (no noise regulariser)
 
 
+@dataclasses.dataclass(frozen=True)
+class Static:
+    """The settings of a W+ / PTI step that change the compiled program (everything else is a traced
+    scalar in the state's hparams)."""
+
+    lpips_net: Optional[str]  # None: MSE only (no LPIPS weights)
+    loss_resolution: int
+    pose_opt: bool
+
+
 # --- schedules (the StyleGAN2 / EG3D projector, evaluated at t = step / num_steps) -------------------
 
 def learning_rate(step, num_steps, initial_lr, rampdown_length, rampup_length):

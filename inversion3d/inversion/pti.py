@@ -13,7 +13,6 @@ step is pure; the host keeps the previous state). PTI's locality regulariser is 
 not implemented. With pose refinement the camera delta keeps being optimised (its own Adam) on top of
 the pivot stage's refined camera.
 """
-import dataclasses
 import functools
 import time
 from typing import Any, Mapping, Optional
@@ -42,11 +41,7 @@ class State:
     hparams: Mapping[str, jax.Array]
 
 
-@dataclasses.dataclass(frozen=True)
-class Static:
-    lpips_net: Optional[str]
-    loss_resolution: int
-    pose_opt: bool
+Static = opt.Static
 
 
 def static_settings(tune, pose_opt, lpips_net: Optional[str]) -> Static:

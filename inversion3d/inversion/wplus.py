@@ -14,7 +14,6 @@ is left out. With pose refinement an axis-angle + translation delta (N, 6) of th
 optimised jointly by its own Adam at a constant lr (optimization.apply_camera_delta).
 `run` is the host loop (progress every `log_every` steps).
 """
-import dataclasses
 import functools
 import time
 from typing import Any, Mapping, Optional
@@ -43,13 +42,7 @@ class State:
     hparams: Mapping[str, jax.Array]
 
 
-@dataclasses.dataclass(frozen=True)
-class Static:
-    """The settings that change the compiled program (everything else is a traced scalar in hparams)."""
-
-    lpips_net: Optional[str]  # None: MSE only (no LPIPS weights)
-    loss_resolution: int
-    pose_opt: bool
+Static = opt.Static
 
 
 def hparams(config) -> dict:
