@@ -325,6 +325,18 @@ def measure_jit(name, fn, args, iters, peak, flops_stage=None, static_argnums=()
     return res
 
 
+def measure_cells(res, peak=None):
+    """Markdown cells of a `measure_jit` dict: lower, compile, first call, steady min / median (s),
+    GFLOP / call, GFLOP/s, % of the matmul peak (res's own fraction, else against `peak`), peak RSS."""
+    frac = res.get("fraction_of_matmul_peak")
+    if frac is None and peak and res.get("gflops_per_s"):
+        frac = res["gflops_per_s"] / peak
+    return [fmt(res["lower_s"], ".1f"), fmt(res["compile_s"], ".1f"), fmt(res["first_call_s"], ".3g"),
+            fmt(res["min_s"], ".3g"), fmt(res["median_s"], ".3g"), fmt(res["flops"] and res["flops"] / 1e9, ".3g"),
+            fmt(res.get("gflops_per_s"), ".1f"), fmt(frac and 100 * frac, ".0f") + "%",
+            fmt(res["peak_rss_mib_so_far"], ".0f")]
+
+
 def row_from_measure(workload, size, res, peak, note="", **extra):
     """workload_row from a `measure_jit` dict (compile = lower + compile)."""
     return workload_row(workload, size, compile_s=res["lower_s"] + res["compile_s"], times=res["times_s"],

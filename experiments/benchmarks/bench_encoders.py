@@ -191,11 +191,7 @@ def markdown(report):
         lines.append(f"Dense matmul peak ({mm['n']}² fp32, same process): **{mm['gflops_per_s']:.1f} GFLOP/s**.")
     rows = []
     for name, r in report["results"].items():
-        frac = r.get("gflops_per_s") and mm and r["gflops_per_s"] / mm["gflops_per_s"]
-        rows.append([name, C.fmt(r["lower_s"], ".1f"), C.fmt(r["compile_s"], ".1f"), C.fmt(r["first_call_s"], ".2f"),
-                     C.fmt(r["min_s"], ".3g"), C.fmt(r["median_s"], ".3g"),
-                     C.fmt(r["flops"] and r["flops"] / 1e9, ".3g"), C.fmt(r.get("gflops_per_s"), ".1f"),
-                     C.fmt(frac and 100 * frac, ".0f") + "%", C.fmt(r["peak_rss_mib_so_far"], ".0f")])
+        rows.append([name] + C.measure_cells(r, mm and mm["gflops_per_s"]))
     lines += ["", C.md_table(HEADERS, rows), "",
               "GFLOP / call: XLA cost analysis (the full inversion: lowered without ray chunking, since XLA counts "
               "the chunk loop body once). GFLOP/s uses the median steady time."]

@@ -134,13 +134,9 @@ def markdown(report):
             if part not in res:
                 continue
             r = res[part]
-            frac = r.get("fraction_of_matmul_peak")
             g = res["generator"]
-            rows.append([f"{size} ({g['img_resolution']} px, {g['parameters'] / 1e6:.1f} M)",
-                         part, r["loss"], C.fmt(r["lower_s"], ".1f"), C.fmt(r["compile_s"], ".1f"),
-                         C.fmt(r["first_call_s"], ".2f"), C.fmt(r["min_s"], ".2f"), C.fmt(r["median_s"], ".2f"),
-                         C.fmt(r["flops"] and r["flops"] / 1e9, ".1f"), C.fmt(r.get("gflops_per_s"), ".1f"),
-                         C.fmt(frac and 100 * frac, ".0f") + "%", C.fmt(r["peak_rss_mib_so_far"], ".0f")])
+            rows.append([f"{size} ({g['img_resolution']} px, {g['parameters'] / 1e6:.1f} M)", part, r["loss"]]
+                        + C.measure_cells(r))
     lines += ["", C.md_table(HEADERS, rows), "",
               "GFLOP / step: XLA cost analysis of the step lowered without ray chunking (forward + backward + "
               "Adam). GFLOP/s uses the median steady time. The W+ projector runs 1000 such steps, PTI 500 + up to 350."]
