@@ -366,3 +366,21 @@ def refresh_peak(report, rows=None):
             row["peak_gflops_per_s"] = peak
             row["fraction_of_peak"] = row["gflops_per_s"] / peak if row.get("gflops_per_s") else None
     return peak
+
+
+def add_run_flags(parser):
+    """The flags every benchmark script shares: --compilation-cache and --json."""
+    parser.add_argument("--compilation-cache", action="store_true",
+                        help="leave JAX's persistent compilation cache on (default: off, for cold compile times)")
+    parser.add_argument("--json", default=None, help="write the results as JSON here")
+    return parser
+
+
+def run_cli(name, run, args):
+    """Runs `run(args)`; a ValueError becomes one line `NAME: error: ...` on stderr and exit status 2."""
+    try:
+        run(args)
+    except ValueError as err:
+        print(f"{name}: error: {err}", file=sys.stderr)
+        return 2
+    return 0

@@ -36,10 +36,7 @@ def build_parser():
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {PARTS}")
     p.add_argument("--iters", type=int, default=2, help="steady-state calls per piece")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--compilation-cache", action="store_true",
-                   help="leave JAX's persistent compilation cache on (default: off, for cold compile times)")
-    p.add_argument("--json", default=None, help="write the results as JSON here")
-    return p
+    return C.add_run_flags(p)
 
 
 def frontal_rays(resolution, batch=1):
@@ -149,12 +146,7 @@ def markdown(report):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except ValueError as err:
-        print(f"bench_components: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return C.run_cli("bench_components", run, args)
 
 
 if __name__ == "__main__":

@@ -73,14 +73,11 @@ def build_parser():
     p.add_argument("--no-aot", action="store_true", help="skip the separate lower()/compile() timing")
     p.add_argument("--no-full-flops", action="store_true", help="skip the unchunked FLOP count")
     p.add_argument("--no-matmul", action="store_true", help="skip the matmul peak measurement")
-    p.add_argument("--compilation-cache", action="store_true",
-                   help="leave JAX's persistent compilation cache on (default: off, for cold compile times)")
     p.add_argument("--profile", default=None, metavar="DIR",
                    help="also trace one steady batch-1 forward into DIR and write DIR/summary.txt (top XLA ops by "
                         "self time; backbone / renderer / SR split, each jitted alone)")
     p.add_argument("--no-stages", action="store_true", help="--profile without the per-stage split (no compiles)")
-    p.add_argument("--json", default=None, help="write the results as JSON here")
-    return p
+    return C.add_run_flags(p)
 
 
 def dtype_kwargs(args, load_generator):
@@ -349,12 +346,7 @@ def print_summary(report):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except ValueError as err:
-        print(f"bench_eg3d_forward: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return C.run_cli("bench_eg3d_forward", run, args)
 
 
 if __name__ == "__main__":

@@ -210,10 +210,7 @@ def build_parser():
     p.add_argument("--config", default=None, help="generator config for the full inversion (default: by --size)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-matmul", action="store_true", help="skip the matmul peak measurement")
-    p.add_argument("--compilation-cache", action="store_true",
-                   help="leave JAX's persistent compilation cache on (default: off, for cold compile times)")
-    p.add_argument("--json", default=None, help="write the results as JSON here")
-    return p
+    return C.add_run_flags(p)
 
 
 def main(argv=None):
@@ -221,12 +218,7 @@ def main(argv=None):
     if args.batch < 1 or args.iters < 1:
         print("bench_encoders: error: --batch / --iters: expected >= 1", file=sys.stderr)
         return 2
-    try:
-        run(args)
-    except ValueError as err:
-        print(f"bench_encoders: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return C.run_cli("bench_encoders", run, args)
 
 
 if __name__ == "__main__":

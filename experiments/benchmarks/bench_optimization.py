@@ -154,10 +154,7 @@ def build_parser():
     p.add_argument("--pose-opt", action="store_true", help="with the camera refinement in the steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-matmul", action="store_true", help="skip the matmul peak measurement")
-    p.add_argument("--compilation-cache", action="store_true",
-                   help="leave JAX's persistent compilation cache on (default: off, for cold compile times)")
-    p.add_argument("--json", default=None, help="write the results as JSON here")
-    return p
+    return C.add_run_flags(p)
 
 
 def main(argv=None):

@@ -56,10 +56,7 @@ def build_parser():
     p.add_argument("--max-time-rays", type=int, default=65536,
                    help="only time settings with at most this many rays")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--compilation-cache", action="store_true",
-                   help="leave JAX's persistent compilation cache on (default: off)")
-    p.add_argument("--json", default=None, help="write the results as JSON here")
-    return p
+    return C.add_run_flags(p)
 
 
 def make_inputs(seed):
@@ -203,12 +200,7 @@ def markdown(report):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except ValueError as err:
-        print(f"bench_renderer_memory: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return C.run_cli("bench_renderer_memory", run, args)
 
 
 if __name__ == "__main__":

@@ -42,10 +42,7 @@ def build_parser():
     p.add_argument("--fused-modconv", action="store_true",
                    help="encoder step: the generator with grouped (fused) modulated convs (default: non-fused, "
                         "as official training)")
-    p.add_argument("--compilation-cache", action="store_true",
-                   help="leave JAX's persistent compilation cache on (default: off, for cold compile times)")
-    p.add_argument("--json", default=None, help="write the results as JSON here")
-    return p
+    return C.add_run_flags(p)
 
 
 def adam(lr=1e-4):
@@ -352,12 +349,7 @@ def markdown(report):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except ValueError as err:
-        print(f"bench_train: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return C.run_cli("bench_train", run, args)
 
 
 if __name__ == "__main__":
