@@ -46,7 +46,9 @@ def get_config():
     config.data = ml_collections.ConfigDict()
     config.data.source = "generator"  # generator | synthetic | folder
     config.data.resolution = 32  # encoder input; the 128 px render is area-averaged down
-    config.data.image_key = "image"  # 'image' (super-resolved) or 'image_raw' (neural rendering)
+    # 'image' (super-resolved), 'image_raw' (the official raw output) or 'image_raw_render' (the
+    # neural rendering itself; they differ only for a 2X / 4X SR fed without resize, eg3d.synthesize)
+    config.data.image_key = "image"
     config.data.truncation_psi = 0.7
     config.data.truncation_cutoff = 14
     config.data.vis_yaw = 0.4  # novel views in the image grid at yaw pi/2 -+ 0.4 rad

@@ -62,8 +62,11 @@ class Generator:
                   capture=False):
         """ws (N, num_ws, w_dim), c (N, 25) rendering camera -> dict of NHWC arrays.
 
-        Keys: image (N,S,S,3), image_raw (N,R,R,3), image_depth (N,R,R,1), planes (N,3,H,W,C),
-        feature_image (N,R,R,C), weights_sum (N,R,R,1) [+ intermediates with capture=True].
+        Keys: image (N,S,S,3), image_raw (N,R,R,3) (the official value, see below),
+        image_raw_render (N,R,R,3) (the neural render itself), image_depth (N,R,R,1), planes
+        (N,3,H,W,C), feature_image (N,R,R,C), weights_sum (N,R,R,1) [+ intermediates with
+        capture=True]. image_raw differs from image_raw_render only where the official code
+        overwrites it in place: a 2X / 4X SR whose input needs no resize (eg3d.synthesize).
         draws: {'stratified': (N, R*R, S, 1), 'importance': (N*R*R, S_imp)} uniforms that replace
         the renderer's random draws; rng: a PRNG key for jitter / noise; neither = deterministic.
         """

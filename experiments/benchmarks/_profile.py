@@ -159,7 +159,7 @@ def profile_forward(gen, ws, c, out_dir, label, iters=1, stages=True):
         planes_fn = jax.jit(lambda v, ws: module.apply(v, ws, "const", method=eg3d.TriPlaneGenerator.planes))
         planes = C.block(planes_fn(v, ws))
         rendered = jax.jit(lambda v, p, ws, c: eg3d.render_planes(cfg, v, p, ws, c))(v, planes, ws, c)
-        feats, rgb = rendered["feature_image"], rendered["image_raw"]  # the SR inputs
+        feats, rgb = rendered["feature_image"], rendered["image_raw_render"]  # the SR inputs
         sr_fn = jax.jit(lambda v, rgb, f, ws: module.apply(v, rgb, f, ws, cfg.sr_noise_mode,
                                                            method=eg3d.TriPlaneGenerator.superresolve))
         whole = jax.jit(lambda v, p, ws, c: eg3d.render_planes(cfg, v, p, ws, c)["image"])

@@ -59,8 +59,8 @@ def area_resize(images, resolution: int):
 def make_generator_pairs(gen_cfg, data_cfg):
     """Pseudo-pairs from a frozen EG3D generator; frozen = {'generator': variables, 'labels': ...}.
 
-    data_cfg: truncation_psi, truncation_cutoff, image_key ('image' | 'image_raw'), resolution,
-    poses (see sample_pose).
+    data_cfg: truncation_psi, truncation_cutoff, image_key ('image' | 'image_raw' |
+    'image_raw_render'), resolution, poses (see sample_pose).
     """
     cutoff = data_cfg.get("truncation_cutoff")
 

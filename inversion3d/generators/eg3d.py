@@ -19,7 +19,7 @@ import numpy as np
 
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.generators.stylegan2 import FullyConnected, MappingNetwork, SynthesisNetwork, ToRGBLayer
-from inversion3d.generators.superres import SuperResolution
+from inversion3d.generators.superres import SuperResolution, block0_overwrites_rgb
 from inversion3d.ops.resize import resize_bilinear
 from inversion3d.rendering.rays import sample_rays
 from inversion3d.rendering.renderer import render
@@ -205,9 +205,18 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
                neural_rendering_resolution: Optional[int] = None, capture: bool = False):
     """ws (N, num_ws, w_dim), c (N, 25) rendering camera -> dict of NHWC arrays (eg3d.md §1).
 
-    Returns `image` (N, S, S, 3), `image_raw` (N, R, R, 3), `image_depth` (N, R, R, 1),
-    `planes` (N, 3, H, W, C), `feature_image` (N, R, R, C), `weights_sum` (N, R, R, 1); with
-    `capture`, also `intermediates` (backbone blocks, renderer aux, SR block outputs).
+    Returns `image` (N, S, S, 3), `image_raw` (N, R, R, 3), `image_raw_render` (N, R, R, 3),
+    `image_depth` (N, R, R, 1), `planes` (N, 3, H, W, C), `feature_image` (N, R, R, C),
+    `weights_sum` (N, R, R, 1) (PanoHead: also `image_mask`); with `capture`, also `intermediates`
+    (backbone blocks, renderer aux, SR block outputs).
+
+    `image_raw` is what the official code returns under that key; `image_raw_render` is always the
+    raw neural render itself (the SR's rgb input: feature_image[..., :3], or PanoHead's raw ToRGB).
+    They differ in one official quirk: when the SR module's block0 does not upsample (2X, 4X) and
+    no resize precedes it (R == 64 for 2X, R >= 128 for 4X), the official block0 adds its ToRGB
+    output into the rendered rgb tensor in place, so the official `image_raw` is block0's image
+    (N, R, R, 3) and not the render. Everywhere else the two keys are equal. `feature_image` is
+    always the true render.
     `draws` replaces the renderer's uniforms ({'stratified', 'importance'}); with no draws and no
     rng the render is deterministic (no jitter).
     """
@@ -264,11 +273,17 @@ def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const",
         rgb_image = module.apply(variables, feature_image, ws[:, -1], method=TriPlaneGenerator.raw_rgb)
     else:
         rgb_image = feature_image[..., :3]
-    image, inter_sr = apply(TriPlaneGenerator.superresolve, rgb_image, feature_image, ws, cfg.sr_noise_mode,
-                            rngs=None if sr_rng is None else {"noise": sr_rng})
+    # Always collect the SR intermediates: block0's image is the official `image_raw` when the
+    # official block0 overwrites its rgb input in place (superres.block0_overwrites_rgb).
+    image, inter_sr = module.apply(variables, rgb_image, feature_image, ws, cfg.sr_noise_mode,
+                                   method=TriPlaneGenerator.superresolve, mutable=["intermediates"],
+                                   rngs=None if sr_rng is None else {"noise": sr_rng})
+    inter_sr = _first_sown(inter_sr["intermediates"]["superresolution"])
+    overwritten = block0_overwrites_rgb(cfg.sr_module, res)
     result = {
         "image": image,
-        "image_raw": rgb_image,
+        "image_raw": inter_sr["block0_img"] if overwritten else rgb_image,
+        "image_raw_render": rgb_image,
         "image_depth": out["depth"].reshape(n, res, res, 1),
         "weights_sum": weights,
         "feature_image": feature_image,
@@ -278,7 +293,7 @@ def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const",
         result["image_mask"] = weights * (1 + 2 * 0.001) - 0.001  # panohead.md §5.8
     if capture:
         result["intermediates"] = {
-            "superresolution": _first_sown(inter_sr["intermediates"]["superresolution"]),
+            "superresolution": inter_sr,
             "render": dict(out["aux"], ray_origins=origins, ray_directions=directions,
                            feature_samples=out["rgb"], depth_samples=out["depth"]),
             **extra,

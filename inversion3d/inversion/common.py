@@ -4,7 +4,9 @@ Every pipeline is a pure function `(params, image, c) -> dict` of NHWC arrays, j
 generator config and the encoder modules closed over. The generator runs deterministically
 (noise_mode 'const', no renderer jitter), so the result depends on the image and camera only.
 Common outputs: `ws` (N, num_ws, w_dim), `planes` (N, 3, H, W, C) (what the final image is rendered
-from), `image` (N, S, S, 3) in [-1, 1], `image_raw` (N, R, R, 3), `image_depth` (N, R, R, 1).
+from), `image` (N, S, S, 3) in [-1, 1], `image_raw` (N, R, R, 3) (the official key's value),
+`image_raw_render` (N, R, R, 3) (the neural render itself; see eg3d.synthesize), `image_depth`
+(N, R, R, 1).
 """
 import jax
 
@@ -51,7 +53,8 @@ def render(cfg, gen_variables, planes, ws, c):
 def result(ws, rendered, planes=None, **extra):
     """The common output dict of a pipeline (see the module docstring) plus method-specific extras."""
     out = {"ws": ws, "planes": rendered["planes"] if planes is None else planes, "image": rendered["image"],
-           "image_raw": rendered["image_raw"], "image_depth": rendered["image_depth"]}
+           "image_raw": rendered["image_raw"], "image_raw_render": rendered["image_raw_render"],
+           "image_depth": rendered["image_depth"]}
     if "image_mask" in rendered:
         out["image_mask"] = rendered["image_mask"]
     out.update(extra)
