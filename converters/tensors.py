@@ -38,13 +38,22 @@ def _dtype(code: str) -> np.dtype:
 
 
 class StorageTag:
-    """The global `torch.<Name>Storage` (only its dtype is used)."""
+    """The global `torch.<Name>Storage` (only its dtype is used); immutable, refuses BUILD."""
+
+    __slots__ = ("name", "dtype")
 
     def __init__(self, name: str):
-        self.name, self.dtype = name, _dtype(_STORAGE_DTYPES[name])
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "dtype", _dtype(_STORAGE_DTYPES[name]))
 
     def __call__(self, *args, **kwargs):
         raise UnsafeOrBroken(f"calling torch.{self.name} is not allowed")
+
+    def __setstate__(self, state):
+        raise UnsafeOrBroken(f"BUILD applied to torch.{self.name}")
+
+    def __setattr__(self, key, value):
+        raise UnsafeOrBroken(f"torch.{self.name}: attribute assignment is not allowed")
 
 
 def storage_tag(name: str) -> Optional[StorageTag]:
