@@ -54,9 +54,12 @@ def get_config():
     config.data.vis_yaw = 0.4  # novel views in the image grid at yaw pi/2 -+ 0.4 rad
     config.data.poses = ml_collections.ConfigDict(dict(
         kind="gaussian", yaw_std=0.3, pitch_std=0.15, radius=2.7, pivot=(0.0, 0.0, 0.2), focal=4.2647))
-    # data.source='folder': an aligned folder with dataset.json (inversion3d/data/folder.py)
+    # data.source='folder': an aligned folder with dataset.json (inversion3d/data/folder.py), e.g. what
+    # `inversion3d preprocess` writes; images are area-averaged down to data.resolution. Folder images
+    # have no w+, so train them with --config.losses.latent_l2=0 --config.losses.image_l2=1.0.
     config.data.folder = ""
-    config.data.tfds_dir = ""
+    config.data.name = ""  # name of its prepared tfds copy (default: the folder's name)
+    config.data.tfds_dir = ""  # where tfds keeps prepared copies ('' = tfds's default, ~/tensorflow_datasets)
     config.data.mirror_prob = 0.5
     config.data.prefetch = 2
     config.data.read_threads = 0

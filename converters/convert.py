@@ -16,7 +16,7 @@ from converters.load import (GENERATOR_KINDS, NETWORKS, check_convert_kind, chec
                              select_network, split_arrays)
 from converters.modules import (class_name, generator_info, generator_kind, guess_state_dict_kind, module_state_dict,
                                 summarize_kwargs, to_jsonable)
-from converters.tensors import UnsafeOrBroken
+from converters.tensors import DEFAULT_LIMITS, ReadLimits, UnsafeOrBroken
 from converters.orbax_io import is_converted_dir, read_converted, write_converted
 from converters.safe_pickle import CheckpointError
 from converters.torch_format import read_checkpoint_object
@@ -41,10 +41,10 @@ def _numpy_tree(tree):
     return np.asarray(tree)
 
 
-def _read(src, network):
+def _read(src, network, limits):
     """-> (state_dict, meta, detected kind, generator info or None, is a snapshot). Everything else the
     file holds (the other networks) is dropped on return, before the Flax copy is made."""
-    obj = read_checkpoint_object(src)
+    obj = read_checkpoint_object(src, limits)
     meta: Dict[str, Any] = {"source": os.path.basename(src)}
     info = None
     with reading(src):
@@ -71,15 +71,17 @@ def _read(src, network):
     return state_dict, meta, detected, info, True
 
 
-def convert(src, dst, network: str = "G_ema", kind: str = "auto") -> Dict[str, Any]:
-    """Converts one official file into the directory `dst` (which must not exist); returns a summary."""
+def convert(src, dst, network: str = "G_ema", kind: str = "auto",
+            limits: ReadLimits = DEFAULT_LIMITS) -> Dict[str, Any]:
+    """Converts one official file into the directory `dst` (which must not exist); returns a summary.
+    limits: what reading `src` may allocate (converters.tensors.ReadLimits)."""
     src = os.fspath(src)
     if network not in NETWORKS:
         raise ValueError(f"network: expected one of {NETWORKS}, got {network!r}")
     if is_converted_dir(src):
         raise ValueError(f"src: {src} is already a converted checkpoint")
     start = time.perf_counter()
-    state_dict, meta, detected, info, snapshot = _read(src, network)
+    state_dict, meta, detected, info, snapshot = _read(src, network, limits)
     kind = check_convert_kind(kind, detected, src, snapshot=snapshot)
     if not state_dict:
         raise CheckpointError(f"{src}: holds no tensors")
@@ -113,8 +115,9 @@ def _tensor_summary(arrays: Dict[str, np.ndarray], buffers=None) -> str:
     return f"{len(arrays)} tensors, {n_all - n_buf:,} parameters + {n_buf:,} buffer elements, dtype {dtypes}"
 
 
-def info(path) -> List[str]:
-    """Human-readable lines describing a checkpoint (networks, kwargs, parameter count, dtype)."""
+def info(path, limits: ReadLimits = DEFAULT_LIMITS) -> List[str]:
+    """Human-readable lines describing a checkpoint (networks, kwargs, parameter count, dtype).
+    limits: what reading `path` may allocate (converters.tensors.ReadLimits)."""
     path = os.fspath(path)
     if is_converted_dir(path):
         meta, tree = read_converted(path)
@@ -129,7 +132,7 @@ def info(path) -> List[str]:
             if meta.get(key) is not None:
                 lines.append(f"  {key}: {summarize_kwargs({key: meta[key]})[len(key) + 5:-1]}")
         return lines
-    obj = read_checkpoint_object(path)
+    obj = read_checkpoint_object(path, limits)
     with reading(path):
         nets = networks_of(obj)
         if not nets:

@@ -14,7 +14,7 @@ import numpy as np
 from converters.modules import class_name, generator_info, generator_kind, is_module, module_state_dict
 from converters.orbax_io import META_FILE, is_converted_dir, read_converted
 from converters.safe_pickle import CheckpointError
-from converters.tensors import UnsafeOrBroken
+from converters.tensors import DEFAULT_LIMITS, ReadLimits, UnsafeOrBroken
 from converters.torch_format import read_checkpoint_object
 
 NETWORKS = ("G_ema", "G", "D")
@@ -93,8 +93,9 @@ def check_floats(path, state_dict):
             raise CheckpointError(f"{path}: {key} has dtype {value.dtype.name}, expected floating point weights")
 
 
-def read_generator_source(source, network: str = "G_ema") -> GeneratorSource:
-    """A .pkl snapshot, a .pth/.pt state_dict of a generator, or a converted directory -> GeneratorSource."""
+def read_generator_source(source, network: str = "G_ema", limits: ReadLimits = DEFAULT_LIMITS) -> GeneratorSource:
+    """A .pkl snapshot, a .pth/.pt state_dict of a generator, or a converted directory -> GeneratorSource.
+    limits: what reading an official file may allocate (converters.tensors.ReadLimits)."""
     path = os.fspath(source)
     if network not in NETWORKS:
         raise ValueError(f"network: expected one of {NETWORKS}, got {network!r}")
@@ -112,7 +113,7 @@ def read_generator_source(source, network: str = "G_ema") -> GeneratorSource:
                                meta.get("neural_rendering_resolution"), variables=tree)
     if not os.path.exists(path):
         raise ValueError(f"source: no such file or directory: {path}")
-    obj = read_checkpoint_object(path)
+    obj = read_checkpoint_object(path, limits)
     with reading(path):
         nets = networks_of(obj)
         if not nets:

@@ -3,6 +3,9 @@
 Nothing in a checkpoint is ever imported or executed. `find_class` returns only the inert
 substitutes of `ALLOWED` (records, tensor views, dtype tags); classes of non-persistent modules
 (`training.*`, `torch.nn.modules.*`) become `InertObject`s that keep their pickled `__dict__`.
+What `find_class` returns is shared by every load in the process, so it is immutable: BUILD (the
+only pickle opcode that mutates an existing object) is refused on whitelisted globals and on class
+objects; only fresh instances (stubs, dicts, dtype tags) take state.
 Before a pickle is handed to the C unpickler, `prescan` walks its opcodes to reject forbidden
 opcodes and resource bombs (declared lengths past the end of the data, huge memo indices, deep
 stacks) before anything is allocated.
@@ -11,6 +14,7 @@ import hashlib
 import pickle
 import pickletools
 import re
+import types
 from typing import Any, Dict, Tuple
 
 import numpy as np
@@ -71,6 +75,55 @@ def prescan(stream, what: str = "pickle") -> None:
         raise UnsafeOrBroken(f"{what}: {err}") from None
 
 
+class _Sealed(type):
+    """Metaclass of the classes a checkpoint may name: the class object itself refuses BUILD and
+    attribute assignment (instances still take their state through their own `__setstate__`)."""
+
+    @property
+    def __setstate__(cls):  # a data descriptor on the metaclass wins over the class's own method
+        def refuse(state):
+            raise UnsafeOrBroken(f"BUILD applied to the class {_class_name(cls)} (only instances take state)")
+        return refuse
+
+    def __setattr__(cls, key, value):
+        raise UnsafeOrBroken(f"class {_class_name(cls)}: attribute assignment is not allowed")
+
+    def __delattr__(cls, key):
+        raise UnsafeOrBroken(f"class {_class_name(cls)}: attribute deletion is not allowed")
+
+
+def _class_name(cls):
+    return cls.__dict__.get("qualname", cls.__qualname__)
+
+
+class AllowedGlobal:
+    """A whitelisted global as a pickle sees it: immutable, refuses BUILD; calls `func` (None: a marker
+    such as torch.Tensor that must never be called)."""
+
+    __slots__ = ("name", "func")
+
+    def __init__(self, name, func=None):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "func", func)
+
+    def __call__(self, *args, **kwargs):
+        if self.func is None:
+            raise UnsafeOrBroken(f"calling {self.name} is not allowed")
+        return self.func(*args, **kwargs)
+
+    def __setstate__(self, state):
+        raise UnsafeOrBroken(f"BUILD applied to the whitelisted global {self.name}")
+
+    def __setattr__(self, key, value):
+        raise UnsafeOrBroken(f"{self.name}: attribute assignment is not allowed")
+
+    def __delattr__(self, key):
+        raise UnsafeOrBroken(f"{self.name}: attribute deletion is not allowed")
+
+    def __repr__(self):
+        return f"<global {self.name}>"
+
+
 class PersistentRecord:
     """What `torch_utils.persistence._reconstruct_persistent_obj(meta)` stands for, as data.
 
@@ -105,7 +158,7 @@ def _reconstruct_persistent_obj(meta):
     return PersistentRecord(name, state, digest, len(src))
 
 
-class InertObject:
+class InertObject(metaclass=_Sealed):
     """Stand-in for a non-persistent class (never imported); keeps the pickled __dict__ as `state`."""
 
     qualname = "?"
@@ -132,7 +185,7 @@ class InertObject:
         return f"<inert {self.qualname}>"
 
 
-class EasyDict(dict):
+class EasyDict(dict, metaclass=_Sealed):
     """`dnnlib.util.EasyDict` (a dict subclass) read as a plain dict."""
 
     def __setstate__(self, state):
@@ -140,23 +193,13 @@ class EasyDict(dict):
             raise UnsafeOrBroken("EasyDict: unexpected instance state")
 
 
-class StateDictRecord(dict):
+class StateDictRecord(dict, metaclass=_Sealed):
     """`collections.OrderedDict` read as a plain dict. `module.state_dict()` carries its `_metadata`
     (per-module versions) as instance state, applied by BUILD; that state is checked and dropped."""
 
     def __setstate__(self, state):
         if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
             raise UnsafeOrBroken(f"OrderedDict: instance state is {type(state).__name__}, expected a dict")
-
-
-class _Marker:
-    """Marks an allowed class that must never be instantiated (torch.Tensor in _rebuild_from_type_v2)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __call__(self, *args, **kwargs):
-        raise UnsafeOrBroken(f"calling {self.name} is not allowed")
 
 
 def _checked(name, value, kind):
@@ -174,11 +217,11 @@ def _rebuild_parameter(data, requires_grad=False, hooks=None, state=None):
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):
-    if func is not _rebuild_tensor or not isinstance(new_type, _Marker):
+    if not isinstance(func, AllowedGlobal) or func.func is not _rebuild_tensor or new_type not in _TENSOR_TYPES:
         raise UnsafeOrBroken("_rebuild_from_type_v2: only plain tensors are allowed")
     if state:
         raise UnsafeOrBroken("_rebuild_from_type_v2: tensor attributes are not supported")
-    return func(*_checked("_rebuild_from_type_v2 args", args, tuple))
+    return _rebuild_tensor(*_checked("_rebuild_from_type_v2 args", args, tuple))
 
 
 def _load_from_bytes(data):
@@ -217,7 +260,7 @@ def _set(items=()):
     return set(items)
 
 
-ALLOWED: Dict[Tuple[str, str], Any] = {
+_FUNCTIONS = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
@@ -225,13 +268,8 @@ ALLOWED: Dict[Tuple[str, str], Any] = {
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
     ("torch.storage", "_load_from_bytes"): _load_from_bytes,
-    ("torch", "Tensor"): _Marker("torch.Tensor"),
-    ("torch.nn.parameter", "Parameter"): _Marker("torch.nn.parameter.Parameter"),
     ("torch", "Size"): _small_tuple("torch.Size"),
     ("torch", "device"): _device,
-    ("collections", "OrderedDict"): StateDictRecord,
-    ("dnnlib.util", "EasyDict"): EasyDict,
-    ("dnnlib", "EasyDict"): EasyDict,
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
     ("numpy", "dtype"): DTypeTag.from_pickle,
@@ -240,6 +278,15 @@ ALLOWED: Dict[Tuple[str, str], Any] = {
     ("builtins", "frozenset"): lambda items=(): frozenset(_set(items)),
     ("__builtin__", "set"): _set,
 }
+_TENSOR_TYPES = (AllowedGlobal("torch.Tensor"), AllowedGlobal("torch.nn.parameter.Parameter"))  # markers, never called
+# Shared by every load: a read-only table of immutable entries (classes are _Sealed).
+ALLOWED: Dict[Tuple[str, str], Any] = types.MappingProxyType({
+    **{key: AllowedGlobal(".".join(key), func) for key, func in _FUNCTIONS.items()},
+    ("torch", "Tensor"): _TENSOR_TYPES[0], ("torch.nn.parameter", "Parameter"): _TENSOR_TYPES[1],
+    ("collections", "OrderedDict"): StateDictRecord,
+    ("dnnlib.util", "EasyDict"): EasyDict,
+    ("dnnlib", "EasyDict"): EasyDict,
+})
 # Modules whose classes are pickled by reference in the official files (checkpoints.md §2).
 INERT_MODULE_PREFIXES = ("training.", "torch.nn.modules.")
 
@@ -268,7 +315,7 @@ class RestrictedUnpickler(pickle.Unpickler):
                 all(_IDENT.match(part) for part in module.split(".")):
             qualname = f"{module}.{name}"
             if qualname not in self._stubs:
-                self._stubs[qualname] = type(name, (InertObject,), {"qualname": qualname, "__module__": __name__})
+                self._stubs[qualname] = _Sealed(name, (InertObject,), {"qualname": qualname, "__module__": __name__})
             return self._stubs[qualname]
         raise UnsafeOrBroken(f"refusing global {module}.{name} (not on the checkpoint whitelist)")
 

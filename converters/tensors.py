@@ -2,9 +2,14 @@
 
 A `Storage` is a flat typed buffer (dtype from the pickled storage class, element count declared
 by the writer); a `TensorRef` is a (storage, offset, size, stride) view checked against the
-storage's bounds when it is built and turned into a numpy array by `to_numpy` once the data has
-been read (legacy files store the data after the pickle that references it).
+storage's bounds (every element it reaches) when it is built and turned into a numpy array by
+`to_numpy` once the data has been read (legacy files store the data after the pickle that
+references it). `ReadLimits` bounds what one file may make the reader allocate: its declared
+tensor bytes and how much larger than its storage a view may be (a zero-stride view of one
+element can claim any shape); `Budget` counts one file's bytes against them.
 """
+import dataclasses
+import math
 from typing import Optional
 
 import numpy as np
@@ -29,6 +34,44 @@ class UnsafeOrBroken(Exception):
     """A hostile or broken checkpoint; the readers wrap it into a one-line error naming the file."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ReadLimits:
+    """What one checkpoint file may make the reader allocate; a file over a limit is refused first.
+
+    max_bytes: tensor data of the file: its storages (the sizes a zip declares for its members, or
+      the size of a pickle / legacy file) plus every tensor view that has to be copied (one that is
+      not a contiguous slice of its storage). Official EG3D / PanoHead / encoder files need < 1 GiB.
+    max_view_ratio: a tensor may have at most this many times the elements of its storage. 1.0
+      admits every slice, transpose and shared storage `torch.save` writes for ordinary tensors;
+      raise it only for files holding `expand`ed (zero-stride) tensors.
+    """
+    max_bytes: int = 4 << 30
+    max_view_ratio: float = 1.0
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / (1 << 30):.3g} GiB"
+
+
+class Budget:
+    """The tensor bytes one read has committed to, checked against `limits.max_bytes` before each
+    allocation. `charge` raises UnsafeOrBroken('<what>: ...') naming the limit to raise."""
+
+    def __init__(self, limits: ReadLimits = DEFAULT_LIMITS):
+        self.limits, self.used = limits, 0
+
+    def charge(self, nbytes: int, what: str) -> None:
+        total = self.used + nbytes
+        if total > self.limits.max_bytes:
+            raise UnsafeOrBroken(f"{what}: {_gib(total)} of tensor data declared in total, over the limit of "
+                                 f"{_gib(self.limits.max_bytes)} (ReadLimits.max_bytes; raise it explicitly to read "
+                                 f"this file)")
+        self.used = total
+
+
 def _dtype(code: str) -> np.dtype:
     if code == "bfloat16":
         import ml_dtypes
@@ -38,13 +81,22 @@ def _dtype(code: str) -> np.dtype:
 
 
 class StorageTag:
-    """The global `torch.<Name>Storage` (only its dtype is used)."""
+    """The global `torch.<Name>Storage` (only its dtype is used); immutable, refuses BUILD."""
+
+    __slots__ = ("name", "dtype")
 
     def __init__(self, name: str):
-        self.name, self.dtype = name, _dtype(_STORAGE_DTYPES[name])
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "dtype", _dtype(_STORAGE_DTYPES[name]))
 
     def __call__(self, *args, **kwargs):
         raise UnsafeOrBroken(f"calling torch.{self.name} is not allowed")
+
+    def __setstate__(self, state):
+        raise UnsafeOrBroken(f"BUILD applied to torch.{self.name}")
+
+    def __setattr__(self, key, value):
+        raise UnsafeOrBroken(f"torch.{self.name}: attribute assignment is not allowed")
 
 
 def storage_tag(name: str) -> Optional[StorageTag]:
@@ -107,21 +159,27 @@ def _ints(name, values):
 
 
 class TensorRef:
-    """A strided view (offset, size, stride in elements) into a Storage; bounds-checked on creation."""
+    """A strided view (offset, size, stride in elements) into a Storage; bounds-checked on creation.
 
-    __slots__ = ("storage", "offset", "size", "stride")
+    Sizes, strides and the offset are non-negative ints (torch writes no negative strides), so the
+    largest element offset the view reaches is offset + sum((size - 1) * stride) (exact Python ints,
+    no overflow); it must lie inside the storage. `numel` is the exact element count.
+    """
+
+    __slots__ = ("storage", "offset", "size", "stride", "numel")
 
     def __init__(self, storage: Storage, offset, size, stride):
         size, stride = _ints("size", size), _ints("stride", stride)
         (offset,) = _ints("offset", (offset,))
         if len(size) != len(stride):
             raise UnsafeOrBroken(f"tensor size {size} and stride {stride} differ in rank")
-        if 0 not in size:
+        numel = math.prod(size)
+        if numel:
             last = offset + sum((n - 1) * s for n, s in zip(size, stride))
             if last >= storage.numel:
                 raise UnsafeOrBroken(f"tensor of size {size} (stride {stride}, offset {offset}) needs "
                                    f"{last + 1} elements, its storage {storage.key!r} has {storage.numel}")
-        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+        self.storage, self.offset, self.size, self.stride, self.numel = storage, offset, size, stride, numel
 
     @property
     def dtype(self) -> np.dtype:
@@ -130,21 +188,37 @@ class TensorRef:
     def __setstate__(self, state):
         raise UnsafeOrBroken("BUILD applied to a tensor")
 
-    def to_numpy(self) -> np.ndarray:
-        """The tensor as a numpy array (a read-only view when C-contiguous, else a copy)."""
+    @property
+    def contiguous(self) -> bool:
+        """Whether the view is a C-contiguous slice of its storage (read without a copy)."""
+        step = 1
+        for n, s in zip(reversed(self.size), reversed(self.stride)):
+            if n != 1 and s != step:
+                return False
+            step *= n
+        return True
+
+    def to_numpy(self, budget: Optional[Budget] = None, name: str = "tensor") -> np.ndarray:
+        """The tensor as a numpy array (a read-only view when C-contiguous, else a copy).
+
+        The view is checked against `budget.limits` first: at most max_view_ratio times its storage's
+        elements, and a copy is charged to the budget (default: a fresh one with DEFAULT_LIMITS).
+        name: how errors call the tensor (its key in the checkpoint).
+        """
+        budget = budget or Budget()
+        ratio = budget.limits.max_view_ratio
+        if self.numel > ratio * self.storage.numel:
+            raise UnsafeOrBroken(f"{name}: a view of size {self.size} (stride {self.stride}) has {self.numel} "
+                                 f"elements, over {ratio:g} x the {self.storage.numel} of its storage "
+                                 f"{self.storage.key!r} (ReadLimits.max_view_ratio)")
         base = self.storage.array
         if base is None:
             raise UnsafeOrBroken(f"storage {self.storage.key!r} has no data")
-        count = int(np.prod(self.size, dtype=np.int64)) if self.size else 1
-        if count == 0:
+        if self.numel == 0:
             return np.zeros(self.size, self.dtype)
-        contiguous, step = True, 1
-        for n, s in zip(reversed(self.size), reversed(self.stride)):
-            if n != 1 and s != step:
-                contiguous = False
-            step *= n
-        if contiguous:
-            return base[self.offset:self.offset + count].reshape(self.size)
+        if self.contiguous:
+            return base[self.offset:self.offset + self.numel].reshape(self.size)
+        budget.charge(self.numel * self.dtype.itemsize, name)
         item = self.dtype.itemsize
         view = np.lib.stride_tricks.as_strided(base[self.offset:], shape=self.size,
                                                strides=[s * item for s in self.stride], writeable=False)

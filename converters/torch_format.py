@@ -3,8 +3,10 @@
 - plain pickle: the EG3D / PanoHead network snapshots (`*.pkl`), tensors embedded as legacy streams;
 - PyTorch zip (`torch.save` default since 1.6): `<prefix>/data.pkl` + one raw file per storage;
 - PyTorch legacy (non-zip `torch.save`): magic, protocol, sys-info, object, storage keys, raw data.
-`read_checkpoint_object(path)` returns the unpickled object with every tensor as a numpy array,
-persistent modules as `PersistentRecord`s and non-persistent ones as `InertObject`s.
+`read_checkpoint_object(path, limits)` returns the unpickled object with every tensor as a numpy
+array, persistent modules as `PersistentRecord`s and non-persistent ones as `InertObject`s. The
+file's declared tensor bytes are checked against `limits` (tensors.ReadLimits) before anything is
+read, and every view before it is materialised.
 """
 import io
 import os
@@ -15,7 +17,8 @@ from typing import Any, Dict
 import numpy as np
 
 from converters.safe_pickle import CheckpointError, InertObject, PersistentRecord, restricted_load
-from converters.tensors import DTypeTag, Storage, StorageTag, TensorRef, UnsafeOrBroken
+from converters.tensors import (DEFAULT_LIMITS, Budget, DTypeTag, ReadLimits, Storage, StorageTag, TensorRef,
+                                UnsafeOrBroken)
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -94,13 +97,17 @@ def load_from_bytes(data) -> Storage:
     return storage
 
 
-def read_zip(path: str) -> Any:
-    """A PyTorch zip checkpoint: `<prefix>/data.pkl` with storages in `<prefix>/data/<key>`."""
+def read_zip(path: str, budget: Budget) -> Any:
+    """A PyTorch zip checkpoint: `<prefix>/data.pkl` with storages in `<prefix>/data/<key>`.
+
+    The sizes the archive declares for its members are charged to `budget` before any is read.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise UnsafeOrBroken(f"not a readable zip archive ({err}; truncated?)") from None
     with archive:
+        budget.charge(sum(zinfo.file_size for zinfo in archive.infolist()), "the zip members")
         names = set(archive.namelist())
         pickles = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
@@ -139,13 +146,14 @@ def read_zip(path: str) -> Any:
             raise UnsafeOrBroken(f"corrupt zip member ({err})") from None
 
 
-def resolve(obj: Any) -> Any:
-    """Replaces every TensorRef by a numpy array; rejects cycles, > MAX_DEPTH nesting, > MAX_NODES."""
+def resolve(obj: Any, budget: Budget) -> Any:
+    """Replaces every TensorRef by a numpy array (views checked against `budget`, copies charged to
+    it); rejects cycles, > MAX_DEPTH nesting, > MAX_NODES."""
     memo: Dict[int, tuple] = {}
     active = set()
     count = [0]
 
-    def walk(x, depth):
+    def walk(x, depth, path=""):
         if isinstance(x, _PRIMITIVES):
             return x
         if isinstance(x, DTypeTag):
@@ -164,21 +172,21 @@ def resolve(obj: Any) -> Any:
             raise UnsafeOrBroken(f"more than {MAX_NODES} objects (pickle bomb?)")
         active.add(key)
         if isinstance(x, TensorRef):
-            out = x.to_numpy()
+            out = x.to_numpy(budget, f"tensor {path!r}" if path else "tensor")
         elif isinstance(x, dict):
             bad = [k for k in x if not isinstance(k, _PRIMITIVES)]
             if bad:
                 raise UnsafeOrBroken(f"dict key of type {type(bad[0]).__name__} is not allowed")
-            out = {k: walk(v, depth + 1) for k, v in x.items()}
+            out = {k: walk(v, depth + 1, _join(path, k)) for k, v in x.items()}
         elif isinstance(x, (list, tuple)):
-            out = [walk(v, depth + 1) for v in x]
+            out = [walk(v, depth + 1, _join(path, i)) for i, v in enumerate(x)]
             out = tuple(out) if isinstance(x, tuple) else out
         elif isinstance(x, (set, frozenset)):
             if not all(isinstance(v, _PRIMITIVES) for v in x):
                 raise UnsafeOrBroken("set members must be plain values")
             out = x
         elif isinstance(x, (PersistentRecord, InertObject)):
-            object.__setattr__(x, "state", walk(x.state, depth + 1))
+            object.__setattr__(x, "state", walk(x.state, depth + 1, path))
             out = x
         else:
             raise UnsafeOrBroken(f"unexpected object of type {type(x).__name__} in the checkpoint")
@@ -187,6 +195,11 @@ def resolve(obj: Any) -> Any:
         return out
 
     return walk(obj, 0)
+
+
+def _join(path: str, key) -> str:
+    """Dotted key path of a nested value, as state_dict names read ('decoder.net.0.weight')."""
+    return f"{path}.{key}" if path else str(key)
 
 
 class _BoundedReader:
@@ -211,9 +224,14 @@ class _BoundedReader:
         return self._f.seek(offset, whence)
 
 
-def read_checkpoint_object(path) -> Any:
-    """Any supported file -> its object, tensors as numpy. Raises CheckpointError('<path>: reason')."""
+def read_checkpoint_object(path, limits: ReadLimits = DEFAULT_LIMITS) -> Any:
+    """Any supported file -> its object, tensors as numpy. Raises CheckpointError('<path>: reason').
+
+    limits: what the file may make the reader allocate (tensors.ReadLimits: declared tensor bytes,
+      view size relative to its storage); a file over a limit is refused before it is read.
+    """
     path = os.fspath(path)
+    budget = Budget(limits)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such file" + (" (a directory that is not a converted checkpoint)"
                                                           if os.path.isdir(path) else ""))
@@ -221,15 +239,16 @@ def read_checkpoint_object(path) -> Any:
         with open(path, "rb") as f:
             head = f.read(4)
             if head.startswith(b"PK"):
-                obj = read_zip(path)
+                obj = read_zip(path, budget)
             elif head[:1] == b"\x80":
+                budget.charge(os.fstat(f.fileno()).st_size, "the file")  # storages are stored inside it
                 stream = _BoundedReader(f)
                 first = restricted_load(stream, "pickle")
                 legacy = isinstance(first, int) and first == LEGACY_MAGIC
                 obj = read_legacy(stream, "legacy torch file") if legacy else first
             else:
                 raise UnsafeOrBroken("not a pickle or a PyTorch zip checkpoint" + (" (empty file)" if not head else ""))
-        return resolve(obj)
+        return resolve(obj, budget)
     except UnsafeOrBroken as err:
         raise CheckpointError(f"{path}: {_one_line(err)}") from None
     except Exception as err:  # anything else a malformed file provokes: still one line naming the file

@@ -26,7 +26,10 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save step at INFO
     from inversion3d.training import loop  # after flag parsing: JAX starts here
 
-    loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    try:
+        loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    except ValueError as err:  # a config or data problem the user can fix: one line, no traceback
+        sys.exit(f"train.py: error: {' '.join(str(err).split())}")
 
 
 if __name__ == "__main__":

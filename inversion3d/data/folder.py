@@ -125,6 +125,17 @@ def load_example(root, name, label, with_mask=False, with_depth=False):
     return out
 
 
+def area_resize(example, resolution: int):
+    """A record with image / mask / depth area-averaged (PIL box filter) down to resolution²."""
+    size = (resolution, resolution)
+    out = dict(example, image=np.asarray(Image.fromarray(example["image"]).resize(size, Image.BOX)))
+    if "mask" in example:
+        out["mask"] = np.asarray(Image.fromarray(example["mask"]).resize(size, Image.BOX))
+    if "depth" in example:
+        out["depth"] = np.asarray(Image.fromarray(example["depth"], "F").resize(size, Image.BOX), np.float32)
+    return out
+
+
 def to_float(example):
     """uint8 record -> float32 image in [-1, 1] (mean 0.5, std 0.5), mask in [0, 1], depth as is."""
     out = dict(example)

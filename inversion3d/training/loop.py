@@ -10,11 +10,9 @@ import os
 import time
 
 import jax
-import tensorflow_datasets as tfds
 from clu import metrics as clu_metrics
 
-from inversion3d.data import pipeline
-from inversion3d.data.tfds_builder import AlignedFolder, AlignedFolderConfig
+from inversion3d.data import pipeline, tfds_builder
 from inversion3d.training import checkpoint, images, optim, sharding, state as state_lib, step as step_lib, writers
 from inversion3d.training.inputs import DeviceIterator, PairSource
 
@@ -34,18 +32,16 @@ def make_input(config, method, frozen, key, mesh):
     if config.data.source in ("generator", "synthetic"):
         return PairSource(method.pair_fn, frozen, key, batch, mesh)
     d = config.data
-    # data.folder: an aligned folder or an EG3D dataset_tool .zip (read in place; tfds wants a folder).
-    archive = str(d.folder) if str(d.folder).lower().endswith(".zip") else ""
-    builder = AlignedFolder(config=AlignedFolderConfig(name=d.get("name", "default"), resolution=int(d.resolution),
-                                                       with_mask=bool(d.get("with_mask", False)),
-                                                       with_depth=bool(d.get("with_depth", False)),
-                                                       archive=archive),
-                            data_dir=d.tfds_dir)
+    # data.folder: an aligned folder or an EG3D dataset_tool .zip, read in place; larger images are
+    # area-averaged down to data.resolution like the generator's renders.
+    builder_config = tfds_builder.folder_config(d.folder, int(d.resolution), with_mask=bool(d.get("with_mask", False)),
+                                                with_depth=bool(d.get("with_depth", False)), downscale=True,
+                                                name=d.get("name", ""))
     if jax.process_index() == 0:
-        manual_dir = os.path.dirname(os.path.abspath(archive)) if archive else d.folder
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+        tfds_builder.AlignedFolder(config=builder_config, data_dir=d.tfds_dir or None).download_and_prepare()
     _barrier("tfds_prepared")
-    records = AlignedFolder(config=builder.builder_config, data_dir=d.tfds_dir).as_data_source(d.get("split", "train"))
+    records = tfds_builder.AlignedFolder(config=builder_config, data_dir=d.tfds_dir or None).as_data_source(
+        d.get("split", "train"))
     ds = pipeline.grain_dataset(records, batch // jax.process_count(), int(config.seed), shuffle=True,
                                 mirror_prob=float(d.get("mirror_prob", 0.0)), process_index=jax.process_index(),
                                 process_count=jax.process_count())

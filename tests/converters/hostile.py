@@ -116,6 +116,21 @@ def _cycle(folder, sentinel):
     return _pkl(folder, "cycle.pkl", {"G_ema": loop})
 
 
+def _declared_huge_zip(folder, sentinel):
+    """Two 16-byte storages whose central-directory entries declare 0xF0000000 bytes each (7.5 GiB in
+    all, over the default ReadLimits.max_bytes); nothing of that size is ever on disk."""
+    path = pw.write_zip_pth(folder / "declared.pth", {"a": np.ones(4, np.float32), "b": np.ones(4, np.float32)})
+    data = bytearray(path.read_bytes())
+    start = 0
+    while (start := data.find(b"PK\x01\x02", start)) >= 0:  # central directory file headers
+        name_len = struct.unpack_from("<H", data, start + 28)[0]
+        if data[start + 46:start + 46 + name_len].startswith(b"archive/data/"):
+            struct.pack_into("<I", data, start + 24, 0xF0000000)  # uncompressed size
+        start += 46
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _zip_bomb(folder, sentinel):
     return _zip(folder, "zipbomb.pth", _float_pid(2_000_000), (2_000_000,), data=b"\0" * 8_000_000,
                 compression=zipfile.ZIP_DEFLATED)
@@ -180,6 +195,13 @@ CORPUS = [
     ("shared_module_bomb", _dag_bomb, "shared-module bomb"),
     ("reference_cycle", _cycle, "reference cycle"),
     ("zip_bomb", _zip_bomb, "compression ratio too high"),
+    ("zero_stride_view_bomb", lambda f, s: _zip(f, "expand.pth", _float_pid(1), (23000, 23000), (0, 0),
+                                                data=b"\0" * 4),
+     "tensor 'w': a view of size (23000, 23000) (stride (0, 0)) has 529000000 elements, over 1 x the 1 of its storage"),
+    ("view_past_storage_end", lambda f, s: _zip(f, "past.pth", _float_pid(6), (3, 3), (2, 1)),
+     "needs 7 elements, its storage '0' has 6"),
+    ("declared_bytes_over_limit", _declared_huge_zip,
+     "7.5 GiB of tensor data declared in total, over the limit of 4 GiB"),
     ("big_endian_zip", lambda f, s: _zip(f, "be.pth", _float_pid(6), (6,), byteorder=b"big"), "big-endian"),
     ("legacy_storage_view", lambda f, s: _pkl(f, "view.pth", pw.legacy_stream(PersistentId(
         ("storage", Global("torch", "FloatStorage"), "0", "cpu", 6, ("1", 0, 3))), {"0": np.ones(6, np.float32)})),

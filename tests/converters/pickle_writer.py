@@ -47,6 +47,14 @@ class NewObj:
         self.cls, self.state = cls, state
 
 
+class Build:
+    """BUILD(state) applied to `target` (any object the writer can save, e.g. a Global): how a pickle
+    sets the state of an existing object."""
+
+    def __init__(self, target, state):
+        self.target, self.state = target, state
+
+
 class PersistentId:
     """BINPERSID(pid): how `.pth` files and legacy streams reference storages."""
 
@@ -105,10 +113,16 @@ class Writer(pickle._Pickler):
     def save_raw(self, obj):
         self.write(obj.data)
 
+    def save_build(self, obj):
+        self.save(obj.target)
+        self.save(obj.state)
+        self.write(pickle.BUILD)
+
     dispatch[Global] = save_global_marker
     dispatch[NewObj] = save_newobj
     dispatch[EasyDictValue] = save_easydict
     dispatch[Raw] = save_raw
+    dispatch[Build] = save_build
 
 
 def dumps(obj, protocol: int = 4) -> bytes:

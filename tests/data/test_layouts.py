@@ -54,7 +54,7 @@ def test_zip_archive_read_in_place(eg3d_zip):
 
 def test_zip_archive_through_tfds(eg3d_zip, tmp_path):
     path, images, _ = eg3d_zip
-    cfg = AlignedFolderConfig(name="zip", resolution=RES, archive=str(path))
+    cfg = AlignedFolderConfig(name="zip", resolution=RES, root=str(path))
     AlignedFolder(config=cfg, data_dir=str(tmp_path)).download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=str(tmp_path)))
     source = AlignedFolder(config=cfg, data_dir=str(tmp_path)).as_data_source("train")
