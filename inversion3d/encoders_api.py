@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inversion3d.encoders.build import template
+from inversion3d.networks import template
 
 KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface")
 
