@@ -10,6 +10,7 @@ import time
 from typing import Any, Dict, List
 
 import numpy as np
+from flax import traverse_util
 
 from converters.encoder_convert import ENCODER_KINDS, convert_encoder
 from converters.load import (GENERATOR_KINDS, NETWORKS, check_convert_kind, check_floats, networks_of, reading,
@@ -121,8 +122,7 @@ def info(path, limits: ReadLimits = DEFAULT_LIMITS) -> List[str]:
     path = os.fspath(path)
     if is_converted_dir(path):
         meta, tree = read_converted(path)
-        flat = {}
-        _flatten(tree, "", flat)
+        flat = {k: np.asarray(v) for k, v in traverse_util.flatten_dict(tree, sep="/").items()}
         buffers = None if meta["layout"] != "flax" else \
             {k for k in flat if k.startswith("buffers/") or "batch_stats/" in k}
         lines = [f"{path}: converted checkpoint (layout {meta['layout']}), kind {meta.get('kind')}, "
@@ -159,11 +159,3 @@ def info(path, limits: ReadLimits = DEFAULT_LIMITS) -> List[str]:
                 lines.append(f"    init_kwargs (rendering_kwargs from the live attribute): "
                              f"{summarize_kwargs(gi['init_kwargs'])}")
     return lines
-
-
-def _flatten(tree, prefix, out):
-    if isinstance(tree, dict):
-        for k, v in tree.items():
-            _flatten(v, f"{prefix}/{k}" if prefix else str(k), out)
-    else:
-        out[prefix] = np.asarray(tree)

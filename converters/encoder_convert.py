@@ -21,8 +21,8 @@ import numpy as np
 
 from converters import encoder_keymaps as km
 from inversion3d.encoders import swin_v2
-from inversion3d.encoders.build import template
 from inversion3d.encoders.irse import irse_units
+from inversion3d.networks import template
 
 ENCODER_KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface")
 RULES = {"goae": km.GOAE_RULES, "afa": km.AFA_RULES, "psp": km.PSP_RULES, "e4e": km.E4E_RULES,

@@ -3,12 +3,14 @@
 A PyTorch key `a.b.net.0.weight` names the Flax leaf `('a', 'b', 'net_0', 'weight')` in the
 collection and layout given by the first matching rule below. `fill_variables` checks that every
 official key is consumed exactly once and every Flax leaf is filled, and reports every unknown,
-missing and mis-shaped key together in one ValueError.
+missing and mis-shaped key together in one ValueError. (Trees already in the Flax layout are
+checked by `inversion3d.nn.variables.check_variables`.)
 """
 import re
 from typing import Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
+from flax import traverse_util
 
 from inversion3d.ops.upfirdn2d import setup_filter
 
@@ -56,26 +58,6 @@ def flax_path(key: str) -> Tuple[str, ...]:
     return tuple(parts)
 
 
-def _flatten(tree: Mapping, prefix=()) -> Dict[Tuple[str, ...], object]:
-    out = {}
-    for k, v in tree.items():
-        if isinstance(v, Mapping):
-            out.update(_flatten(v, prefix + (k,)))
-        else:
-            out[prefix + (k,)] = v
-    return out
-
-
-def _unflatten(flat: Mapping[Tuple[str, ...], object]) -> dict:
-    tree: dict = {}
-    for path, value in flat.items():
-        node = tree
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    return tree
-
-
 def fill_variables(state_dict: Mapping[str, np.ndarray], template: Mapping, rules: Iterable[Rule] = STYLEGAN_RULES,
                    strip_prefix: str = "", source: str = "state_dict",
                    keep_template: Iterable[str] = ()) -> dict:
@@ -87,7 +69,7 @@ def fill_variables(state_dict: Mapping[str, np.ndarray], template: Mapping, rule
     Raises ValueError listing every unknown, duplicate, missing and mis-shaped key at once.
     """
     rules = tuple(rules)
-    wanted = _flatten(template)
+    wanted = traverse_util.flatten_dict(template)
     filled: Dict[Tuple[str, ...], np.ndarray] = {}
     unknown, shape_errors, bad_constants = [], [], []
     fir = setup_filter((1, 3, 3, 1))
@@ -133,7 +115,7 @@ def fill_variables(state_dict: Mapping[str, np.ndarray], template: Mapping, rule
         problems.append(f"unexpected constants {bad_constants}")
     if problems:
         raise ValueError(f"{source}: cannot map to the Flax tree: " + "; ".join(problems))
-    return _unflatten(filled)
+    return traverse_util.unflatten_dict(filled)
 
 
 # Inverse layouts (Flax -> PyTorch), one per entry of LAYOUTS.
@@ -175,7 +157,7 @@ def to_state_dict(variables: Mapping, rules: Iterable[Rule] = STYLEGAN_RULES,
     """
     rules = tuple(rules)
     out: Dict[str, np.ndarray] = {}
-    for path, leaf in _flatten(variables).items():
+    for path, leaf in traverse_util.flatten_dict(variables).items():
         collection, key = path[0], torch_key(path[1:])
         rule = next((r for r in rules if re.fullmatch(r.pattern, key)), None)
         if rule is None or rule.collection != collection:
@@ -185,20 +167,3 @@ def to_state_dict(variables: Mapping, rules: Iterable[Rule] = STYLEGAN_RULES,
     for key in constants:
         out[key] = fir.copy()
     return out
-
-
-def check_variables(variables: Mapping, template: Mapping, source: str = "variables") -> dict:
-    """A restored Flax variables tree checked against `template` (paths and shapes), as float32 numpy.
-
-    Raises ValueError listing every unknown, missing and mis-shaped leaf at once.
-    """
-    got, wanted = _flatten(variables), _flatten(template)
-    unknown = sorted("/".join(p) for p in got if p not in wanted)
-    missing = sorted("/".join(p) for p in wanted if p not in got)
-    shapes = [f"{'/'.join(p)}: expected {tuple(wanted[p].shape)}, got {tuple(np.shape(v))}"
-              for p, v in got.items() if p in wanted and tuple(np.shape(v)) != tuple(wanted[p].shape)]
-    problems = [f"{label} {items}" for label, items in
-                (("unknown leaves", unknown), ("missing leaves", missing), ("mis-shaped", shapes)) if items]
-    if problems:
-        raise ValueError(f"{source}: does not fit the generator: " + "; ".join(problems))
-    return _unflatten({p: np.asarray(v, np.float32) for p, v in got.items()})

@@ -13,6 +13,7 @@ import numpy as np
 
 from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import COMPUTE_DTYPES, LOW_PRECISION_BLOCKS, EG3DConfig
+from inversion3d.nn.variables import check_variables
 
 KINDS = ("eg3d", "panohead")
 NOISE_MODES = ("const", "random", "none")
@@ -187,7 +188,7 @@ def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: 
     if source is None:
         variables = eg3d.init_variables(cfg, jax.random.PRNGKey(seed))
     else:
-        from converters.keymap import check_variables, fill_variables  # the top-level loader may use converters
+        from converters.keymap import fill_variables  # the top-level loader may use converters
 
         template = jax.eval_shape(lambda: eg3d.init_variables(cfg, jax.random.PRNGKey(0)))
         name = source if not isinstance(source, Mapping) else "state_dict"

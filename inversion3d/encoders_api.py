@@ -10,9 +10,9 @@ from typing import Any, Dict, Mapping, Optional
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from inversion3d.encoders.build import template
+from inversion3d.networks import template
+from inversion3d.nn.variables import check_variables
 
 KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface")
 
@@ -32,24 +32,6 @@ class Encoder:
     @property
     def networks(self):
         return tuple(self.configs)
-
-
-def _flat(tree, prefix=()):
-    if isinstance(tree, Mapping):
-        return {p: v for k, sub in tree.items() for p, v in _flat(sub, prefix + (k,)).items()}
-    return {prefix: tree}
-
-
-def _checked(variables, shapes, where):
-    """variables restored from disk against the module's template: same leaves, same shapes."""
-    got, want = _flat(variables), _flat(shapes)
-    problems = [f"unknown {'/'.join(p)}" for p in got if p not in want]
-    problems += [f"missing {'/'.join(p)}" for p in want if p not in got]
-    problems += [f"{'/'.join(p)}: expected {tuple(want[p].shape)}, got {tuple(np.shape(v))}"
-                 for p, v in got.items() if p in want and tuple(np.shape(v)) != tuple(want[p].shape)]
-    if problems:
-        raise ValueError(f"{where}: does not fit its config: {'; '.join(problems[:10])}")
-    return jax.tree.map(lambda v: jnp.asarray(v, jnp.float32), variables)
 
 
 def _read(path, kind):
@@ -104,6 +86,7 @@ def load_encoder(source, kind: Optional[str] = None) -> Encoder:
         if name not in tree:
             raise ValueError(f"source: {path} has no arrays for its {name} network")
         modules[name], shapes = template(name, cfg)
-        variables[name] = _checked(tree[name], shapes, f"{path} ({name})")
+        checked = check_variables(tree[name], shapes, source=f"{path} ({name})", target="its config")
+        variables[name] = jax.tree.map(jnp.asarray, checked)
     avg = tree.get("latent_avg")
     return Encoder(kind, path, configs, modules, variables, None if avg is None else jnp.asarray(avg, jnp.float32))

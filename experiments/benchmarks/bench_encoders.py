@@ -51,7 +51,7 @@ TINY_CONFIG = "configs/demo.py"
 
 
 def encoder_configs(size):
-    """{'goae': ..., 'afa': ...} constructor configs (encoders/build.py) at `size` ('tiny' | 'real')."""
+    """{'goae': ..., 'afa': ...} constructor configs (inversion3d/networks.py) at `size` ('tiny' | 'real')."""
     from inversion3d.encoders.swin_v2 import SwinConfig
 
     if size == "tiny":
@@ -65,8 +65,8 @@ def goae_networks(seed, size="real"):
     """GOAE encoder and AFA as `Encoder`s with random weights (-> (encoder, afa, parameter counts))."""
     import jax
 
-    from inversion3d.encoders.build import template
     from inversion3d.encoders_api import Encoder
+    from inversion3d.networks import template
 
     configs = encoder_configs(size)
     out, counts = [], {}

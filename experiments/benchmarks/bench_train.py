@@ -187,6 +187,7 @@ def encoder_loss(cfg, encoder, lpips_module, lpips_res):
 
     from inversion3d.generators import eg3d
     from inversion3d.inversion.common import resize_image, w_avg
+    from inversion3d.losses.lpips import lpips_loss
 
     def loss_fn(params, batch_stats, batch, rng, frozen):
         del rng
@@ -196,8 +197,7 @@ def encoder_loss(cfg, encoder, lpips_module, lpips_res):
         ws, _ = encoder.apply({"params": params, **frozen["encoder_rest"]}, x, latent_avg=w_avg(gen))
         image = eg3d.synthesize(cfg, gen, ws, batch["c"], noise_mode="const")["image"]
         l2 = jnp.mean(jnp.square(image - target))
-        lp = jnp.mean(lpips_module.apply(frozen["lpips"], resize_image(image, lpips_res),
-                                         resize_image(target, lpips_res)))
+        lp = lpips_loss(lpips_module, frozen["lpips"], resize_image(image, lpips_res), resize_image(target, lpips_res))
         return l2 + LPIPS_WEIGHT * lp, ({"l2": l2, "lpips": lp}, batch_stats)
 
     return loss_fn

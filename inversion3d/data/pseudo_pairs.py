@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from inversion3d import camera
 from inversion3d.generators import eg3d
+from inversion3d.ops.resize import area_downsample
 
 POSE_KINDS = ("gaussian", "labels")
 
@@ -45,17 +46,6 @@ def _per_example(key, indices, fn):
     return jax.vmap(lambda i: fn(jax.random.fold_in(key, i)))(indices)
 
 
-def area_resize(images, resolution: int):
-    """(N, S, S, C) -> (N, R, R, C) by averaging S/R x S/R blocks (S must be a multiple of R)."""
-    s = images.shape[1]
-    if s == resolution:
-        return images
-    if s % resolution:
-        raise ValueError(f"data.resolution: expected a divisor of the rendered size {s}, got {resolution}")
-    f = s // resolution
-    return images.reshape(images.shape[0], resolution, f, resolution, f, -1).mean(axis=(2, 4))
-
-
 def make_generator_pairs(gen_cfg, data_cfg):
     """Pseudo-pairs from a frozen EG3D generator; frozen = {'generator': variables, 'labels': ...}.
 
@@ -73,7 +63,8 @@ def make_generator_pairs(gen_cfg, data_cfg):
         variables = frozen["generator"]
         ws = eg3d.mapping(gen_cfg, variables, z, c, float(data_cfg.truncation_psi), cutoff)
         out = eg3d.synthesize(gen_cfg, variables, ws, c, noise_mode="const")
-        image = area_resize(out[data_cfg.get("image_key", "image")], int(data_cfg.resolution))
+        r = int(data_cfg.resolution)
+        image = area_downsample(out[data_cfg.get("image_key", "image")], (r, r))
         return {"image": image, "c": c, "ws": ws}
 
     return fn

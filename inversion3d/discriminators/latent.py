@@ -8,7 +8,7 @@ reference, as §5.2 advises) and scores every row of a w / w+ code.
 """
 import flax.linen as nn
 
-from inversion3d.encoders.layers import Linear, leaky_relu
+from inversion3d.nn.layers import Linear, leaky_relu
 
 
 class LatentCodesDiscriminator(nn.Module):

@@ -16,8 +16,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-from inversion3d.encoders.layers import Conv2d, Linear, leaky_relu
-from inversion3d.encoders.triplanenet import planes_to_channels
+from inversion3d.nn.layers import Conv2d, Linear, leaky_relu
+from inversion3d.ops.grid import planes_to_channels
 
 SLOPE = 0.2
 

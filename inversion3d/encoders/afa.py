@@ -9,7 +9,7 @@ import numpy as np
 
 from inversion3d.encoders.attention import CrossAttention
 from inversion3d.encoders.irse import input_layer, run_body, stage_units
-from inversion3d.encoders.layers import EqualConv2d, layer_norm, leaky_relu
+from inversion3d.nn.layers import EqualConv2d, layer_norm, leaky_relu
 
 AFA_UNITS = stage_units(64, 64, 3) + stage_units(64, 128, 3) + stage_units(128, 256, 3)  # 9 IR-SE units (§1.3)
 

@@ -10,7 +10,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from inversion3d.encoders.irse import IRSE_WIDTHS, input_layer, irse_units, run_body
-from inversion3d.encoders.layers import BatchNorm, Linear
+from inversion3d.nn.layers import BatchNorm, Linear
 
 
 class ArcFace(nn.Module):

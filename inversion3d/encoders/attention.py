@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inversion3d.encoders.layers import Linear, layer_norm
+from inversion3d.nn.layers import Linear, layer_norm
 
 
 class MultiheadAttention(nn.Module):

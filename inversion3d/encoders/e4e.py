@@ -9,7 +9,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from inversion3d.encoders.irse import IRSE_WIDTHS
-from inversion3d.encoders.layers import Conv2d
+from inversion3d.nn.layers import Conv2d
 from inversion3d.encoders.psp import (COARSE_END, MIDDLE_END, GradualStyleBlock, backbone_features, check_image,
                                       style_spatial, upsample_add)
 

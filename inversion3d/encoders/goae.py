@@ -9,7 +9,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from inversion3d.encoders.attention import CrossAttention
-from inversion3d.encoders.layers import Linear, leaky_relu
+from inversion3d.nn.layers import Linear, leaky_relu
 from inversion3d.encoders.swin_v2 import SwinConfig, SwinTransformerV2
 
 SLOPE = 0.01  # every LeakyReLU of the heads (torch default)

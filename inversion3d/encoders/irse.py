@@ -10,7 +10,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from inversion3d.encoders.layers import BatchNorm, Conv2d, PReLU
+from inversion3d.nn.layers import BatchNorm, Conv2d, PReLU
 
 
 class UnitSpec(NamedTuple):

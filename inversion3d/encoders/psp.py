@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from inversion3d.encoders.irse import IRSE_WIDTHS, input_layer, irse_units, run_body
-from inversion3d.encoders.layers import Conv2d, EqualLinear, leaky_relu, resize_bilinear_align_corners
+from inversion3d.nn.layers import Conv2d, EqualLinear, leaky_relu
+from inversion3d.ops.resize import resize_bilinear_align_corners
 
 COARSE_END, MIDDLE_END = 3, 7  # styles [0,3) from c3, [3,7) from p2, [7, n) from p1 (§2.2)
 TAP_C1, TAP_C2, TAP_C3 = 6, 20, 23  # body units whose outputs feed the pyramid (§2.2)

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inversion3d.encoders.layers import Conv2d, LayerNorm, Linear
+from inversion3d.nn.layers import Conv2d, LayerNorm, Linear
 
 CPB_HIDDEN = 512  # cpb_mlp = Linear(2, 512) -> ReLU -> Linear(512, heads, no bias)
 

@@ -11,22 +11,11 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from inversion3d.encoders.irse import IRSE_WIDTHS, input_layer, irse_units, run_body
-from inversion3d.encoders.layers import BatchNorm, Conv2d, PReLU, pixel_shuffle, upsample_nearest
+from inversion3d.nn.layers import BatchNorm, Conv2d, PReLU, pixel_shuffle, upsample_nearest
+from inversion3d.ops.grid import channels_to_planes, planes_to_channels
 
 TAP_C0, TAP_C1, TAP_C2, TAP_C3 = 2, 6, 20, 21  # skip taps (§4); the body output (unit 23) is x
 UP_WIDTHS = {False: (512, 256, 128, 64), True: (512, 384, 256, 96)}  # up1..up4 outputs per variant (§4)
-
-
-def planes_to_channels(planes):
-    """(N, 3, H, W, C) -> (N, H, W, 3C) with channel p*C + c (torch's plane-major order)."""
-    n, p, h, w, c = planes.shape
-    return planes.transpose(0, 2, 3, 1, 4).reshape(n, h, w, p * c)
-
-
-def channels_to_planes(x, num_planes: int = 3):
-    """Inverse of `planes_to_channels`: (N, H, W, 3C) -> (N, 3, H, W, C)."""
-    n, h, w, pc = x.shape
-    return x.reshape(n, h, w, num_planes, pc // num_planes).transpose(0, 3, 1, 2, 4)
 
 
 class DoubleConv(nn.Module):

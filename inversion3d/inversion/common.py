@@ -11,7 +11,7 @@ from), `image` (N, S, S, 3) in [-1, 1], `image_raw` (N, R, R, 3) (the official k
 import jax
 
 from inversion3d.generators import eg3d
-from inversion3d.ops.resize import resize_bilinear
+from inversion3d.ops.resize import area_downsample, resize_bilinear
 
 NOISE_MODE = "const"  # deterministic backbone noise (the buffers stored with the generator)
 
@@ -23,9 +23,7 @@ def resize_image(images, size: int):
     if h == size:
         return images
     if h > size and h % size == 0:
-        f = h // size
-        n, _, _, c = images.shape
-        return images.reshape(n, size, f, size, f, c).mean(axis=(2, 4))
+        return area_downsample(images, (size, size))
     return resize_bilinear(images, (size, size), antialias=True)
 
 

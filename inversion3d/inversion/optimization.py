@@ -17,7 +17,7 @@ import optax
 from inversion3d import camera
 from inversion3d.generators import eg3d
 from inversion3d.inversion import common
-from inversion3d.losses.lpips import LPIPS
+from inversion3d.losses.lpips import LPIPS, lpips_loss
 
 NOISE_MODE = common.NOISE_MODE  # 'const': the stored noise buffers, never optimised (no noise regulariser)
 
@@ -193,11 +193,6 @@ def mse(x, y):
     return jnp.mean(jnp.square(x - y))
 
 
-def lpips_distance(net: str, variables, x, y):
-    """Mean over the batch of LPIPS(net)(x, y) (losses/lpips.py)."""
-    return jnp.mean(LPIPS(net).apply(variables, x, y))
-
-
 def image_loss(synth, target, weights: Mapping, lpips_net: Optional[str], lpips_variables, resolution: int):
     """weights['mse'] * MSE + weights['lpips'] * LPIPS on images resized by `loss_images`.
 
@@ -210,7 +205,7 @@ def image_loss(synth, target, weights: Mapping, lpips_net: Optional[str], lpips_
     if lpips_net is None:
         loss = weights["fallback_mse"] * err
     else:
-        dist = lpips_distance(lpips_net, lpips_variables, x, y)
+        dist = lpips_loss(LPIPS(lpips_net), lpips_variables, x, y)
         metrics["lpips"] = dist
         loss = weights["mse"] * err + weights["lpips"] * dist
     metrics["loss"] = loss

@@ -26,6 +26,7 @@ from flax import struct, traverse_util
 from inversion3d.generators import eg3d
 from inversion3d.inversion import optimization as opt
 from inversion3d.inversion import wplus
+from inversion3d.nn.variables import check_variables
 
 
 @struct.dataclass
@@ -159,12 +160,8 @@ def save_variables(path, variables):
 
 
 def load_variables(path, gen):
-    """Reads `save_variables` output for a Generator of the same config -> variables tree (checked
-    against gen.params' keys and shapes)."""
+    """Reads `save_variables` output for a Generator of the same config -> float32 variables tree
+    (checked against gen.params' leaves and shapes; ValueError naming every leaf that differs)."""
     with np.load(path) as data:
-        flat = {k: data[k] for k in data.files}
-    want = traverse_util.flatten_dict(gen.params, sep="/")
-    bad = sorted(k for k in set(want) | set(flat) if k not in flat or k not in want or flat[k].shape != want[k].shape)
-    if bad:
-        raise ValueError(f"{path}: does not match the generator ({len(bad)} keys differ, e.g. {bad[0]})")
-    return jax.tree.map(jnp.asarray, traverse_util.unflatten_dict(flat, sep="/"))
+        tree = traverse_util.unflatten_dict({k: data[k] for k in data.files}, sep="/")
+    return jax.tree.map(jnp.asarray, check_variables(tree, gen.params, source=str(path)))

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inversion3d.encoders.layers import Conv2d
+from inversion3d.nn.layers import Conv2d
 
 # (shift, scale) of the pSp-family LPIPS port, per RGB channel (training.md §1.2).
 SHIFT = np.array([-0.030, -0.088, -0.188], np.float32)

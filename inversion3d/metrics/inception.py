@@ -10,7 +10,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from inversion3d.encoders.layers import BatchNorm
+from inversion3d.nn.layers import BatchNorm
 from inversion3d.ops.resize import resize_bilinear
 
 FID_SIZE = 299

@@ -4,7 +4,8 @@ Implements torch `grid_sample(mode='bilinear'/'trilinear', padding_mode='zeros',
 align_corners=False)` semantics as a hand gather (4 or 8 taps with a validity mask per tap,
 one gather per tap from the flattened (N*3*H*W, C) planes): its backward is a plain
 scatter-add, measured ~2.5x faster than map_coordinates' (shared/jax-notes.md §4).
-Specs: eg3d.md §5.3, panohead.md §2 and §4.
+Specs: eg3d.md §5.3, panohead.md §2 and §4. Also the tri-plane layout folds shared by the
+networks that see planes as one feature map (TriPlaneNet v2, the tri-plane discriminator).
 """
 import jax
 import jax.numpy as jnp
@@ -23,6 +24,18 @@ PANOHEAD_PLANE_AXES = np.array(
      [[1, 0, 0], [0, 0, 1], [0, 1, 0]],
      [[0, 1, 0], [0, 0, 1], [1, 0, 0]]], np.float32)
 _NAMED_AXES = {"eg3d": EG3D_PLANE_AXES, "panohead": PANOHEAD_PLANE_AXES, "trigrid": PANOHEAD_PLANE_AXES}
+
+
+def planes_to_channels(planes):
+    """(N, 3, H, W, C) -> (N, H, W, 3C) with channel p*C + c (torch's plane-major (N, 3C, H, W) order)."""
+    n, p, h, w, c = planes.shape
+    return planes.transpose(0, 2, 3, 1, 4).reshape(n, h, w, p * c)
+
+
+def channels_to_planes(x, num_planes: int = 3):
+    """Inverse of `planes_to_channels`: (N, H, W, 3C) -> (N, 3, H, W, C)."""
+    n, h, w, pc = x.shape
+    return x.reshape(n, h, w, num_planes, pc // num_planes).transpose(0, 3, 1, 2, 4)
 
 
 def _resolve_axes(plane_axes):

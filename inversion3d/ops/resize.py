@@ -1,8 +1,10 @@
-"""Bilinear resize of NHWC images with torch `interpolate(mode='bilinear', align_corners=False)`
-semantics, optionally antialiased (eg3d.md §7.1).
+"""Resizes of NHWC images with torch semantics: `interpolate(mode='bilinear')` with
+align_corners=False, optionally antialiased (eg3d.md §7.1), or align_corners=True (encoders.md §2.2),
+and the block average of integer downscales (`avg_pool2d` / `interpolate(mode='area')`).
 
-Shapes are static, so each axis' (out, in) weights matrix is built once in float64 numpy at trace
-time and applied as an einsum; this is exact to fp32 rounding and differentiable in x.
+Bilinear resizes: shapes are static, so each axis' (out, in) weights matrix is built once in
+float64 numpy at trace time and applied as an einsum; this is exact to fp32 rounding and
+differentiable in x.
 """
 import math
 
@@ -42,6 +44,21 @@ def _bilinear_weights(n_in, n_out):
     return m
 
 
+def _align_corners_weights(n_in, n_out):
+    """(n_out, n_in) float64 bilinear weights with align_corners=True sample positions."""
+    m = np.zeros((n_out, n_in), np.float64)
+    if n_out == 1 or n_in == 1:
+        m[:, 0] = 1.0
+        return m
+    src = np.arange(n_out) * ((n_in - 1) / (n_out - 1))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    lam = src - i0
+    np.add.at(m, (np.arange(n_out), i0), 1.0 - lam)
+    np.add.at(m, (np.arange(n_out), i1), lam)
+    return m
+
+
 def resize_weights(n_in, n_out, antialias=True):
     """Returns the (n_out, n_in) float64 resampling matrix of one axis."""
     return _antialias_weights(n_in, n_out) if antialias else _bilinear_weights(n_in, n_out)
@@ -66,8 +83,39 @@ def resize_bilinear(x, size, antialias=True):
     h, w = int(size[0]), int(size[1])
     if (h, w) == tuple(x.shape[1:3]):
         return x
-    wh = jnp.asarray(resize_weights(x.shape[1], h, antialias), x.dtype)
-    ww = jnp.asarray(resize_weights(x.shape[2], w, antialias), x.dtype)
+    return _separable(x, resize_weights(x.shape[1], h, antialias), resize_weights(x.shape[2], w, antialias))
+
+
+def resize_bilinear_align_corners(x, size):
+    """torch F.interpolate(mode='bilinear', align_corners=True) on NHWC x -> (N, h, w, C) (encoders.md §2.2)."""
+    h, w = size
+    if (h, w) == tuple(x.shape[1:3]):
+        return x
+    return _separable(x, _align_corners_weights(x.shape[1], h), _align_corners_weights(x.shape[2], w))
+
+
+def _separable(x, rows, cols):
+    """Applies the (h, H) and (w, W) float64 weight matrices to the H and W axes of x (N, H, W, C)."""
+    wh, ww = jnp.asarray(rows, x.dtype), jnp.asarray(cols, x.dtype)
     hp = jax.lax.Precision.HIGHEST
     y = jnp.einsum("oh,nhwc->nowc", wh, x, precision=hp)
     return jnp.einsum("pw,nowc->nopc", ww, y, precision=hp)
+
+
+def area_downsample(x, size):
+    """Averages (H/h) x (W/w) blocks of NHWC x: torch avg_pool2d / interpolate(mode='area') for
+    integer downscales, exact in fp32 (a reshape and a mean, no weights matrix).
+
+    Args:
+      x: (N, H, W, C) array.
+      size: (h, w) output size, python ints dividing (H, W).
+    Returns:
+      (N, h, w, C) array; x itself when (h, w) == (H, W).
+    """
+    h, w = int(size[0]), int(size[1])
+    n, hin, win, c = x.shape
+    if (h, w) == (hin, win):
+        return x
+    if min(h, w) < 1 or hin % h or win % w:
+        raise ValueError(f"size: expected divisors of the input size {(hin, win)}, got {tuple(size)}")
+    return x.reshape(n, h, hin // h, w, win // w, c).mean(axis=(2, 4))

@@ -13,13 +13,14 @@ both as constants of their gradient.
 from typing import Callable
 
 import jax
-import jax.numpy as jnp
 
+from inversion3d.losses import adversarial
 from inversion3d.training import step as step_lib
 
 
 def r1_penalty(d_apply: Callable, gamma: float, every: int, real_key: str = "real"):
-    """-> loss_fn on the discriminator params: gamma / 2 * E_batch[sum |dD(x)/dx|^2] * every.
+    """-> loss_fn on the discriminator params: gamma / 2 * E_batch[sum |dD(x)/dx|^2] * every
+    (`losses.adversarial.r1_penalty`, lazily scaled like `losses.adversarial.r1_loss`).
 
     d_apply(params, batch_stats, x) -> (N,) or (N, 1) logits on real inputs batch[real_key].
     Samples are independent inside D (no minibatch statistics), so the input gradient of the
@@ -28,9 +29,7 @@ def r1_penalty(d_apply: Callable, gamma: float, every: int, real_key: str = "rea
 
     def loss_fn(params, batch_stats, batch, rng, ctx):
         del rng, ctx
-        real = batch[real_key]
-        grads = jax.grad(lambda x: jnp.sum(d_apply(params, batch_stats, x)))(real)
-        penalty = jnp.mean(jnp.sum(jnp.square(grads).reshape(grads.shape[0], -1), axis=1))
+        penalty = adversarial.r1_penalty(lambda x: d_apply(params, batch_stats, x), batch[real_key])
         return 0.5 * gamma * penalty * every, ({"r1_penalty": penalty}, batch_stats)
 
     return loss_fn

@@ -87,9 +87,8 @@ def build(config, workdir):
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
     ema = {n: float(config.optim[n].get("ema_decay", 0.0)) for n in method.nets}
     init_fn = lambda: state_lib.create_train_state(k_state, method.init_variables(k_init), txs, ema)
-    abstract = jax.eval_shape(init_fn)
-    shardings = sharding.state_shardings(abstract, mesh, fsdp, int(config.mesh.get("fsdp_min_size", 2 ** 14)))
-    init = lambda: jax.jit(init_fn, out_shardings=shardings)()
+    fsdp_min_size = int(config.mesh.get("fsdp_min_size", 2 ** 14))
+    abstract, shardings, init = sharding.sharded_init(init_fn, mesh, fsdp, fsdp_min_size)
     ckpt = checkpoint.Checkpointer(workdir, config.checkpoint)  # collective: same order on every process
     state, data_state, source = checkpoint.restore_or_init(
         ckpt, config, init, sharding.abstract_with_shardings(abstract, shardings), shardings, mesh)

@@ -89,15 +89,17 @@ def state_shardings(abstract_tree, mesh, fsdp: bool = False, fsdp_min_size: int 
     return jax.tree.map(leaf, abstract_tree)
 
 
-def create_sharded(init_fn: Callable[..., Any], mesh, *args, fsdp: bool = False, fsdp_min_size: int = 2 ** 14):
-    """Runs `init_fn(*args)` under jit with its outputs placed on their shardings from the start.
+def sharded_init(init_fn: Callable[[], Any], mesh, fsdp: bool = False, fsdp_min_size: int = 2 ** 14):
+    """-> (abstract, shardings, create) for the tree `init_fn()` makes, computing nothing yet.
 
-    Returns (tree, shardings). No full copy of the state ever exists on one device.
+    abstract: its ShapeDtypeStructs (`jax.eval_shape`); shardings: `state_shardings` of them;
+    create(): runs `init_fn` under jit with its outputs placed on their shardings from the start,
+    so no full copy of the state ever exists on one device. `create` is separate so a run that
+    restores a checkpoint into (abstract, shardings) never initialises.
     """
-    abstract = jax.eval_shape(init_fn, *args)
+    abstract = jax.eval_shape(init_fn)
     shardings = state_shardings(abstract, mesh, fsdp, fsdp_min_size)
-    tree = jax.jit(init_fn, out_shardings=shardings)(*args)
-    return tree, shardings
+    return abstract, shardings, lambda: jax.jit(init_fn, out_shardings=shardings)()
 
 
 def abstract_with_shardings(abstract_tree, shardings):

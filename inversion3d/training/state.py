@@ -69,7 +69,7 @@ def create_train_state(rng, variables: Mapping[str, Mapping], txs: Mapping[str, 
     """Builds a TrainState from each net's initial variables ({'params', ['batch_stats']}).
 
     Pure and jittable: call it inside `jax.jit(..., out_shardings=...)` so the state is created
-    already sharded (see sharding.create_sharded).
+    already sharded (see sharding.sharded_init).
     """
     if set(variables) != set(txs):
         raise ValueError(f"txs: expected one optimiser per net {sorted(variables)}, got {sorted(txs)}")

@@ -17,6 +17,7 @@ from inversion3d.data import pseudo_pairs
 from inversion3d.encoders import toy
 from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
+from inversion3d.ops.resize import area_downsample
 
 NETS = ("encoder",)
 SOURCES = ("generator", "synthetic", "folder")
@@ -73,7 +74,8 @@ class Method:
             r = int(self.config.data.resolution)
             return jnp.tanh(ws.reshape(ws.shape[0], -1) @ a).reshape(-1, r, r, 3)
         out = eg3d.synthesize(self.gen_cfg, frozen["generator"], ws, c, noise_mode="const")
-        return pseudo_pairs.area_resize(out[self.config.data.get("image_key", "image")], int(self.config.data.resolution))
+        r = int(self.config.data.resolution)
+        return area_downsample(out[self.config.data.get("image_key", "image")], (r, r))
 
     def loss_fn(self, params, batch_stats, batch, rng, frozen):
         """-> (loss, (metrics, new batch stats)); weights from config.losses."""

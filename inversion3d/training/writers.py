@@ -13,21 +13,11 @@ import time
 from typing import Mapping
 
 import numpy as np
+from flax import traverse_util
 
 
 def _scalar(v) -> float:
     return float(np.asarray(v))
-
-
-def flatten(tree, prefix=""):
-    """{'a': {'b': 1}} -> {'a.b': 1} (config dicts for hparams)."""
-    out = {}
-    for k, v in tree.items():
-        if isinstance(v, dict):
-            out.update(flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 class JsonlWriter:
@@ -45,7 +35,8 @@ class JsonlWriter:
         pass
 
     def write_hparams(self, hparams: Mapping):
-        self._f.write(json.dumps({"hparams": {k: str(v) for k, v in flatten(dict(hparams)).items()}}) + "\n")
+        flat = traverse_util.flatten_dict(dict(hparams), sep=".")  # {'a': {'b': 1}} -> {'a.b': 1}
+        self._f.write(json.dumps({"hparams": {k: str(v) for k, v in flat.items()}}) + "\n")
 
     def flush(self):
         self._f.flush()
@@ -77,7 +68,8 @@ class TensorBoardWriter:
                 self._w.add_image(k, v, int(step), dataformats="HWC")
 
     def write_hparams(self, hparams):
-        text = "\n".join(f"    {k}: {v}" for k, v in sorted(flatten(dict(hparams)).items()))
+        flat = traverse_util.flatten_dict(dict(hparams), sep=".")
+        text = "\n".join(f"    {k}: {v}" for k, v in sorted(flat.items()))
         self._w.add_text("hparams", text, 0)
 
     def flush(self):

@@ -35,13 +35,6 @@ def test_pairs_depend_on_index_only(pairs):
     assert not np.allclose(a["ws"][0], a["ws"][1])
 
 
-def test_area_resize_averages_blocks():
-    x = jnp.arange(2 * 4 * 4 * 1, dtype=jnp.float32).reshape(2, 4, 4, 1)
-    np.testing.assert_allclose(pseudo_pairs.area_resize(x, 2)[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]])
-    with pytest.raises(ValueError, match="data.resolution"):
-        pseudo_pairs.area_resize(x, 3)
-
-
 def test_cameras_are_orbit_poses(pairs):
     c = np.asarray(pairs[0]["c"])
     pose = c[:, :16].reshape(-1, 4, 4)

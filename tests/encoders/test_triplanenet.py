@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from converters.encoder_keymaps import TRIPLANENET_RULES, load_variables
-from inversion3d.encoders.triplanenet import TriPlaneEncoder, channels_to_planes, planes_to_channels
+from inversion3d.encoders.triplanenet import TriPlaneEncoder
+from inversion3d.ops.grid import channels_to_planes, planes_to_channels
 from tests.conftest import load_golden, nchw_to_nhwc
 from tests.encoders.recipe import checksum_mismatches, recipe_state_dict
 

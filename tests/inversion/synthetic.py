@@ -9,8 +9,8 @@ import numpy as np
 from converters.encoder_convert import RULES
 from converters.encoder_keymaps import swin_derived_buffers
 from converters.keymap import to_state_dict
-from inversion3d.encoders.build import template
 from inversion3d.encoders.swin_v2 import SwinConfig
+from inversion3d.networks import template
 from tests.converters import pickle_writer as pw
 from tests.encoders.recipe import random_variables
 

@@ -16,8 +16,8 @@ from converters.encoder_convert import CONFIGS
 from converters.encoder_keymaps import DERIVED, DROPPED, swin_derived_buffers
 from converters.keymap import torch_key
 from inversion3d import cli, load_encoder, load_generator
-from inversion3d.encoders.build import build, template
 from inversion3d.encoders.swin_v2 import SwinConfig
+from inversion3d.networks import build, template
 from tests.conftest import load_golden
 from tests.converters import pickle_writer as pw
 from tests.inversion import synthetic as syn

@@ -1,6 +1,8 @@
-"""Torch-named building blocks shared by the encoders (encoders.md §1-§4).
+"""Torch-named building blocks shared by the encoders, discriminators, LPIPS and Inception
+(encoders.md §1-§4).
 
-Parameter names are the PyTorch ones (`weight`, `bias`, `running_mean` ...) so the key maps in
+They sit below every network family so that no family imports another's modules. Parameter names
+are the PyTorch ones (`weight`, `bias`, `running_mean` ...) so the key maps in
 `converters/encoder_keymaps.py` are mechanical. Layouts are channel-last: Linear weights (in, out),
 conv weights (kh, kw, in, out), feature maps (N, H, W, C), token sequences (N, L, C).
 BatchNorm running statistics live in the 'batch_stats' collection.
@@ -159,33 +161,6 @@ class BatchNorm(nn.Module):
                 ra_mean.value = (1 - m) * ra_mean.value + m * mean
                 ra_var.value = (1 - m) * ra_var.value + m * var * (n / max(n - 1, 1))
         return (x - mean) * jax.lax.rsqrt(var + self.eps) * weight + bias
-
-
-def _align_corners_weights(n_in, n_out):
-    """(n_out, n_in) float64 bilinear weights with align_corners=True sample positions."""
-    m = np.zeros((n_out, n_in), np.float64)
-    if n_out == 1 or n_in == 1:
-        m[:, 0] = 1.0
-        return m
-    src = np.arange(n_out) * ((n_in - 1) / (n_out - 1))
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    lam = src - i0
-    np.add.at(m, (np.arange(n_out), i0), 1.0 - lam)
-    np.add.at(m, (np.arange(n_out), i1), lam)
-    return m
-
-
-def resize_bilinear_align_corners(x, size):
-    """torch F.interpolate(mode='bilinear', align_corners=True) on NHWC x -> (N, h, w, C) (§2.2)."""
-    h, w = size
-    if (h, w) == tuple(x.shape[1:3]):
-        return x
-    wh = jnp.asarray(_align_corners_weights(x.shape[1], h), x.dtype)
-    ww = jnp.asarray(_align_corners_weights(x.shape[2], w), x.dtype)
-    hp = jax.lax.Precision.HIGHEST
-    y = jnp.einsum("oh,nhwc->nowc", wh, x, precision=hp)
-    return jnp.einsum("pw,nowc->nopc", ww, y, precision=hp)
 
 
 def upsample_nearest(x, scale):

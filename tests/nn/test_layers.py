@@ -1,7 +1,7 @@
-"""Torch-semantics building blocks (inversion3d/encoders/layers.py) against numpy references."""
+"""Torch-semantics building blocks (inversion3d/nn/layers.py) against numpy references."""
 import numpy as np
 
-from inversion3d.encoders.layers import BatchNorm, pixel_shuffle, resize_bilinear_align_corners
+from inversion3d.nn.layers import BatchNorm, pixel_shuffle
 
 
 def test_batchnorm_train_and_eval():
@@ -34,11 +34,3 @@ def test_pixel_shuffle_matches_torch_order():
                     for j in range(r):
                         ref[0, h * r + i, w * r + j, ch] = x[0, h, w, ch * r * r + i * r + j]
     np.testing.assert_array_equal(y, ref)
-
-
-def test_resize_align_corners():
-    x = np.random.default_rng(1).standard_normal((1, 3, 4, 2)).astype(np.float32)
-    y = np.asarray(resize_bilinear_align_corners(x, (5, 7)))
-    np.testing.assert_allclose(y[:, [0, -1]][:, :, [0, -1]], x[:, [0, -1]][:, :, [0, -1]], atol=1e-6)  # corners kept
-    # output (2, 3) samples input (2 * 2/4, 3 * 3/6) = (1.0, 1.5): mean of two horizontal neighbours.
-    np.testing.assert_allclose(y[0, 2, 3], 0.5 * (x[0, 1, 1] + x[0, 1, 2]), atol=1e-6)

@@ -1,6 +1,7 @@
-"""Encoder networks from JSON-able configs: the one place that turns a stored config into a module.
+"""The network registry: encoder-side networks (the encoders, ArcFace, the latent discriminator)
+from JSON-able configs, the one place that turns a stored config into a module.
 
-Used by `inversion3d convert` (to shape the Flax tree of an official file) and `load_encoder` (to
+It sits above `encoders/` and `discriminators/` (which never import each other). Used by `inversion3d convert` (to shape the Flax tree of an official file) and `load_encoder` (to
 rebuild the modules of a converted directory). A config is the module's constructor kwargs plus,
 where the module itself does not fix it, the input size the network expects (`image_size`) or the
 tri-plane channel count (`plane_channels`).
