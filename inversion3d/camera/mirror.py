@@ -11,7 +11,7 @@ Entries of R' = M R F are R_ij * m_i * f_j with m = f = (-1, 1, 1): negated wher
 i, j is 0, i.e. [0,1], [0,2], [1,0], [2,0]; t' = M t negates [0,3]. det R' = det R (a rotation
 stays a rotation). Intrinsics: u' = 1 - u needs cx' = 1 - cx and skew' = -skew (for the usual
 cx = 0.5, no skew: unchanged). This is TriPlaneNet's `flip_yaw` plus the intrinsics terms.
-Mirroring twice gives the label back exactly (sign flips and 1 - (1 - cx) with K[2,2] = 1).
+Mirroring twice gives the label back (the pose exactly; cx up to the rounding of 1 - cx).
 """
 import numpy as np
 
