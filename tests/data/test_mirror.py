@@ -1,4 +1,4 @@
-"""Mirror augmentation mirrors the camera with the image (derivation in data/mirror.py): camera
+"""Mirror augmentation mirrors the camera with the image (derivation in camera/mirror.py): camera
 algebra, ray geometry, and a rendered mirror-symmetric scene."""
 import math
 
