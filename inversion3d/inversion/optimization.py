@@ -129,7 +129,7 @@ def update_pose(state, grad, hp):
 
 def refine_camera(label, render_loss: Callable, steps: int, lr: float, args: Sequence = (), b1: float = 0.9,
                   b2: float = 0.999, eps: float = 1e-8):
-    """Camera refinement alone: Adam on a zero-initialised delta (N, 6) (see `apply_camera_delta`) of
+    """Camera refinement alone: Adam on a zero-initialised delta (N, 6) (see `camera.apply_camera_delta`) of
     `label` (25,) or (N, 25), minimising `render_loss(corrected (N, 25), *args) -> scalar` (a jax
     function; pass big arrays such as generator variables through `args`, not closed over).
     Returns (refined labels shaped like `label` (float32 numpy), losses (steps,) before each update).
@@ -207,7 +207,7 @@ def pick_lpips(lpips: Optional[Mapping], net: str, log=print, stage: str = "inve
     return other, lpips[other]
 
 
-def render_loss(cfg, static: Static, variables, ws, cams, delta, target, weights, lpips_variables):
+def projection_loss(cfg, static: Static, variables, ws, cams, delta, target, weights, lpips_variables):
     """The W+ / PTI objective: `image_loss` of the render of ws (N, num_ws, w_dim) by the generator
     `variables` at the cameras cams (N, 25) corrected by delta (N, 6) -> (loss, metrics)."""
     c = camera.apply_camera_delta(cams, delta)

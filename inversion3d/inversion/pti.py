@@ -64,7 +64,7 @@ def init(gen_variables, batch: int, tune, pose_opt) -> State:
 def objective(cfg, static: Static, gen_params, delta, frozen, ws, target, camera, weights):
     """Loss of the pivot's render with generator params `gen_params` at the corrected camera."""
     variables = {"params": gen_params, "buffers": frozen["buffers"]}
-    return opt.render_loss(cfg, static, variables, ws, camera, delta, target, weights, frozen.get("lpips", {}))
+    return opt.projection_loss(cfg, static, variables, ws, camera, delta, target, weights, frozen.get("lpips", {}))
 
 
 def step(cfg, static: Static, state: State, frozen, ws, target, camera):

@@ -72,7 +72,7 @@ def init(w_avg, w_std, num_ws: int, batch: int, config) -> State:
 
 def objective(cfg, static: Static, ws, delta, params, target, camera, weights):
     """Loss of the render of ws (N, num_ws, w_dim) at the corrected camera -> (loss, metrics)."""
-    return opt.render_loss(cfg, static, params["generator"], ws, camera, delta, target, weights,
+    return opt.projection_loss(cfg, static, params["generator"], ws, camera, delta, target, weights,
                            params.get("lpips", {}))
 
 
