@@ -19,7 +19,6 @@ and GFLOP/s against a dense matmul measured in this process; rows under report['
 import argparse
 import dataclasses
 import functools
-import math
 import os
 import sys
 
@@ -45,9 +44,8 @@ def frontal_rays(resolution, batch=1):
     from inversion3d import camera
     from inversion3d.rendering.rays import sample_rays
 
-    pose = jnp.asarray(camera.lookat_pose(math.pi / 2, math.pi / 2))
-    k = jnp.asarray(camera.intrinsics_matrix(camera.FFHQ_FOCAL))[None]
-    pose = jnp.broadcast_to(pose.reshape(-1, 4, 4), (batch, 4, 4))
+    pose, k = camera.split_label(jnp.asarray(camera.frontal_label("eg3d"))[None])
+    pose = jnp.broadcast_to(pose, (batch, 4, 4))
     return sample_rays(pose, jnp.broadcast_to(k, (batch, 3, 3)), resolution)
 
 

@@ -103,8 +103,7 @@ def frontal_label(config, batch):
     pivot = tuple(config.get("pivot", camera.FFHQ_PIVOT))
     radius = float(config.get("radius", camera.FFHQ_RADIUS))
     focal = float(config.get("focal", camera.FFHQ_FOCAL))
-    pose = camera.lookat_pose(math.pi / 2, math.pi / 2, lookat=pivot, radius=radius)
-    label = camera.make_label(pose, camera.intrinsics_matrix(focal))  # (1, 25)
+    label = camera.lookat_labels(camera.FRONT, camera.FRONT, pivot, radius, camera.intrinsics_matrix(focal))  # (1,25)
     return np.repeat(np.asarray(label, np.float32), batch, axis=0)
 
 

@@ -19,7 +19,6 @@ Nothing is asserted; these are measurements.
 import argparse
 import dataclasses
 import functools
-import math
 import os
 import sys
 import time
@@ -163,8 +162,7 @@ def bench_inversion(args, config_path, enc, afa, image, peak):
     C.block(gen.params)
     print(f"  generator random init: {time.perf_counter() - t0:.1f} s", flush=True)
     inv = make_inverter("goae", gen, [enc, afa])
-    c = camera.make_label(camera.lookat_pose(math.pi / 2, math.pi / 2), camera.intrinsics_matrix())
-    c = jax.numpy.repeat(c, image.shape[0], axis=0)
+    c = jax.numpy.repeat(camera.frontal_label("eg3d")[None], image.shape[0], axis=0)
     cfg = gen.config
     full = dataclasses.replace(cfg, render=dataclasses.replace(cfg.render, ray_chunk=None))
     unchunked = functools.partial(goae.invert, full, enc.modules["goae"], afa.modules["afa"])

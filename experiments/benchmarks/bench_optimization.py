@@ -50,6 +50,7 @@ def bench_size(size, args, peak):
     import jax.numpy as jnp
     import numpy as np
 
+    from inversion3d import camera
     from inversion3d.api import load_generator
     from inversion3d.cli import load_config_file
     from inversion3d.inversion import optimization as opt
@@ -67,7 +68,7 @@ def bench_size(size, args, peak):
     rng = np.random.default_rng(args.seed)
     s = cfg.img_resolution
     target = jnp.asarray(rng.uniform(-1, 1, (1, s, s, 3)), jnp.float32)
-    cam = jnp.asarray(opt.frontal_label(gen))[None]
+    cam = jnp.asarray(camera.generator_frontal_label(gen))[None]
     out = {"generator": {"config": SIZES[size], "img_resolution": s,
                          "neural_rendering_resolution": cfg.neural_rendering_resolution,
                          "ray_chunk": cfg.render.ray_chunk,

@@ -73,15 +73,12 @@ def make_inputs(seed):
 
 
 def rays_for(resolution):
-    import math as _m
-
     import jax.numpy as jnp
 
     from inversion3d import camera
     from inversion3d.rendering.rays import sample_rays
 
-    pose = camera.lookat_pose(_m.pi / 2, _m.pi / 2)
-    k = camera.intrinsics_matrix(camera.FFHQ_FOCAL)[None]
+    pose, k = camera.split_label(camera.frontal_label("eg3d")[None])
     return sample_rays(jnp.asarray(pose), jnp.asarray(k), resolution)
 
 

@@ -204,13 +204,11 @@ def encoder_loss(cfg, encoder, lpips_module, lpips_res):
 
 
 def frontal_labels(batch):
-    import math
-
     import jax.numpy as jnp
 
     from inversion3d import camera
 
-    c = camera.make_label(camera.lookat_pose(math.pi / 2, math.pi / 2), camera.intrinsics_matrix())
+    c = camera.frontal_label("eg3d")[None]
     return jnp.repeat(jnp.asarray(c, jnp.float32), batch, axis=0)
 
 

@@ -36,10 +36,9 @@ def sample_pose(key, pose_cfg, labels=None):
     k_yaw, k_pitch = jax.random.split(key)
     yaw = math.pi / 2 + float(pose_cfg.yaw_std) * jax.random.normal(k_yaw, ())
     pitch = math.pi / 2 + float(pose_cfg.pitch_std) * jax.random.normal(k_pitch, ())
-    pose = camera.lookat_pose(yaw, pitch, lookat=jnp.asarray(pose_cfg.pivot, jnp.float32),
-                              radius=jnp.asarray(pose_cfg.radius, jnp.float32))
     intr = camera.intrinsics_matrix(jnp.asarray(pose_cfg.focal, jnp.float32))
-    return camera.make_label(pose, intr)[0]
+    return camera.lookat_labels(yaw, pitch, jnp.asarray(pose_cfg.pivot, jnp.float32),
+                                jnp.asarray(pose_cfg.radius, jnp.float32), intr)[0]
 
 
 def _per_example(key, indices, fn):

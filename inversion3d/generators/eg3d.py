@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from inversion3d.camera import split_label
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.generators.stylegan2 import FullyConnected, MappingNetwork, SynthesisNetwork, ToRGBLayer
 from inversion3d.generators.superres import SuperResolution, block0_overwrites_rgb
@@ -249,8 +250,7 @@ def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const",
         out = module.apply(variables, *args, method=method, mutable=mutable, rngs=rngs)
         return out if capture else (out, {})
 
-    cam2world = c[:, :16].reshape(-1, 4, 4)
-    intrinsics = c[:, 16:25].reshape(-1, 3, 3)
+    cam2world, intrinsics = split_label(c)
     origins, directions = sample_rays(cam2world, intrinsics, res)
     decode_fn = functools.partial(decode_apply(cfg), variables)
     # With a bf16 decoder the lookups gather bf16 features (half the traffic of the renderer's

@@ -1,6 +1,7 @@
 """Pieces shared by optimisation-based inversion (wplus.py: the W+ projector; pti.py: pivotal tuning):
-the projector's learning-rate and latent-noise schedules, w statistics, image losses, and the camera
-correction used by pose refinement (the "Pose Opt." baseline of GOAE Table 1).
+the projector's learning-rate and latent-noise schedules, w statistics, the Adam update of the latent /
+generator and of the camera delta, the render loss, and camera refinement alone (the "Pose Opt."
+baseline of GOAE Table 1; the camera delta itself is `camera.apply_camera_delta`).
 
 Everything here is a pure function of arrays; the numbers come from configs/wplus.py and
 configs/pti.py. Images are NHWC in [-1, 1]; cameras are (N, 25) labels (eg3d.md §8).
@@ -75,15 +76,9 @@ _w_statistics = jax.jit(w_statistics, static_argnums=0)
 
 
 def frontal_label(gen):
-    """(25,) frontal camera of a Generator: yaw = pitch = pi/2 looking at its avg_camera_pivot from
-    avg_camera_radius (defaults: EG3D (0, 0, 0.2), PanoHead (0, 0, 0); radius 2.7; focal 4.2647),
-    the conditioning camera of the projector's w statistics (panohead.md §7, eg3d.md §8)."""
-    rk = dict(gen.init_kwargs.get("rendering_kwargs") or {})
-    default = (0.0, 0.0, 0.0) if gen.kind == "panohead" else camera.FFHQ_PIVOT
-    pivot = tuple(float(v) for v in rk.get("avg_camera_pivot", default))
-    radius = float(rk.get("avg_camera_radius", camera.FFHQ_RADIUS))
-    pose = camera.lookat_pose(np.pi / 2, np.pi / 2, pivot, radius)
-    return camera.make_label(pose, camera.intrinsics_matrix(camera.FFHQ_FOCAL))[0]
+    """(25,) frontal camera of a Generator: `camera.generator_frontal_label(gen)`. Only for
+    invert_optimized.py until the command layer calls the camera package itself (issue 21); remove then."""
+    return camera.generator_frontal_label(gen)
 
 
 def compute_w_statistics(gen, cond_camera, num_samples: int, seed: int):
@@ -94,48 +89,7 @@ def compute_w_statistics(gen, cond_camera, num_samples: int, seed: int):
     return _w_statistics(gen.config, gen.params, z, c)
 
 
-# --- camera correction -----------------------------------------------------------------------------
-
-def skew(v):
-    """(..., 3) -> (..., 3, 3) cross-product matrices [v]x."""
-    x, y, z = v[..., 0], v[..., 1], v[..., 2]
-    zero = jnp.zeros_like(x)
-    return jnp.stack([jnp.stack([zero, -z, y], -1), jnp.stack([z, zero, -x], -1),
-                      jnp.stack([-y, x, zero], -1)], -2)
-
-
-def rodrigues(r, small: float = 1e-8):
-    """Axis-angle (..., 3) (direction = axis, norm = angle in radians) -> rotation (..., 3, 3).
-
-    R = I + a [r]x + b [r]x^2 with a = sin(theta) / theta, b = (1 - cos(theta)) / theta^2; below
-    theta^2 = `small` both use their Taylor series, so r = 0 gives exactly I and the gradient there
-    is finite (the large-angle branch sees a safe theta, the double-where pattern).
-    """
-    theta2 = jnp.sum(jnp.square(r), axis=-1)[..., None, None]
-    is_small = theta2 < small
-    safe2 = jnp.where(is_small, 1.0, theta2)
-    theta = jnp.sqrt(safe2)
-    a = jnp.where(is_small, 1.0 - theta2 / 6.0, jnp.sin(theta) / theta)
-    b = jnp.where(is_small, 0.5 - theta2 / 24.0, (1.0 - jnp.cos(theta)) / safe2)
-    k = skew(r)
-    return jnp.eye(3, dtype=r.dtype) + a * k + b * (k @ k)
-
-
-def apply_camera_delta(c, delta):
-    """Corrected cameras: c (N, 25), delta (N, 6) = (axis-angle (3), translation (3)) -> (N, 25).
-
-    The delta is a rigid motion of the camera in world coordinates: cam2world' = [R t; 0 1] @ cam2world,
-    i.e. the camera rotates about the world origin (the head centre the cameras orbit, eg3d.md §8) and
-    then moves by t; a yaw error is a rotation about world y. Intrinsics are unchanged.
-    """
-    c, delta = jnp.asarray(c), jnp.asarray(delta)
-    pose = c[:, :16].reshape(-1, 4, 4)
-    rot = rodrigues(delta[:, :3])
-    new_rot = rot @ pose[:, :3, :3]
-    new_pos = jnp.einsum("nij,nj->ni", rot, pose[:, :3, 3]) + delta[:, 3:]
-    pose = pose.at[:, :3, :3].set(new_rot).at[:, :3, 3].set(new_pos)
-    return jnp.concatenate([pose.reshape(-1, 16), c[:, 16:]], axis=-1)
-
+# --- shared update pieces of the W+ / PTI steps and camera refinement ------------------------------
 
 def adam(b1, b2, eps):
     """torch.optim.Adam's direction m_hat / (sqrt(v_hat) + eps); the caller scales it by -lr. The
@@ -148,9 +102,34 @@ def adam_init(params):
     return optax.scale_by_adam().init(params)
 
 
+def adam_update(params, grads, opt_state, lr, b1, b2, eps):
+    """One torch.optim.Adam step on a pytree: params - lr * m_hat / (sqrt(v_hat) + eps).
+    lr, b1, b2, eps may be traced scalars. Returns (params, opt_state)."""
+    updates, opt_state = adam(b1, b2, eps).update(grads, opt_state)
+    return jax.tree.map(lambda p, u: p - lr * u, params, updates), opt_state
+
+
+def loss_and_grads(fn, x, pose, pose_opt: bool):
+    """fn(x, pose) -> (loss, metrics): (metrics, d loss / d x, d loss / d pose or None when not
+    `pose_opt`: then the camera delta is a constant of the step and no pose gradient is computed)."""
+    argnums = (0, 1) if pose_opt else 0
+    (_, metrics), grads = jax.value_and_grad(fn, argnums=argnums, has_aux=True)(x, pose)
+    return (metrics, grads[0], grads[1]) if pose_opt else (metrics, grads, None)
+
+
+def update_pose(state, grad, hp):
+    """The camera delta's own Adam step at the constant lr hp['pose_lr'] (hp['pose_b1' | 'pose_b2' |
+    'pose_eps']) on a step state with fields pose (N, 6), pose_opt; grad None leaves the state."""
+    if grad is None:
+        return state
+    pose, pose_opt = adam_update(state.pose, grad, state.pose_opt, hp["pose_lr"], hp["pose_b1"], hp["pose_b2"],
+                                 hp["pose_eps"])
+    return state.replace(pose=pose, pose_opt=pose_opt)
+
+
 def refine_camera(label, render_loss: Callable, steps: int, lr: float, args: Sequence = (), b1: float = 0.9,
                   b2: float = 0.999, eps: float = 1e-8):
-    """Camera refinement alone: Adam on a zero-initialised delta (N, 6) (see `apply_camera_delta`) of
+    """Camera refinement alone: Adam on a zero-initialised delta (N, 6) (see `camera.apply_camera_delta`) of
     `label` (25,) or (N, 25), minimising `render_loss(corrected (N, 25), *args) -> scalar` (a jax
     function; pass big arrays such as generator variables through `args`, not closed over).
     Returns (refined labels shaped like `label` (float32 numpy), losses (steps,) before each update).
@@ -161,20 +140,19 @@ def refine_camera(label, render_loss: Callable, steps: int, lr: float, args: Seq
     if not callable(render_loss):
         raise ValueError(f"render_loss: expected a function of the camera, got {type(render_loss).__name__}")
     c = jnp.asarray(label.reshape(-1, 25))
-    tx = adam(b1, b2, eps)
 
     @jax.jit
     def step(delta, opt_state, c, args):
-        loss, grad = jax.value_and_grad(lambda d: render_loss(apply_camera_delta(c, d), *args))(delta)
-        updates, opt_state = tx.update(grad, opt_state)
-        return delta - lr * updates, opt_state, loss
+        loss, grad = jax.value_and_grad(lambda d: render_loss(camera.apply_camera_delta(c, d), *args))(delta)
+        delta, opt_state = adam_update(delta, grad, opt_state, lr, b1, b2, eps)
+        return delta, opt_state, loss
 
     delta = jnp.zeros((c.shape[0], 6), jnp.float32)
-    opt_state, losses = tx.init(delta), []
+    opt_state, losses = adam_init(delta), []
     for _ in range(steps):
         delta, opt_state, loss = step(delta, opt_state, c, tuple(args))
         losses.append(loss)
-    out = np.asarray(apply_camera_delta(c, delta)).reshape(label.shape)
+    out = np.asarray(camera.apply_camera_delta(c, delta)).reshape(label.shape)
     return out, np.asarray(jnp.stack(losses))
 
 
@@ -222,6 +200,14 @@ def pick_lpips(lpips: Optional[Mapping], net: str, log=print, stage: str = "inve
     other = sorted(lpips)[0]
     log(f"[{stage}] note: LPIPS-{net} weights not given, using LPIPS-{other}")
     return other, lpips[other]
+
+
+def projection_loss(cfg, static: Static, variables, ws, cams, delta, target, weights, lpips_variables):
+    """The W+ / PTI objective: `image_loss` of the render of ws (N, num_ws, w_dim) by the generator
+    `variables` at the cameras cams (N, 25) corrected by delta (N, 6) -> (loss, metrics)."""
+    c = camera.apply_camera_delta(cams, delta)
+    synth = eg3d.synthesize(cfg, variables, ws, c, noise_mode=NOISE_MODE)["image"]
+    return image_loss(synth, target, weights, static.lpips_net, lpips_variables, static.loss_resolution)
 
 
 # --- generator set-up and final renders ------------------------------------------------------------

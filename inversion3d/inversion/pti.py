@@ -23,7 +23,7 @@ import ml_collections
 import numpy as np
 from flax import struct, traverse_util
 
-from inversion3d.generators import eg3d
+from inversion3d import camera as camera_lib
 from inversion3d.inversion import optimization as opt
 from inversion3d.inversion import wplus
 from inversion3d.nn.variables import check_variables
@@ -65,26 +65,17 @@ def init(gen_variables, batch: int, tune, pose_opt) -> State:
 def objective(cfg, static: Static, gen_params, delta, frozen, ws, target, camera, weights):
     """Loss of the pivot's render with generator params `gen_params` at the corrected camera."""
     variables = {"params": gen_params, "buffers": frozen["buffers"]}
-    c = opt.apply_camera_delta(camera, delta)
-    synth = eg3d.synthesize(cfg, variables, ws, c, noise_mode=opt.NOISE_MODE)["image"]
-    return opt.image_loss(synth, target, weights, static.lpips_net, frozen.get("lpips", {}), static.loss_resolution)
+    return opt.projection_loss(cfg, static, variables, ws, camera, delta, target, weights, frozen.get("lpips", {}))
 
 
 def step(cfg, static: Static, state: State, frozen, ws, target, camera):
     """One tuning step -> (state, metrics); ws (N, num_ws, w_dim) is the fixed pivot."""
     hp = state.hparams
     fn = lambda p, d: objective(cfg, static, p, d, frozen, ws, target, camera, hp)  # noqa: E731
-    argnums = (0, 1) if static.pose_opt else 0
-    (_, metrics), grads = jax.value_and_grad(fn, argnums=argnums, has_aux=True)(state.params, state.pose)
-    g_params = grads[0] if static.pose_opt else grads
-    updates, opt_state = opt.adam(hp["b1"], hp["b2"], hp["eps"]).update(g_params, state.opt)
-    params = jax.tree.map(lambda p, u: p - hp["lr"] * u, state.params, updates)
-    new = state.replace(step=state.step + 1, params=params, opt=opt_state)
-    metrics = dict(metrics, grad_norm=opt.tree_norm(g_params))
-    if static.pose_opt:
-        p_updates, pose_state = opt.adam(hp["pose_b1"], hp["pose_b2"], hp["pose_eps"]).update(grads[1], state.pose_opt)
-        new = new.replace(pose=state.pose - hp["pose_lr"] * p_updates, pose_opt=pose_state)
-    return new, metrics
+    metrics, g_params, g_pose = opt.loss_and_grads(fn, state.params, state.pose, static.pose_opt)
+    params, opt_state = opt.adam_update(state.params, g_params, state.opt, hp["lr"], hp["b1"], hp["b2"], hp["eps"])
+    new = opt.update_pose(state.replace(step=state.step + 1, params=params, opt=opt_state), g_pose, hp)
+    return new, dict(metrics, grad_norm=opt.tree_norm(g_params))
 
 
 @functools.lru_cache(maxsize=None)
@@ -129,7 +120,7 @@ def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, 
     state, losses, stopped = tune_loop(step_fn, state, (frozen, ws, target, cam), int(tune.max_steps), threshold,
                                        int(tune.log_every), log)
     return {"ws": ws, "variables": {"params": state.params, "buffers": gen.params["buffers"]},
-            "camera": opt.apply_camera_delta(cam, state.pose), "pose_delta_pivot": pivot["pose_delta"],
+            "camera": camera_lib.apply_camera_delta(cam, state.pose), "pose_delta_pivot": pivot["pose_delta"],
             "pose_delta_tune": state.pose,
             "pivot_losses": pivot["losses"], "tune_losses": losses,
             "tune_steps": int(state.step), "stopped_early": stopped, "config": cfg}

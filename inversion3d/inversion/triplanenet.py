@@ -8,7 +8,7 @@
 """
 import jax.numpy as jnp
 
-from inversion3d.data.mirror import mirror_label
+from inversion3d.camera import mirror_label
 from inversion3d.inversion import psp
 from inversion3d.inversion.common import generator_planes, latent_offset, render, resize_image, result
 

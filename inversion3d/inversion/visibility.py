@@ -11,6 +11,7 @@ deterministic given the image.
 import jax.numpy as jnp
 import numpy as np
 
+from inversion3d.camera import split_label
 from inversion3d.ops.grid import project_onto_planes
 from inversion3d.rendering.rays import sample_rays
 
@@ -22,7 +23,7 @@ DEFAULT_SIGMA = 1.5  # the middle of GOAE's random range [1, 2]
 def surface_points(depth, c):
     """depth (N, R, R, 1) along unit rays, c (N, 25) -> world points (N, R*R, 3) (o + depth * d)."""
     n, r = depth.shape[0], depth.shape[1]
-    origins, directions = sample_rays(c[:, :16].reshape(-1, 4, 4), c[:, 16:25].reshape(-1, 3, 3), r)
+    origins, directions = sample_rays(*split_label(c), r)
     return origins + depth.reshape(n, r * r, 1) * directions
 
 

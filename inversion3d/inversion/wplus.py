@@ -11,7 +11,7 @@ fold_in(rng, step)); loss = lpips * LPIPS + mse * MSE between synth and target, 
 256 when larger (MSE alone when no LPIPS weights are given); Adam(0.9, 0.999) on ws. The synthesis
 noise is 'const' (the stored buffers), so the projector's noise regulariser has nothing to act on and
 is left out. With pose refinement an axis-angle + translation delta (N, 6) of the target camera is
-optimised jointly by its own Adam at a constant lr (optimization.apply_camera_delta).
+optimised jointly by its own Adam at a constant lr (camera.apply_camera_delta, optimization.update_pose).
 `run` is the host loop (progress every `log_every` steps).
 """
 import functools
@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from inversion3d.generators import eg3d
+from inversion3d import camera as camera_lib
 from inversion3d.inversion import optimization as opt
 
 
@@ -72,9 +72,8 @@ def init(w_avg, w_std, num_ws: int, batch: int, config) -> State:
 
 def objective(cfg, static: Static, ws, delta, params, target, camera, weights):
     """Loss of the render of ws (N, num_ws, w_dim) at the corrected camera -> (loss, metrics)."""
-    c = opt.apply_camera_delta(camera, delta)
-    synth = eg3d.synthesize(cfg, params["generator"], ws, c, noise_mode=opt.NOISE_MODE)["image"]
-    return opt.image_loss(synth, target, weights, static.lpips_net, params.get("lpips", {}), static.loss_resolution)
+    return opt.projection_loss(cfg, static, params["generator"], ws, camera, delta, target, weights,
+                           params.get("lpips", {}))
 
 
 def step(cfg, static: Static, state: State, params, target, camera, rng):
@@ -84,16 +83,12 @@ def step(cfg, static: Static, state: State, params, target, camera, rng):
     scale = opt.w_noise_scale(state.step, state.num_steps, state.w_std, hp["noise_factor"], hp["noise_ramp_length"])
     noise = jax.random.normal(jax.random.fold_in(rng, state.step), state.ws.shape) * scale
     fn = lambda ws, delta: objective(cfg, static, ws + noise, delta, params, target, camera, hp)  # noqa: E731
-    argnums = (0, 1) if static.pose_opt else 0
-    (_, metrics), grads = jax.value_and_grad(fn, argnums=argnums, has_aux=True)(state.ws, state.pose)
-    g_ws = grads[0] if static.pose_opt else grads
-    updates, opt_state = opt.adam(hp["b1"], hp["b2"], hp["eps"]).update(g_ws, state.opt)
-    new = state.replace(step=state.step + 1, ws=state.ws - lr * updates, opt=opt_state)
+    metrics, g_ws, g_pose = opt.loss_and_grads(fn, state.ws, state.pose, static.pose_opt)
+    ws, opt_state = opt.adam_update(state.ws, g_ws, state.opt, lr, hp["b1"], hp["b2"], hp["eps"])
+    new = opt.update_pose(state.replace(step=state.step + 1, ws=ws, opt=opt_state), g_pose, hp)
     metrics = dict(metrics, lr=lr, noise_scale=scale, grad_norm=opt.tree_norm(g_ws))
-    if static.pose_opt:
-        p_updates, pose_state = opt.adam(hp["pose_b1"], hp["pose_b2"], hp["pose_eps"]).update(grads[1], state.pose_opt)
-        new = new.replace(pose=state.pose - hp["pose_lr"] * p_updates, pose_opt=pose_state)
-        metrics["pose_grad_norm"] = opt.tree_norm(grads[1])
+    if g_pose is not None:
+        metrics["pose_grad_norm"] = opt.tree_norm(g_pose)
     return new, metrics
 
 
@@ -122,7 +117,8 @@ def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, 
     camera = jnp.asarray(camera, jnp.float32).reshape(-1, 25)
     cfg = opt.projector_config(gen.config, gen.kind, config.panohead_ray_start)
     if w_stats is None:
-        w_stats = opt.compute_w_statistics(gen, opt.frontal_label(gen), config.w_avg_samples, config.w_avg_seed)
+        w_stats = opt.compute_w_statistics(gen, camera_lib.generator_frontal_label(gen), config.w_avg_samples,
+                                           config.w_avg_seed)
     net, lpips_vars = opt.pick_lpips(lpips, config.losses.lpips_net, log, stage)
     static = static_settings(config, net)
     state = init(w_stats[0], w_stats[1], cfg.num_ws, target.shape[0], config)
@@ -136,5 +132,5 @@ def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, 
         if (i + 1) % max(1, int(config.log_every)) == 0 or i + 1 == total:
             per_step = (time.time() - start) / (i + 1)
             log(f"[{stage}] step {i + 1}/{total}: {format_metrics(metrics)} ({per_step:.2f} s/step)")
-    return {"ws": state.ws, "camera": opt.apply_camera_delta(camera, state.pose), "pose_delta": state.pose,
+    return {"ws": state.ws, "camera": camera_lib.apply_camera_delta(camera, state.pose), "pose_delta": state.pose,
             "losses": np.asarray(jnp.stack(losses)) if losses else np.zeros(0, np.float32), "config": cfg}

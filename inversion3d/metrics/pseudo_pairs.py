@@ -11,16 +11,13 @@ import numpy as np
 from inversion3d import camera, viz
 from inversion3d.files import atomic_write
 
-FOCAL, RADIUS, PIVOT = 4.2647, 2.7, (0.0, 0.0, 0.2)
-
-
 def cameras(yaws_deg, pitch_deg=0.0):
-    """(conditioning label (1, 25) frontal, rendering labels (V, 25) at yaw offsets in degrees)."""
-    intr = camera.intrinsics_matrix(FOCAL)
-    cond = camera.make_label(camera.lookat_pose(np.pi / 2, np.pi / 2, PIVOT, RADIUS), intr)
+    """(conditioning label (1, 25) frontal, rendering labels (V, 25) at yaw offsets in degrees), on
+    the EG3D FFHQ rig (camera.rig('eg3d'): pivot (0, 0, 0.2), radius 2.7, focal 4.2647)."""
+    rig = camera.rig("eg3d")
     yaws = np.deg2rad(np.asarray(yaws_deg, np.float64))
     pitch = np.full_like(yaws, np.pi / 2 + np.deg2rad(pitch_deg))
-    return cond, camera.make_label(camera.lookat_pose(np.pi / 2 + yaws, pitch, PIVOT, RADIUS), intr)
+    return rig.labels(camera.FRONT, camera.FRONT), rig.labels(np.pi / 2 + yaws, pitch)
 
 
 def render_latent(gen, z, cond, cams, truncation_psi=0.7, truncation_cutoff=14):

@@ -46,13 +46,6 @@ class PreparedPhoto:
     note: str = ""
 
 
-def frontal_label(style):
-    """(25,) frontal camera: look-at (pi/2, pi/2), radius 2.7, pivot (0, 0, 0.2) for EG3D, the origin
-    for PanoHead (eg3d.md §8, panohead.md §7)."""
-    pivot = camera.FFHQ_PIVOT if style == "eg3d" else (0.0, 0.0, 0.0)
-    return camera.make_label(camera.lookat_pose(np.pi / 2, np.pi / 2, pivot), camera.intrinsics_matrix())[0]
-
-
 def choose_face(faces, require_single=False, min_confidence=MIN_CONFIDENCE):
     """-> (index of the face to use, note). PhotoRejected when none qualifies."""
     confident = np.nonzero(faces.scores > min_confidence)[0]
@@ -93,7 +86,7 @@ def prepare_photo(image, params, style="eg3d", size=OUTPUT_SIZE, min_size=DEFAUL
                             f"at least {min_size} px needed (--min-size)")
     crop_landmarks = crop.apply(landmarks)
     if camera_mode == "frontal":
-        label = frontal_label(style)
+        label = camera.frontal_label(style)  # the kind's default rig (eg3d.md §8, panohead.md §7)
         info = dict(pose.angles_from_label(label), reprojection_px=None)
     else:
         label, info = pose.estimate_label(crop_landmarks, crop.image.shape[0], style)

@@ -35,15 +35,6 @@ PITCH_PRIOR_DEG = 10.0
 LANDMARK_NOISE = 0.02  # ~ the template's rms misfit on real faces: 8-10 px of a 512 crop
 
 
-def _rodrigues(w):
-    theta = np.linalg.norm(w)
-    if theta < 1e-12:
-        return np.eye(3)
-    k = w / theta
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + math.sin(theta) * kx + (1 - math.cos(theta)) * kx @ kx
-
-
 def project(rotation, translation, points, focal=FOCAL):
     """(N, 3) world points -> (N, 2) normalised image coordinates (0..1, y down, principal point 0.5)."""
     cam = points @ rotation.T + translation
@@ -79,7 +70,7 @@ def solve_pnp(uv, points=TEMPLATE_WORLD, focal=FOCAL, pitch_prior_deg=PITCH_PRIO
     prior = 0.0 if pitch_prior_deg is None else LANDMARK_NOISE / math.radians(pitch_prior_deg)
 
     def residual(p):
-        r = _rodrigues(p[:3]) @ rotation
+        r = camera.rodrigues(p[:3]) @ rotation
         reprojection = (project(r, translation + p[3:], points, focal) - uv).reshape(-1)
         pitch = math.asin(float(np.clip(-r[2, 1], -1, 1)))  # camera forward axis below level -> > 0
         return np.append(reprojection, prior * pitch)
@@ -96,7 +87,7 @@ def solve_pnp(uv, points=TEMPLATE_WORLD, focal=FOCAL, pitch_prior_deg=PITCH_PRIO
                 break
         else:
             damping *= 10
-    return _rodrigues(params[:3]) @ rotation, translation + params[3:], float(np.sqrt(np.mean(res[:-1] ** 2)))
+    return camera.rodrigues(params[:3]) @ rotation, translation + params[3:], float(np.sqrt(np.mean(res[:-1] ** 2)))
 
 
 def label_from_pnp(rotation, translation, style):

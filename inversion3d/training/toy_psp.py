@@ -110,7 +110,7 @@ class Method:
             intr = camera.intrinsics_matrix(float(p.focal))
             for yaw in (-float(self.config.data.vis_yaw), float(self.config.data.vis_yaw)):
                 n = images.shape[0]
-                pose = camera.lookat_pose(np.full(n, math.pi / 2 + yaw), np.full(n, math.pi / 2),
-                                          lookat=np.asarray(p.pivot, np.float32), radius=float(p.radius))
-                cols.append(self.render(frozen, ws, jnp.asarray(camera.make_label(pose, intr))))
+                c_yaw = camera.lookat_labels(np.full(n, math.pi / 2 + yaw), np.full(n, math.pi / 2),
+                                             np.asarray(p.pivot, np.float32), float(p.radius), intr)
+                cols.append(self.render(frozen, ws, jnp.asarray(c_yaw)))
         return cols

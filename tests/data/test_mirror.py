@@ -1,4 +1,4 @@
-"""Mirror augmentation mirrors the camera with the image (derivation in data/mirror.py): camera
+"""Mirror augmentation mirrors the camera with the image (derivation in camera/mirror.py): camera
 algebra, ray geometry, and a rendered mirror-symmetric scene."""
 import math
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from inversion3d import camera
-from inversion3d.data.mirror import mirror_example, mirror_label
+from inversion3d.camera import mirror_label
+from inversion3d.data.mirror import mirror_example
 from inversion3d.rendering.rays import sample_rays
 from inversion3d.rendering.renderer import RenderConfig, render
 

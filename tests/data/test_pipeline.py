@@ -10,8 +10,8 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from inversion3d import camera
+from inversion3d.camera import mirror_label
 from inversion3d.data import pipeline
-from inversion3d.data.mirror import mirror_label
 from inversion3d.data.tfds_builder import AlignedFolder, AlignedFolderConfig
 from inversion3d.training.inputs import DeviceIterator
 from inversion3d.training.sharding import make_mesh

@@ -6,6 +6,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from inversion3d import camera
 from inversion3d.data import pseudo_pairs
 from inversion3d.training.inputs import PairSource
 from inversion3d.training.sharding import make_mesh, put_replicated
@@ -37,7 +38,7 @@ def test_pairs_depend_on_index_only(pairs):
 
 def test_cameras_are_orbit_poses(pairs):
     c = np.asarray(pairs[0]["c"])
-    pose = c[:, :16].reshape(-1, 4, 4)
+    pose, _ = camera.split_label(c)
     rot = pose[:, :3, :3]
     np.testing.assert_allclose(rot @ rot.transpose(0, 2, 1), np.broadcast_to(np.eye(3), rot.shape), atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(pose[:, :3, 3], axis=-1), 2.7, rtol=1e-5)

@@ -23,8 +23,7 @@ def _np_blur(x, sigma):
 def _np_goae_mask(depth, c, sigma):
     """Spec §1.4: xyz = o + depth * d; u = (X + 0.5) * 256, v = (Y + 0.5) * 256, clamped to [0, 255] and
     truncated; mask[v, u] = 1; blur -> > 0.35 -> blur."""
-    o, d = (np.asarray(a) for a in sample_rays(c[:, :16].reshape(-1, 4, 4), c[:, 16:].reshape(-1, 3, 3),
-                                               depth.shape[1]))
+    o, d = (np.asarray(a) for a in sample_rays(*camera.split_label(c), depth.shape[1]))
     out = []
     for n in range(depth.shape[0]):
         xyz = o[n] + depth[n].reshape(-1, 1) * d[n]

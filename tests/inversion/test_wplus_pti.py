@@ -67,7 +67,7 @@ def test_schedules_match_the_projector_formulas():
 
 def test_w_statistics_match_numpy(gen):
     c = frontal_camera(gen)
-    np.testing.assert_array_equal(opt.frontal_label(gen), c)
+    np.testing.assert_array_equal(camera.generator_frontal_label(gen), c)
     z = opt.sample_z(123, 300, gen.config.z_dim)
     np.testing.assert_array_equal(z, np.random.RandomState(123).randn(300, gen.config.z_dim).astype(np.float32))
     w = np.asarray(gen.mapping(z, np.repeat(c[None], 300, 0)))[:, 0].astype(np.float64)
@@ -86,20 +86,21 @@ def _np_rodrigues(r):
 
 
 def test_rodrigues_and_camera_delta():
-    assert np.array_equal(np.asarray(opt.rodrigues(jnp.zeros(3))), np.eye(3))
+    assert np.array_equal(np.asarray(camera.rodrigues(jnp.zeros(3))), np.eye(3))
     label = camera.make_label(camera.lookat_pose(np.pi / 2 + 0.3, np.pi / 2 - 0.1), camera.intrinsics_matrix())
-    np.testing.assert_array_equal(np.asarray(opt.apply_camera_delta(jnp.asarray(label), jnp.zeros((1, 6)))), label)
+    np.testing.assert_array_equal(np.asarray(camera.apply_camera_delta(jnp.asarray(label), jnp.zeros((1, 6)))), label)
     rs = np.random.RandomState(0)
     for r in (rs.randn(3) * 0.3, rs.randn(3) * 2.0, np.array([2e-5, -1e-5, 3e-5])):
-        np.testing.assert_allclose(opt.rodrigues(jnp.asarray(r, jnp.float32)), _np_rodrigues(r), atol=2e-6)
-    grad = jax.grad(lambda r: opt.rodrigues(r)[0, 1])(jnp.zeros(3))
+        np.testing.assert_allclose(camera.rodrigues(jnp.asarray(r, jnp.float32)), _np_rodrigues(r), atol=2e-6)
+    grad = jax.grad(lambda r: camera.rodrigues(r)[0, 1])(jnp.zeros(3))
     np.testing.assert_allclose(grad, [0, 0, -1], atol=1e-6)  # R01 = -r_z to first order, finite at 0
     # A rotation about world y by a moves the yaw (camera.lookat_pose convention) by a; t moves the camera.
-    turned = np.asarray(opt.apply_camera_delta(jnp.asarray(label), jnp.asarray([[0, math.radians(7), 0, 0, 0, 0]])))
+    turn = jnp.asarray([[0, math.radians(7), 0, 0, 0, 0]])
+    turned = np.asarray(camera.apply_camera_delta(jnp.asarray(label), turn))
     yaw = lambda label: pose.angles_from_label(label)["yaw"]  # noqa: E731
     assert yaw(turned[0]) - yaw(label[0]) == pytest.approx(7, abs=1e-4)
     delta = jnp.asarray([[0, math.radians(7), 0, 0.1, 0, 0]], jnp.float32)
-    moved = np.asarray(opt.apply_camera_delta(jnp.asarray(label), delta))[0]
+    moved = np.asarray(camera.apply_camera_delta(jnp.asarray(label), delta))[0]
     rot = _np_rodrigues(np.array([0, math.radians(7), 0]))
     want = rot @ label[0, :16].reshape(4, 4)[:3, 3] + [0.1, 0, 0]
     np.testing.assert_allclose(moved[:16].reshape(4, 4)[:3, 3], want, atol=1e-5)
@@ -138,7 +139,7 @@ def test_wplus_loss_drops(projected, scene):
 
 
 def _wplus_state(gen, cfg, ws):
-    w_avg, w_std = opt.compute_w_statistics(gen, opt.frontal_label(gen), 2000, 123)
+    w_avg, w_std = opt.compute_w_statistics(gen, camera.generator_frontal_label(gen), 2000, 123)
     return wplus.init(w_avg, w_std, gen.num_ws, 1, cfg).replace(ws=jnp.asarray(ws, jnp.float32))
 
 
@@ -151,7 +152,7 @@ def test_wplus_step_gradient_matches_finite_differences(gen, scene):
     cfg.optim.eps, cfg.noise.initial_noise_factor = 1e3, 0.0
     step = wplus.make_step(gen.config, wplus.static_settings(cfg, None))
     params, key = {"generator": gen.params, "lpips": {}}, jax.random.PRNGKey(0)
-    w_avg, _ = opt.compute_w_statistics(gen, opt.frontal_label(gen), 2000, 123)
+    w_avg, _ = opt.compute_w_statistics(gen, camera.generator_frontal_label(gen), 2000, 123)
     ws0 = 0.5 * ws_true + 0.5 * np.asarray(w_avg)  # half-way from w_avg to the truth
     state = _wplus_state(gen, cfg, ws0).replace(step=jnp.asarray(100, jnp.int32))  # past the ramp-up: lr = 1e3
     new, metrics = step(state, params, target, c, key)
@@ -182,7 +183,7 @@ def test_pose_refinement_reduces_yaw_error(gen, scene):
     for _ in range(15):
         state, _ = step(state, params, target, start, key)
     np.testing.assert_array_equal(state.ws, ws_true)
-    refined = np.asarray(opt.apply_camera_delta(start, state.pose))
+    refined = np.asarray(camera.apply_camera_delta(start, state.pose))
     yaw = lambda label: pose.angles_from_label(label[0])["yaw"]  # noqa: E731
     before, after = abs(yaw(start) - yaw(c_true)), abs(yaw(refined) - yaw(c_true))
     assert before == pytest.approx(4, abs=0.5)

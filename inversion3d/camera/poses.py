@@ -1,27 +1,15 @@
-"""Camera utilities: look-at poses, normalised intrinsics and the 25-D EG3D label (eg3d.md §8).
+"""Look-at camera poses and orbits (eg3d.md §8, panohead.md §7).
 
-Conventions (eg3d.md §8): cam2world is OpenCV style (columns = camera right, image-down, forward
-axes in world coordinates, last column the camera position); intrinsics are normalised by the
-image size ([[f, 0, cx], [0, f, cy], [0, 0, 1]] with cx, cy in [0, 1]). The label is
-``[cam2world.ravel() (16), intrinsics.ravel() (9)]``.
-
-These helpers usually run outside jit on numpy values; every function also accepts jax arrays
-(then it computes with jax.numpy and is jittable). Outputs are float32.
+cam2world is OpenCV style (columns = camera right, image-down, forward axes in world coordinates,
+last column the camera position). These helpers usually run outside jit on numpy values; every
+function also accepts jax arrays (then it computes with jax.numpy and is jittable). Outputs are float32.
 """
 import math
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-FFHQ_FOCAL = 4.2647  # gen_videos / projector focal (eg3d.md §8)
-FFHQ_RADIUS = 2.7  # avg_camera_radius (eg3d.md §6)
-FFHQ_PIVOT = (0.0, 0.0, 0.2)  # avg_camera_pivot (eg3d.md §6)
-
-
-def _xp(*args):
-    """jax.numpy if any argument is a jax array (or tracer), else numpy."""
-    return jnp if any(isinstance(a, jax.Array) for a in args) else np
+from inversion3d.camera.defaults import FFHQ_FOCAL, FFHQ_PIVOT, FFHQ_RADIUS
+from inversion3d.camera.labels import array_module, intrinsics_matrix, make_label
 
 
 def _normalize(xp, v):
@@ -44,7 +32,7 @@ def lookat_pose(yaw, pitch, lookat=FFHQ_PIVOT, radius=FFHQ_RADIUS):
     Returns:
       (N, 4, 4) float32 cam2world matrices (N = broadcast size of yaw and pitch, at least 1).
     """
-    xp = _xp(yaw, pitch, lookat, radius)
+    xp = array_module(yaw, pitch, lookat, radius)
     f32 = xp.float32
     h = xp.reshape(xp.asarray(yaw, f32), (-1,))
     v = xp.reshape(xp.asarray(pitch, f32), (-1,))
@@ -69,64 +57,11 @@ def lookat_pose(yaw, pitch, lookat=FFHQ_PIVOT, radius=FFHQ_RADIUS):
     return xp.concatenate([top, bottom], axis=1).astype(f32)
 
 
-def intrinsics_matrix(focal=FFHQ_FOCAL, cx=0.5, cy=0.5):
-    """(3, 3) float32 normalised intrinsics [[f, 0, cx], [0, f, cy], [0, 0, 1]] (eg3d.md §8).
-
-    focal is in units of the image size (4.2647 for FFHQ, 1.7074 for ShapeNet).
-    """
-    xp = _xp(focal, cx, cy)
-    f32 = xp.float32
-    f, x0, y0 = (xp.asarray(a, f32) for a in (focal, cx, cy))
-    zero, one = xp.zeros((), f32), xp.ones((), f32)
-    return xp.stack([xp.stack([f, zero, x0]), xp.stack([zero, f, y0]), xp.stack([zero, zero, one])])
-
-
-def fov_to_intrinsics(fov_deg):
-    """(3, 3) float32 intrinsics for a full field of view in degrees (FOV_to_intrinsics, eg3d.md §8).
-
-    Replicates the official quirks: f = 1 / (tan(fov * 3.14159 / 360) * 1.414) (truncated pi,
-    1.414 ~ sqrt 2), computed in double precision; 18.837 deg -> f ~ 4.2634.
-    """
-    if isinstance(fov_deg, jax.Array):
-        focal = 1.0 / (jnp.tan(fov_deg * 3.14159 / 360.0) * 1.414)
-    else:
-        focal = 1.0 / (math.tan(float(fov_deg) * 3.14159 / 360.0) * 1.414)
-    return intrinsics_matrix(focal, 0.5, 0.5)
-
-
-def make_label(cam2world, intrinsics):
-    """25-D camera label [cam2world row-major (16), intrinsics row-major (9)] (eg3d.md §8).
-
-    Args:
-      cam2world: (N, 4, 4) or (4, 4).
-      intrinsics: (N, 3, 3) or (3, 3) (broadcast over N).
-    Returns:
-      (N, 25) float32.
-    """
-    xp = _xp(cam2world, intrinsics)
-    pose = xp.asarray(cam2world, xp.float32)
-    k = xp.asarray(intrinsics, xp.float32)
-    if pose.shape[-2:] != (4, 4) or pose.ndim not in (2, 3):
-        raise ValueError(f"cam2world: expected shape (N, 4, 4) or (4, 4), got {pose.shape}")
-    if k.shape[-2:] != (3, 3) or k.ndim not in (2, 3):
-        raise ValueError(f"intrinsics: expected shape (N, 3, 3) or (3, 3), got {k.shape}")
-    pose = xp.reshape(pose, (-1, 16))
-    k = xp.reshape(k, (-1, 9))
-    n = max(pose.shape[0], k.shape[0])
-    if pose.shape[0] not in (1, n) or k.shape[0] not in (1, n):
-        raise ValueError(f"cam2world / intrinsics: batch sizes {pose.shape[0]} and {k.shape[0]} differ")
-    pose = xp.broadcast_to(pose, (n, 16))
-    k = xp.broadcast_to(k, (n, 9))
-    return xp.concatenate([pose, k], axis=-1)
-
-
-def split_label(c):
-    """Splits a (N, 25) label into cam2world (N, 4, 4) and intrinsics (N, 3, 3) (eg3d.md §1, §8)."""
-    xp = _xp(c)
-    c = xp.asarray(c)
-    if c.ndim != 2 or c.shape[-1] != 25:
-        raise ValueError(f"c: expected shape (N, 25), got {c.shape}")
-    return xp.reshape(c[:, :16], (-1, 4, 4)), xp.reshape(c[:, 16:], (-1, 3, 3))
+def lookat_labels(yaw, pitch, lookat=FFHQ_PIVOT, radius=FFHQ_RADIUS, intrinsics=None):
+    """(N, 25) float32 labels of `lookat_pose(yaw, pitch, lookat, radius)` cameras with `intrinsics`
+    ((3, 3) shared by every view, or (N, 3, 3); default `intrinsics_matrix(FFHQ_FOCAL)`)."""
+    k = intrinsics_matrix(FFHQ_FOCAL) if intrinsics is None else intrinsics
+    return make_label(lookat_pose(yaw, pitch, lookat, radius), k)
 
 
 def orbit_yaws(num, yaw_range):
