@@ -1,4 +1,5 @@
-"""Training launcher (flax imagenet `main.py` shape): absl flags -> train_and_evaluate.
+"""Training launcher (flax imagenet `main.py` shape): absl flags -> train_and_evaluate of the method
+named by config.method (inversion3d/methods/registry.py).
 
   .venv/bin/python experiments/train.py --config configs/toy_psp.py --workdir out/toy_psp \
       --config.batch_size=8 --config.total_steps=200
@@ -24,10 +25,11 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save step at INFO
-    from inversion3d.training import loop  # after flag parsing: JAX starts here
+    from inversion3d.methods import registry  # after flag parsing: JAX starts here
+    from inversion3d.training import loop
 
     try:
-        loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+        loop.train_and_evaluate(FLAGS.config, FLAGS.workdir, registry.trainer(FLAGS.config.method))
     except ValueError as err:  # a config or data problem the user can fix: one line, no traceback
         sys.exit(f"train.py: error: {' '.join(str(err).split())}")
 

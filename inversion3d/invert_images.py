@@ -154,7 +154,7 @@ def _progress(total):
 
 def invert_images(inverter, gen, paths, out_dir, camera_spec=FRONTAL, views=8, batch=1, labels=None, stems=None):
     """Runs `inverter` (inversion/pipelines.py) on every image; returns {path: [written files]}."""
-    from inversion3d.inversion.pipelines import view_renderer
+    from inversion3d.inversion.common import view_renderer
 
     if views < 1 or batch < 1:
         raise ValueError(f"--views / --batch: expected >= 1, got {views} / {batch}")
@@ -247,7 +247,7 @@ def run_invert(args, overrides=()):
     """The `invert` subcommand: checks inputs, loads the generator and encoders, inverts every image."""
     from inversion3d.cli import open_generator
     from inversion3d.encoders_api import load_encoder
-    from inversion3d.inversion.pipelines import FILE_KINDS, check_kinds, make_inverter
+    from inversion3d.methods.registry import FILE_KINDS, check_kinds, make_inverter
 
     check_method_flags(args)
     if args.method in OPT_METHODS:

@@ -82,7 +82,7 @@ def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, st
     """Runs W+ optimisation or PTI (with config.pose_opt) on every image; returns {path: [written files]}."""
     import jax
     from inversion3d.inversion import optimization, pti, wplus
-    from inversion3d.inversion.pipelines import view_renderer
+    from inversion3d.inversion.common import view_renderer
 
     log = log or (lambda *a, **k: print(*a, **k, flush=True))
     if stems is None:

@@ -5,7 +5,7 @@
 
 Parts (encoders.md §1): `encoder` = GOAEncoder (swinv2.yaml, 111 M parameters) on (B, 256, 256, 3);
 `afa` = AFA on img / rec_img (B, 512, 512, 3) and F (B, 32, 32, 512); `goae` = the whole
-inversion (inversion3d/inversion/goae.py: encoder, backbone split at b32, render 1 + SR, AFA,
+inversion (inversion3d/methods/goae/pipeline.py: encoder, backbone split at b32, render 1 + SR, AFA,
 render 2, visibility mix, final render) on the ffhq512-128 EG3D generator. --size tiny: the test-size
 Swin (64² input), a 32-wide AFA and the tiny configs/demo.py generator (for `run_all.py --quick`).
 For each: AOT lower and compile times (compile separated from running), the first call after
@@ -152,8 +152,8 @@ def bench_inversion(args, config_path, enc, afa, image, peak):
     from inversion3d import camera
     from inversion3d.api import load_generator
     from inversion3d.cli import load_config_file
-    from inversion3d.inversion import goae
-    from inversion3d.inversion.pipelines import make_inverter
+    from inversion3d.methods.goae import pipeline as goae
+    from inversion3d.methods.registry import make_inverter
 
     config = load_config_file(config_path)
     t0 = time.perf_counter()

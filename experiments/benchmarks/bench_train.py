@@ -121,7 +121,8 @@ def toy_psp(args, peak):
     import jax.numpy as jnp
 
     from inversion3d.cli import load_config_file
-    from inversion3d.training import optim, step as step_lib, toy_psp as method_lib
+    from inversion3d.methods.toy_psp import train as method_lib
+    from inversion3d.training import optim, step as step_lib
 
     config = load_config_file("configs/toy_psp.py")
     method = method_lib.Method(config)

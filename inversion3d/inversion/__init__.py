@@ -1,1 +1,3 @@
-"""Feed-forward inversion pipelines (GOAE, pSp / e4e, TriPlaneNet v2, Dual Encoder); see pipelines.py."""
+"""Inversion machinery shared by the methods: optimisation (W+, PTI; optimization.py), visibility
+masks, and the pieces every feed-forward pipeline uses (common.py). The per-method pipelines live in
+inversion3d/methods/<method>/pipeline.py."""

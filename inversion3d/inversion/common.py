@@ -1,4 +1,4 @@
-"""Pieces shared by the feed-forward inversion pipelines (GOAE, pSp / e4e, TriPlaneNet v2, Dual).
+"""Pieces shared by the feed-forward inversion pipelines (inversion3d/methods/<method>/pipeline.py).
 
 Every pipeline is a pure function `(params, image, c) -> dict` of NHWC arrays, jit-compiled with the
 generator config and the encoder modules closed over. The generator runs deterministically
@@ -8,6 +8,8 @@ from), `image` (N, S, S, 3) in [-1, 1], `image_raw` (N, R, R, 3) (the official k
 `image_raw_render` (N, R, R, 3) (the neural render itself; see eg3d.synthesize), `image_depth`
 (N, R, R, 1).
 """
+import functools
+
 import jax
 
 from inversion3d.generators import eg3d
@@ -69,3 +71,24 @@ def render_views(cfg, gen_variables, planes, ws, cams):
         return {"image": out["image"], "image_depth": out["image_depth"]}
 
     return jax.lax.map(one, cams)
+
+
+@functools.lru_cache(maxsize=None)
+def view_renderer(cfg):
+    """jit of render_views for one generator config: (gen_params, planes, ws, cams (V, N, 25))."""
+    return jax.jit(functools.partial(render_views, cfg))
+
+
+def network(enc, name, method, role):
+    """(module, variables) of network `name` in a loaded `Encoder` file; ValueError naming the file."""
+    if name not in enc.modules:
+        raise ValueError(f"--encoder: {enc.source} holds {'+'.join(enc.networks)}, but {method} needs its "
+                         f"{role} file with a {name} network")
+    return enc.modules[name], enc.variables[name]
+
+
+def check_ws(cfg, n_styles, w_dim, where):
+    """The encoder's codes (n_styles x w_dim) fit the generator's (num_ws x w_dim)."""
+    if (n_styles, w_dim) != (cfg.num_ws, cfg.w_dim):
+        raise ValueError(f"{where}: the encoder gives {n_styles} x {w_dim} codes, the generator needs "
+                         f"{cfg.num_ws} x {cfg.w_dim}")

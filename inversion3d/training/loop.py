@@ -1,11 +1,12 @@
-"""`train_and_evaluate(config, workdir)`: the shared training loop (flax imagenet example shape).
+"""`train_and_evaluate(config, workdir, method_cls)`: the shared training loop (flax imagenet example shape).
 
 Mesh -> method -> sharded TrainState (restored: workdir -> resume -> init_from -> scratch) ->
 input source (position restored with the state) -> compiled, donated step -> periodic metrics
 (clu.metrics averages), image grids, checkpoints (last N + best), console progress with ETA.
 Process 0 writes logs; every process runs the same steps and saves its shards.
+The method comes in as a value (its `Method` class; methods/registry.trainer maps config.method to
+it), so that training/ imports no method: a new method adds a folder under methods/, not a loop edit.
 """
-import importlib
 import os
 import time
 
@@ -15,15 +16,6 @@ from clu import metrics as clu_metrics
 from inversion3d.data import pipeline, tfds_builder
 from inversion3d.training import checkpoint, images, optim, sharding, state as state_lib, step as step_lib, writers
 from inversion3d.training.inputs import DeviceIterator, PairSource
-
-METHODS = {"toy_psp": "inversion3d.training.toy_psp"}
-
-
-def get_method(name: str, config, bn_axis_name=None):
-    if name not in METHODS:
-        raise ValueError(f"method: expected one of {sorted(METHODS)}, got {name!r}")
-    return importlib.import_module(METHODS[name]).Method(config, bn_axis_name=bn_axis_name)
-
 
 def make_input(config, method, frozen, key, mesh):
     """The method's pseudo-pair source, or a grain pipeline over an aligned folder (tfds)."""
@@ -74,14 +66,16 @@ class MetricAverager:
         return out
 
 
-def build(config, workdir):
-    """Mesh, method, frozen arrays, state (restored or fresh), input, compiled step: a dict."""
+def build(config, workdir, method_cls):
+    """Mesh, method, frozen arrays, state (restored or fresh), input, compiled step: a dict.
+    method_cls: a method's `Method` class (e.g. methods/toy_psp/train.py), built here as
+    method_cls(config, bn_axis_name=...) because the BatchNorm axis depends on the mesh mode."""
     mesh = sharding.make_mesh(config.mesh.get("num_devices"))
     mode = config.mesh.get("mode", "jit")
     fsdp = bool(config.mesh.get("fsdp", False))
     if fsdp and mode == "shard_map":
         raise ValueError("mesh.fsdp: FSDP needs mode='jit' (shard_map steps take replicated params)")
-    method = get_method(config.method, config, bn_axis_name=sharding.DATA if mode == "shard_map" else None)
+    method = method_cls(config, bn_axis_name=sharding.DATA if mode == "shard_map" else None)
     k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(int(config.seed)), 4)
     frozen = sharding.put_replicated(sharding.fetch(method.frozen(k_frozen)), mesh)
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
@@ -104,13 +98,13 @@ def build(config, workdir):
                 train_step=train_step, visualize=vis, shardings=shardings, schedules=schedules)
 
 
-def train_and_evaluate(config, workdir: str):
-    """Trains config.total_steps steps (resuming if workdir has a checkpoint); returns the state."""
+def train_and_evaluate(config, workdir: str, method_cls):
+    """Trains config.total_steps steps of method_cls (resuming if workdir has a checkpoint); returns the state."""
     sharding.maybe_initialize_distributed(config.get("distributed", {}))
     is_main = jax.process_index() == 0
     if is_main:
         os.makedirs(workdir, exist_ok=True)
-    b = build(config, workdir)
+    b = build(config, workdir, method_cls)
     state, data, frozen = b["state"], b["data"], b["frozen"]
     log = config.logging
     writer = writers.create_writer(workdir, is_main, bool(log.get("tensorboard", True)))

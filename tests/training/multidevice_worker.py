@@ -11,6 +11,7 @@ import jax  # noqa: E402
 
 jax.config.update("jax_default_matmul_precision", "highest")
 
+from inversion3d.methods.toy_psp.train import Method  # noqa: E402
 from inversion3d.training import loop  # noqa: E402
 from tests.training.helpers import flat_params, max_rel_diff, rel_diff, steps_per_sec, tiny_config  # noqa: E402
 
@@ -18,7 +19,7 @@ OUT = sys.argv[1]
 
 
 def run(name, **overrides):
-    return loop.train_and_evaluate(tiny_config(**overrides), os.path.join(OUT, name))
+    return loop.train_and_evaluate(tiny_config(**overrides), os.path.join(OUT, name), Method)
 
 
 def sharded_leaves(state):
@@ -42,12 +43,12 @@ for name, over in {"jit8": {}, "fsdp8": {"mesh.fsdp": True, **ckpt}, "shard_map8
 
 # Save on 8 devices (FSDP) -> restore on 1; save on 1 -> restore on 8 (FSDP).
 t0 = time.time()
-on_1 = loop.build(tiny_config(**{"mesh.num_devices": 1}), os.path.join(OUT, "fsdp8"))
+on_1 = loop.build(tiny_config(**{"mesh.num_devices": 1}), os.path.join(OUT, "fsdp8"), Method)
 res["restore_8_to_1_sec"] = time.time() - t0
 res["restore_8_to_1_source"] = on_1["source"]
 res["restore_8_to_1"] = rel_diff(flat_params(on_1["state"]), flat_params(fsdp8))
 res["restore_8_to_1_devices"] = len(jax.tree.leaves(on_1["state"].params)[0].sharding.device_set)
-on_8 = loop.build(tiny_config(**{"mesh.num_devices": 8, "mesh.fsdp": True}), os.path.join(OUT, "single"))
+on_8 = loop.build(tiny_config(**{"mesh.num_devices": 8, "mesh.fsdp": True}), os.path.join(OUT, "single"), Method)
 res["restore_1_to_8"] = rel_diff(flat_params(on_8["state"]), flat_params(single))
 res["restore_1_to_8_sharded_leaves"] = sharded_leaves(on_8["state"])
 res["checkpoint_bytes"] = sum(os.path.getsize(os.path.join(d, f))

@@ -5,6 +5,7 @@ import jax
 import numpy as np
 import pytest
 
+from inversion3d.methods.toy_psp.train import Method
 from inversion3d.training import loop
 from tests.training.helpers import tiny_config
 from tests.training.tb_reader import read_events
@@ -24,10 +25,10 @@ def _tree(state):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("loop")
-    first = loop.train_and_evaluate(tiny_config(**CKPT), str(root / "a"))
+    first = loop.train_and_evaluate(tiny_config(**CKPT), str(root / "a"), Method)
     first = _tree(first)
-    resumed = _tree(loop.train_and_evaluate(tiny_config(**CKPT, total_steps=N + M), str(root / "a")))
-    straight = _tree(loop.train_and_evaluate(tiny_config(**CKPT, total_steps=N + M), str(root / "b")))
+    resumed = _tree(loop.train_and_evaluate(tiny_config(**CKPT, total_steps=N + M), str(root / "a"), Method))
+    straight = _tree(loop.train_and_evaluate(tiny_config(**CKPT, total_steps=N + M), str(root / "b"), Method))
     return root, first, resumed, straight
 
 
@@ -60,14 +61,14 @@ def test_logs_readable_without_tensorflow(runs):
 def test_resume_order_config_resume_then_init_from(runs, tmp_path):
     root, _, _, straight = runs
     # config.resume: another run's full state + input position -> continues exactly.
-    b = loop.build(tiny_config(**CKPT, resume=str(root / "b")), str(tmp_path / "r"))
+    b = loop.build(tiny_config(**CKPT, resume=str(root / "b")), str(tmp_path / "r"), Method)
     assert b["source"] == "resume" and b["data"].get_state() == {"position": N + M}
     jax.tree.map(np.testing.assert_array_equal, _tree(b["state"])["params"], straight["params"])
     # config.init_from: weights only, fresh optimiser and step.
-    b = loop.build(tiny_config(**CKPT, init_from=str(root / "b")), str(tmp_path / "i"))
+    b = loop.build(tiny_config(**CKPT, init_from=str(root / "b")), str(tmp_path / "i"), Method)
     assert b["source"] == "init_from" and int(b["state"].step) == 0
     jax.tree.map(np.testing.assert_array_equal, _tree(b["state"])["params"], straight["params"])
     assert int(jax.tree.leaves(b["state"].opt_state)[0]) == 0
     # the workdir's own checkpoint wins over both.
-    b = loop.build(tiny_config(**CKPT, resume=str(root / "b")), str(root / "a"))
+    b = loop.build(tiny_config(**CKPT, resume=str(root / "b")), str(root / "a"), Method)
     assert b["source"] == "workdir"

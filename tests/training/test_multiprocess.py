@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from inversion3d.methods.toy_psp.train import Method
 from inversion3d.training import loop
 from tests.training.helpers import REPO, flat_params, rel_diff, subprocess_env, tiny_config
 
@@ -32,7 +33,7 @@ def test_two_processes_equal_one(tmp_path):
                 p.kill()
     for p, log in zip(procs, logs):
         assert p.returncode == 0, log[-4000:]
-    single = flat_params(loop.train_and_evaluate(tiny_config(**{"mesh.num_devices": 1}), str(tmp_path / "one")))
+    single = flat_params(loop.train_and_evaluate(tiny_config(**{"mesh.num_devices": 1}), str(tmp_path / "one"), Method))
     for i in range(2):
         with np.load(tmp_path / f"p{i}.npz") as f:
             assert rel_diff(dict(f), single) <= 1e-6

@@ -9,13 +9,17 @@
    (planes 1 and 2 are the refined ones), see `visibility.py`.
 5. The mixed tri-planes are rendered (with ws feeding the super-resolution) for the output.
 """
+import functools
+
 import jax.numpy as jnp
 
 from inversion3d.generators import eg3d
 from inversion3d.inversion import visibility
-from inversion3d.inversion.common import NOISE_MODE, render, resize_image, result, w_avg
+from inversion3d.inversion.common import NOISE_MODE, check_ws, network, render, resize_image, result, w_avg
 
 SPLIT = 32  # F is the backbone feature after block b32 (§1.3)
+FILE_KINDS = {"goae": ("goae", "goae")}  # method -> the kinds of its encoder files, in order
+ROLES = ("encoder", "AFA")
 
 
 def invert(cfg, encoder, afa, params, image, c, sigma=visibility.DEFAULT_SIGMA):
@@ -43,3 +47,18 @@ def invert(cfg, encoder, afa, params, image, c, sigma=visibility.DEFAULT_SIGMA):
                             axis=1)
     final = render(cfg, gen, mixed, ws, c)
     return result(ws, final, mixed, image_w=rec, image_f=render_f["image"], mask=mask[:, 0, 0])
+
+
+def build(method, cfg, encoders, sigma=visibility.DEFAULT_SIGMA):
+    """-> (fn(params, image, c), the method's params, input size) for registry.make_inverter.
+    encoders: (GOAE encoder file, AFA file); checks they fit the generator config `cfg`."""
+    enc, afa_enc = encoders
+    encoder, encoder_vars = network(enc, "goae", method, ROLES[0])
+    afa, afa_vars = network(afa_enc, "afa", method, ROLES[1])
+    check_ws(cfg, encoder.num_ws, encoder.w_dim, enc.source)
+    channels = min(cfg.channel_base // SPLIT, cfg.channel_max)  # F = the backbone's b32 feature
+    if cfg.triplane_resolution <= SPLIT or afa.feature_dim != channels:
+        raise ValueError(f"--afa: {afa_enc.source} refines {afa.feature_dim}-channel features at 32x32, the "
+                         f"generator's b32 block has {channels} channels (tri-planes {cfg.triplane_resolution})")
+    fn = functools.partial(invert, cfg, encoder, afa, sigma=sigma)
+    return fn, {"goae": encoder_vars, "afa": afa_vars}, cfg.img_resolution

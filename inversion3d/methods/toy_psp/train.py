@@ -1,4 +1,4 @@
-"""Toy method: a small pSp-style CNN encoder -> W+ trained on pseudo-pairs (configs/toy_psp.py).
+"""Toy method's training: a small pSp-style CNN encoder -> W+ trained on pseudo-pairs (configs/toy_psp.py).
 
 It exercises the whole stack (sharded steps, checkpoints, logs, resume) at CPU-test size. The
 pairs come from the frozen embedded tiny EG3D generator (data.source='generator') or from the

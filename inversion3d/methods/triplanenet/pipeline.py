@@ -6,11 +6,16 @@
 3. T = TriPlaneEncoder(concat(y0, x - y0, x_mirror - y0_mirror), T0) = T0 + offsets; the output is
    T rendered at the input camera (ws still feed the super-resolution).
 """
+import functools
+
 import jax.numpy as jnp
 
 from inversion3d.camera import mirror_label
-from inversion3d.inversion import psp
-from inversion3d.inversion.common import generator_planes, latent_offset, render, resize_image, result
+from inversion3d.inversion.common import generator_planes, latent_offset, network, render, resize_image, result
+from inversion3d.methods.psp import pipeline as psp
+
+FILE_KINDS = {"triplanenet": ("triplanenet",)}  # method -> the kinds of its encoder files, in order
+ROLES = ("encoder",)
 
 
 def refine(cfg, encoder, size, tri_encoder, params, image, c):
@@ -34,3 +39,23 @@ def invert(cfg, encoder, size, tri_encoder, params, image, c):
     size), c (N, 25) -> result dict (common.py) plus `planes_w` (T0, the generator's own planes)."""
     ws, t0, planes, out = refine(cfg, encoder, size, tri_encoder, params, image, c)
     return result(ws, out, planes, planes_w=t0)
+
+
+def parts(cfg, enc, role):
+    """((pSp module, pSp input size, tri-plane encoder module), {'psp', 'triplanenet', 'latent_avg'})
+    of one TriPlaneNet v2 file `enc`, checked against the generator config `cfg` (also Dual's E1 / E2)."""
+    module, size, variables, avg = psp.parts(cfg, enc, "triplanenet", role)
+    tri, tri_vars = network(enc, "triplanenet", "triplanenet", role)
+    want = cfg.plane_channels * cfg.triplane_depth
+    if enc.configs["triplanenet"]["plane_channels"] != want:
+        raise ValueError(f"{enc.source}: the tri-plane encoder refines {enc.configs['triplanenet']['plane_channels']} "
+                         f"channels per plane, the generator has {want}")
+    return (module, size, tri), {"psp": variables, "triplanenet": tri_vars, "latent_avg": avg}
+
+
+def build(method, cfg, encoders, sigma=None):
+    """-> (fn(params, image, c), the method's params, input size) for registry.make_inverter;
+    encoders: (TriPlaneNet v2 file,). sigma is unused (no visibility mask)."""
+    del method, sigma
+    modules, params = parts(cfg, encoders[0], ROLES[0])
+    return functools.partial(invert, cfg, *modules), params, cfg.img_resolution

@@ -7,8 +7,14 @@ the input view sees get a soft mask M (visibility.py, GOAE's blur / threshold / 
 T = M * T_E2 + (1 - M) * T_E1. The paper's exact mask post-processing is not available (§6), so the
 GOAE recipe is used on all three planes; E2's ws feed the super-resolution and background.
 """
-from inversion3d.inversion import triplanenet, visibility
+import functools
+
+from inversion3d.inversion import visibility
 from inversion3d.inversion.common import render, result
+from inversion3d.methods.triplanenet import pipeline as triplanenet
+
+FILE_KINDS = {"dual": ("triplanenet", "triplanenet")}  # method -> the kinds of its encoder files, in order
+ROLES = ("E1 (occluded)", "E2 (visible)")
 
 
 def invert(cfg, e1, e2, params, image, c, sigma=visibility.DEFAULT_SIGMA):
@@ -24,3 +30,11 @@ def invert(cfg, e1, e2, params, image, c, sigma=visibility.DEFAULT_SIGMA):
     planes = visibility.blend_planes(t2, t1, mask)
     return result(ws2, render(cfg, gen, planes, ws2, c), planes, mask=mask, image_e1=out1["image"],
                   image_e2=out2["image"])
+
+
+def build(method, cfg, encoders, sigma=visibility.DEFAULT_SIGMA):
+    """-> (fn(params, image, c), the method's params, input size) for registry.make_inverter;
+    encoders: (E1 file, E2 file), both TriPlaneNet v2 style."""
+    del method
+    (m1, p1), (m2, p2) = (triplanenet.parts(cfg, e, r) for e, r in zip(encoders, ROLES))
+    return functools.partial(invert, cfg, m1, m2, sigma=sigma), {"e1": p1, "e2": p2}, cfg.img_resolution

@@ -12,7 +12,7 @@ from inversion3d.encoders_api import Encoder
 from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.inversion import common
-from inversion3d.inversion.pipelines import make_inverter
+from inversion3d.methods.registry import make_inverter
 from tests.encoders.recipe import random_variables
 
 

@@ -1,0 +1,1 @@
+"""Dual Encoder on PanoHead (encoders.md §6): two TriPlaneNet-style encoders stitched by visibility."""

@@ -1,0 +1,76 @@
+"""Method names -> their folders: `make_inverter(method, generator, encoders)` (inference) and
+`trainer(name)` (the `Method` class the training loop runs).
+
+`make_inverter` gives an `Inverter`: one jit-compiled pure function of (params, image, camera) per
+method, its params and the image size it expects. Each method's `pipeline.py` declares its encoder
+files (FILE_KINDS, ROLES) and builds its function (`build`):
+
+| method | encoders (load_encoder results) | input image size |
+|---|---|---|
+| goae | (GOAE encoder file, AFA file) | the generator's output size (AFA's input) |
+| psp, e4e | (pSp / e4e file,) | the encoder's input size |
+| triplanenet | (TriPlaneNet v2 file,) | the generator's output size |
+| dual | (E1 file, E2 file), both TriPlaneNet-style | the generator's output size |
+"""
+import dataclasses
+import importlib
+from typing import Any, Callable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from inversion3d.inversion import visibility
+from inversion3d.methods.dual import pipeline as dual
+from inversion3d.methods.goae import pipeline as goae
+from inversion3d.methods.psp import pipeline as psp
+from inversion3d.methods.triplanenet import pipeline as triplanenet
+
+PIPELINES = {"goae": goae, "psp": psp, "e4e": psp, "triplanenet": triplanenet, "dual": dual}
+METHODS = tuple(PIPELINES)
+FILE_KINDS = {m: p.FILE_KINDS[m] for m, p in PIPELINES.items()}
+ROLES = {m: p.ROLES for m, p in PIPELINES.items()}
+# Imported on demand: a train module pulls in the training stack, which inference does not need.
+TRAINERS = {"toy_psp": "inversion3d.methods.toy_psp.train"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Inverter:
+    """fn(params, image (N, S, S, 3) in [-1, 1], c (N, 25)) -> result dict (inversion/common.py)."""
+
+    method: str
+    fn: Callable
+    params: Mapping[str, Any]
+    input_size: int
+    config: Any  # the generator's EG3DConfig
+
+    def __call__(self, image, c):
+        return self.fn(self.params, jnp.asarray(image, jnp.float32), jnp.asarray(c, jnp.float32))
+
+
+def check_kinds(method: str, encoders: Sequence):
+    """The encoder files fit the method (count and kinds, see the table above)."""
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+    kinds = FILE_KINDS[method]
+    if len(encoders) != len(kinds):
+        roles = ", ".join(ROLES[method])
+        raise ValueError(f"encoders: {method} needs {len(kinds)} encoder file(s) ({roles}), got {len(encoders)}")
+    for enc, kind in zip(encoders, kinds):
+        if enc.kind != kind:
+            raise ValueError(f"--encoder: {enc.source} is a {enc.kind} checkpoint, {method} needs {kind}")
+
+
+def make_inverter(method: str, generator, encoders: Sequence, sigma: float = visibility.DEFAULT_SIGMA) -> Inverter:
+    """generator: an `inversion3d.Generator`; encoders: `Encoder`s in the order of the table above.
+    sigma: blur of the GOAE / Dual visibility masks (GOAE draws it in [1, 2] per call)."""
+    check_kinds(method, encoders)
+    cfg = generator.config
+    fn, params, size = PIPELINES[method].build(method, cfg, encoders, sigma)
+    return Inverter(method, jax.jit(fn), {"generator": generator.params, **params}, size, cfg)
+
+
+def trainer(name: str):
+    """The `Method` class of training method `name` (methods/<name>/train.py), for training.loop."""
+    if name not in TRAINERS:
+        raise ValueError(f"method: expected one of {sorted(TRAINERS)}, got {name!r}")
+    return importlib.import_module(TRAINERS[name]).Method
