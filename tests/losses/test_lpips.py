@@ -71,14 +71,15 @@ def test_lpips_matches_torch(tmp_path, net, size):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     # LPIPS(x, x) runs x through the trunk twice, as one batch [x, x]: the two batch slots agree to
     # float32 rounding only. Unit-normalised features off by at most delta = f32_tol(1, n) (n: the
-    # longest conv contraction k * k * C_in) give LPIPS <= sum_k sum_c w_kc (2 delta)^2.
+    # longest conv contraction k * k * C_in) give LPIPS <= sum_k sum_c w_kc (2 delta)^2 (heads w >= 0).
     n, last = 0, 3
     for layer in layers:
         if layer[1] == "conv":
             n, last = max(n, layer[3] ** 2 * last), layer[2]
-    bound = sum(float(h[1].weight.sum()) for h in heads) * (2 * f32_tol(1.0, n)) ** 2
+    bound = sum(float(h[1].weight.data.sum()) for h in heads) * (2 * f32_tol(1.0, n)) ** 2
     same = np.asarray(LPIPS(net).apply(variables, x, x))
-    assert np.all(same >= 0) and np.all(same <= bound) and bound < 0.01 * got.min(), (same, bound, got)
+    assert bound < got.min(), (bound, got)  # the rounding bound cannot hide the distance to a noisy copy
+    assert np.all(same >= 0) and np.all(same <= bound), (same, bound)
 
 
 def test_lpips_bad_input():
