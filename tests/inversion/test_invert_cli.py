@@ -12,6 +12,7 @@ from inversion3d import cli, load_encoder
 from inversion3d.invert_images import read_image
 from inversion3d.inversion.common import generator_planes, resize_image, w_avg
 from tests.inversion import synthetic as syn
+from tests.tolerances import assert_close_f32
 
 AVG = np.linspace(-0.5, 0.5, 512, dtype=np.float32)
 SUFFIXES = ("_recon.png", "_views.png", "_depth.png", ".npz")
@@ -71,7 +72,7 @@ def test_psp_e4e(files, tmp_path, method, encoder, capsys):
     assert res["view_cameras"].shape == (2, 25) and str(res["method"]) == method
     enc = load_encoder(files / encoder)
     want = _encode(enc, method, read_image(files / "a.png", 32), 32, AVG)
-    np.testing.assert_allclose(res["ws"], want, atol=1e-4)
+    assert_close_f32(res["ws"], want, n_reduce=512)  # batch 3 (padded) vs 1: float32 rounding, w_dim terms
 
 
 @pytest.fixture(scope="module")
@@ -83,21 +84,27 @@ def test_goae_batched_deterministic(files, tmp_path, default_gen):
     images = ("a.png", "a_copy.png")
     assert _invert(files, tmp_path, "goae", ["goae.pt", "afa.pt"], images, extra=["--batch", "2"]) == 0
     a, copy = (_outputs(tmp_path, s) for s in ("a", "a_copy"))
-    for key in ("ws", "planes", "mask"):  # the same image in another batch slot: the same result
-        np.testing.assert_array_equal(a[key], copy[key])
+    # The same image in another batch slot: the same result to float32 rounding (XLA may sum in another
+    # order per slot). ws and planes: longest contraction w_dim = 512 (encoder heads, style affines).
+    # mask: in [0, 1], the blur (9 + 9 taps) of a thresholded mask; a threshold has no float tolerance,
+    # so this assumes no surface point lies within rounding of a cell edge (here no cell is seen at all).
+    assert_close_f32(copy["ws"], a["ws"], n_reduce=512, err_msg="ws")
+    assert_close_f32(copy["planes"], a["planes"], n_reduce=512, err_msg="planes")
+    assert_close_f32(copy["mask"], a["mask"], n_reduce=18, scale=1.0, err_msg="mask")
     enc = load_encoder(files / "goae.pt")
     gen = default_gen
     ws = _encode(enc, "goae", read_image(files / "a.png", 128), 64, w_avg(gen.params))
-    np.testing.assert_allclose(a["ws"], ws, atol=1e-4)
+    assert_close_f32(a["ws"], ws, n_reduce=512)  # batch 2 vs 1
     w_planes = np.asarray(generator_planes(gen.config, gen.params, a["ws"][None]))[0]
-    np.testing.assert_allclose(a["planes"][0][a["mask"] == 0], w_planes[0][a["mask"] == 0], atol=1e-4)
+    unseen = a["mask"] == 0
+    assert_close_f32(a["planes"][0][unseen], w_planes[0][unseen], n_reduce=512, scale=w_planes)
 
 
 def test_triplanenet(files, tmp_path):
     assert _invert(files, tmp_path, "triplanenet", ["tpn.pt"]) == 0
     res = _outputs(tmp_path, "a")
     enc = load_encoder(files / "tpn.pt")
-    np.testing.assert_allclose(res["ws"], _encode(enc, "psp", read_image(files / "a.png", 128), 32, AVG), atol=1e-4)
+    assert_close_f32(res["ws"], _encode(enc, "psp", read_image(files / "a.png", 128), 32, AVG), n_reduce=512)
     assert res["planes"].shape == (3, 256, 256, 32) and "mask" not in res
 
 
@@ -112,7 +119,7 @@ def test_dual_on_panohead(files, tmp_path, capsys):
     e2 = load_encoder(files / "e2.pt")  # E2 (the visible encoder) gives the ws
     gen_avg = w_avg(cli.open_generator("default-panohead").params)
     want = _encode(e2, "psp", read_image(files / "rgba.png", 128, log=lambda *a, **k: None), 32, gen_avg)
-    np.testing.assert_allclose(res["ws"], want, atol=1e-4)
+    assert_close_f32(res["ws"], want, n_reduce=512)
 
 
 BAD = {  # name -> (file content writer, expected message)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from inversion3d.rendering import sampling
+from tests.tolerances import assert_close_f32
 
 ATOL = 1e-5
 
@@ -27,7 +28,8 @@ def test_importance_depths_matches_golden(ops_golden):
     np.testing.assert_allclose(np.asarray(out), ops_golden["importance_out"], rtol=0, atol=ATOL)
     u3 = ops_golden["importance_u"].reshape(2, 3, 8)  # (N, M, n) is accepted too
     out3 = sampling.importance_depths(ops_golden["pdf_z_vals"], ops_golden["pdf_weights"], u3)
-    np.testing.assert_array_equal(np.asarray(out3), np.asarray(out))
+    # eager on another shape vs jitted: equal to float32 rounding of the CDF (a sum over the bins)
+    assert_close_f32(np.asarray(out3), np.asarray(out), n_reduce=ops_golden["pdf_weights"].shape[-2])
 
 
 def test_importance_depths_has_no_gradient(ops_golden):
