@@ -14,7 +14,7 @@ import jax
 from clu import metrics as clu_metrics
 
 from inversion3d.data import pipeline, tfds_builder
-from inversion3d.training import checkpoint, images, optim, sharding, state as state_lib, step as step_lib, writers
+from inversion3d.training import checkpoint, gan, images, optim, sharding, state as state_lib, step as step_lib, writers
 from inversion3d.training.inputs import DeviceIterator, PairSource
 
 def make_input(config, method, frozen, key, mesh):
@@ -90,12 +90,27 @@ def build(config, workdir, method_cls):
     if data_state:
         data.set_state(data_state)
     rep = sharding.replicated(mesh)
-    train_step = step_lib.compile_step(step_lib.make_train_step(method.loss_fn, method.nets[0], mode, mesh), mesh,
-                                       shardings, sharding.batch_sharding(mesh), rep)
+    train_step = compile_method_step(method, mode, mesh, shardings, sharding.batch_sharding(mesh), rep)
     vis = jax.jit(method.visualize, out_shardings=rep, static_argnums=3)
     schedules = {n: optim.make_schedule(config.optim[n]) for n in method.nets}
     return dict(mesh=mesh, method=method, frozen=frozen, state=state, source=source, data=data, ckpt=ckpt,
                 train_step=train_step, visualize=vis, shardings=shardings, schedules=schedules)
+
+
+def compile_method_step(method, mode, mesh, state_shardings, batch_shardings, frozen_shardings):
+    """-> step(state, batch, frozen, step_index) -> (state, metrics), compiled and donated.
+
+    A single-network method gives `loss_fn` (one update of `nets[0]` a step). A method with several
+    networks (encoder + discriminators) gives `make_step(mode, mesh) -> (step, r1_every)`, where
+    step(state, batch, frozen, regularize) runs its fixed schedule of updates (training/gan.py);
+    the variant with the lazy R1 update runs every `r1_every` steps.
+    """
+    if hasattr(method, "make_step"):
+        step, r1_every = method.make_step(mode, mesh)
+        return gan.LazyRegularizedStep(step, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings)
+    compiled = step_lib.compile_step(step_lib.make_train_step(method.loss_fn, method.nets[0], mode, mesh), mesh,
+                                     state_shardings, batch_shardings, frozen_shardings)
+    return lambda state, batch, frozen, step_index: compiled(state, batch, frozen)
 
 
 def train_and_evaluate(config, workdir: str, method_cls):
@@ -124,7 +139,7 @@ def train_and_evaluate(config, workdir: str, method_cls):
             jax.profiler.start_trace(os.path.join(workdir, "profile"))
             profiling = True
         batch = next(data)
-        state, metrics = b["train_step"](state, batch, frozen)
+        state, metrics = b["train_step"](state, batch, frozen, step)
         averager.add(metrics)
         s = step + 1
         if every(int(log.log_every), s):
