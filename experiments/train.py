@@ -5,6 +5,8 @@
 Multi-host (TPU pods, multi-node GPU): run the same command on every host; JAX discovers the
 cluster (or pass --config.distributed.coordinator_address=HOST:PORT
 --config.distributed.num_processes=N --config.distributed.process_id=I). See README "Training".
+Exit codes (README "Long runs and preemption"): 0 done; 75 stopped by SIGTERM / SIGINT after
+saving (run it again to resume); 65 non-finite loss with on_nonfinite='stop'; 74 no intact checkpoint.
 """
 import os
 import sys
@@ -24,9 +26,13 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save step at INFO
-    from inversion3d.training import loop  # after flag parsing: JAX starts here
+    from inversion3d.training import loop, stopping  # after flag parsing: JAX starts here
 
-    loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    try:
+        loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    except stopping.TrainingStopped as e:  # an intended stop: one line, its exit code
+        print(e, file=sys.stderr, flush=True)
+        sys.exit(e.exit_code)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,31 @@
 """Orbax checkpoints of the whole TrainState + the input position + the config.
 
-<workdir>/checkpoints/<step>/{state,data,config}: the last `keep` saves (async).
+<workdir>/checkpoints/<step>/{state,data,config}: the last `keep` saves (async; a save
+interrupted by a kill leaves only Orbax's `<step>.orbax-checkpoint-tmp-*` folder, never a
+`<step>`, and that folder is removed when the next run opens the workdir).
 <workdir>/best/<step>/...: the `keep_best` saves with the best `best_metric` (by `best_mode`).
+A workdir checkpoint that cannot be restored (damaged files) is named in one line and, with
+`checkpoint.on_corrupt='fallback'` (default), the previous intact one is restored instead; the
+damaged ones are kept, renamed aside to `<step>.corrupt` (Orbax ignores them, and the step can be
+saved again). With 'stop', or when none is intact, the run stops with `NoIntactCheckpoint`.
 Restores go onto the shardings of the current mesh, whatever mesh saved them. Resume order
 (`restore_or_init`): this workdir's latest checkpoint -> config.resume (another run: full state
 and input position) -> config.init_from (another run: only the params / batch stats / EMA of the
 listed nets; fresh optimiser, step 0) -> scratch.
 """
 import os
+import sys
 from typing import Any, Callable, Mapping, Optional, Tuple
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 from flax import serialization
 
 from inversion3d.training.sharding import replicated
+from inversion3d.training.stopping import NoIntactCheckpoint
+
+ON_CORRUPT = ("fallback", "stop")
 
 
 def _to_tree(state):
@@ -26,7 +37,8 @@ def _from_tree(template, tree):
 
 
 def _manager(directory, max_to_keep, async_save, best=None):
-    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=async_save, create=True)
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=async_save, create=True,
+                                           cleanup_tmp_directories=True)
     if best is not None:
         metric, mode = best
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=async_save,
@@ -43,9 +55,12 @@ def checkpoint_root(path: str) -> str:
 
 class Checkpointer:
     """Saves / restores (state, input state, config); cfg = config.checkpoint section:
-    keep, keep_best, best_metric, best_mode ('min' | 'max'), async_save."""
+    keep, keep_best, best_metric, best_mode ('min' | 'max'), async_save, on_corrupt."""
 
     def __init__(self, workdir: str, cfg):
+        self.on_corrupt = cfg.get("on_corrupt", "fallback")
+        if self.on_corrupt not in ON_CORRUPT:
+            raise ValueError(f"checkpoint.on_corrupt: expected one of {ON_CORRUPT}, got {self.on_corrupt!r}")
         self.async_save = bool(cfg.get("async_save", True))
         self.last = _manager(os.path.join(workdir, "checkpoints"), int(cfg.get("keep", 2)), self.async_save)
         self.best = None
@@ -75,11 +90,52 @@ class Checkpointer:
     def latest_step(self) -> Optional[int]:
         return self.last.latest_step()
 
-    def restore_latest(self, abstract_state) -> Tuple[Any, dict]:
-        """(state, input state) of this workdir's latest step onto `abstract_state`'s shardings."""
-        out = self.last.restore(self.last.latest_step(), args=ocp.args.Composite(
+    def path(self, step: int) -> str:
+        return os.path.join(str(self.last.directory), str(int(step)))
+
+    def _restore(self, step, abstract_state):
+        out = self.last.restore(int(step), args=ocp.args.Composite(
             state=ocp.args.StandardRestore(_to_tree(abstract_state)), data=ocp.args.JsonRestore()))
         return _from_tree(abstract_state, out["state"]), dict(out["data"] or {})
+
+    def restore_latest(self, abstract_state, report=None) -> Tuple[Any, dict, int]:
+        """(state, input state, step) of this workdir's newest intact step onto `abstract_state`'s shardings.
+
+        A step that fails to restore is reported (one line: path and reason); with on_corrupt
+        'fallback' the next older one is tried and, once one restores, the failed newer ones are
+        renamed aside to `<step>.corrupt`. Raises NoIntactCheckpoint (naming them) with 'stop' or
+        when none restores; nothing is renamed then. Every process takes the same decision.
+        """
+        report = report or (lambda line: print(line, file=sys.stderr, flush=True))
+        steps = sorted(self.last.all_steps(), reverse=True)
+        bad = []
+        for i, step in enumerate(steps):
+            try:
+                state, data = self._restore(step, abstract_state)
+                error = None
+            except Exception as e:  # noqa: BLE001  (any damage: missing / truncated / garbled files)
+                state, error = None, f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:200]}"
+            if _all_ok(error is None):
+                break
+            error = error or "failed on another process"
+            bad.append(self.path(step))
+            more = self.on_corrupt == "fallback" and i + 1 < len(steps)
+            report(f"checkpoint {self.path(step)} cannot be restored ({error})"
+                   + (f"; falling back to step {steps[i + 1]}" if more else ""))
+            if not more:
+                what = "the latest checkpoint" if self.on_corrupt == "stop" else "no intact checkpoint"
+                raise NoIntactCheckpoint(f"checkpoint: {what} of the workdir can be restored ({', '.join(bad)}); "
+                                         f"repair or move {'it' if len(bad) == 1 else 'them'} aside"
+                                         + (", or set checkpoint.on_corrupt=fallback" if self.on_corrupt == "stop" else ""))
+        if bad:
+            if jax.process_index() == 0:
+                for path in bad:
+                    aside = _aside_name(path)
+                    os.rename(path, aside)
+                    report(f"checkpoint {path} renamed to {aside}")
+            _barrier("checkpoint_renamed_aside")
+            self.last.reload()
+        return state, data, step
 
     def wait(self) -> None:
         self.last.wait_until_finished()
@@ -90,6 +146,31 @@ class Checkpointer:
         self.last.close()
         if self.best is not None:
             self.best.close()
+
+
+def _all_ok(ok: bool) -> bool:
+    """True only when `ok` on every process (one all-gather in multi-host runs)."""
+    if jax.process_count() == 1:
+        return bool(ok)
+    from jax.experimental import multihost_utils
+
+    return bool(multihost_utils.process_allgather(np.int32(ok)).all())
+
+
+def _barrier(name):
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
+def _aside_name(path: str) -> str:
+    """`<step>.corrupt`, or `<step>.corrupt-2`, ... (no '_': Orbax would parse `x_2` as step 2)."""
+    aside, n = path + ".corrupt", 1
+    while os.path.exists(aside):
+        n += 1
+        aside = f"{path}.corrupt-{n}"
+    return aside
 
 
 def restore(directory: str, abstract_state, step: Optional[int] = None) -> Tuple[Any, dict, int]:
@@ -139,7 +220,7 @@ def restore_or_init(ckpt: Checkpointer, config, init_fn: Callable[[], Any], abst
     'workdir', 'resume', 'init_from', 'scratch'.
     """
     if ckpt.latest_step() is not None:
-        state, data = ckpt.restore_latest(abstract_state)
+        state, data, _ = ckpt.restore_latest(abstract_state)
         return state, data, "workdir"
     if config.get("resume"):
         state, data, _ = restore(checkpoint_root(config.resume), abstract_state)
