@@ -13,8 +13,11 @@ Restores go onto the shardings of the current mesh, whatever mesh saved them. Re
 and input position) -> config.init_from (another run: only the params / batch stats / EMA of the
 listed nets; fresh optimiser, step 0) -> scratch.
 """
+import gc
+import logging
 import os
 import sys
+import time
 from typing import Any, Callable, Mapping, Optional, Tuple
 
 import jax
@@ -101,41 +104,52 @@ class Checkpointer:
     def restore_latest(self, abstract_state, report=None) -> Tuple[Any, dict, int]:
         """(state, input state, step) of this workdir's newest intact step onto `abstract_state`'s shardings.
 
-        A step that fails to restore is reported (one line: path and reason); with on_corrupt
-        'fallback' the next older one is tried and, once one restores, the failed newer ones are
-        renamed aside to `<step>.corrupt`. Raises NoIntactCheckpoint (naming them) with 'stop' or
-        when none restores; nothing is renamed then. Every process takes the same decision.
+        With on_corrupt 'fallback', a step that fails to restore makes it try the next older one;
+        once one restores, each failed newer one is renamed aside to `<step>.corrupt` and reported
+        in one line (path, reason, the step restored instead). Raises NoIntactCheckpoint (naming
+        the bad ones and why) with 'stop' or when none restores; nothing is renamed then. Every
+        process takes the same decision (an all-gather per attempt in multi-host runs).
         """
         report = report or (lambda line: print(line, file=sys.stderr, flush=True))
         steps = sorted(self.last.all_steps(), reverse=True)
-        bad = []
+        bad = []  # (path, reason) of the newer steps that failed
         for i, step in enumerate(steps):
-            try:
-                state, data = self._restore(step, abstract_state)
-                error = None
-            except Exception as e:  # noqa: BLE001  (any damage: missing / truncated / garbled files)
-                state, error = None, f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:200]}"
-            if _all_ok(error is None):
+            result = self._try_restore(step, abstract_state)
+            if _all_ok(isinstance(result, tuple)):
                 break
-            error = error or "failed on another process"
-            bad.append(self.path(step))
-            more = self.on_corrupt == "fallback" and i + 1 < len(steps)
-            report(f"checkpoint {self.path(step)} cannot be restored ({error})"
-                   + (f"; falling back to step {steps[i + 1]}" if more else ""))
-            if not more:
-                what = "the latest checkpoint" if self.on_corrupt == "stop" else "no intact checkpoint"
-                raise NoIntactCheckpoint(f"checkpoint: {what} of the workdir can be restored ({', '.join(bad)}); "
-                                         f"repair or move {'it' if len(bad) == 1 else 'them'} aside"
-                                         + (", or set checkpoint.on_corrupt=fallback" if self.on_corrupt == "stop" else ""))
-        if bad:
+            bad.append((self.path(step), result if isinstance(result, str) else "failed on another process"))
+            if self.on_corrupt == "stop":
+                raise NoIntactCheckpoint(f"checkpoint: the latest checkpoint {bad[0][0]} cannot be restored "
+                                         f"({bad[0][1]}); repair or move it aside, or set checkpoint.on_corrupt=fallback")
+            if i + 1 == len(steps):
+                raise NoIntactCheckpoint("checkpoint: no checkpoint of the workdir can be restored: "
+                                         + "; ".join(f"{p} ({r})" for p, r in bad))
+        for path, reason in bad:  # renamed by process 0 once every process restored an older step
+            aside = _aside_name(path)
             if jax.process_index() == 0:
-                for path in bad:
-                    aside = _aside_name(path)
-                    os.rename(path, aside)
-                    report(f"checkpoint {path} renamed to {aside}")
+                os.rename(path, aside)
+            report(f"checkpoint {path} cannot be restored ({reason}); restored step {step} instead and "
+                   f"moved the bad one to {aside}")
+        if bad:
             _barrier("checkpoint_renamed_aside")
             self.last.reload()
+        state, data = result
         return state, data, step
+
+    def _try_restore(self, step, abstract_state):
+        """(state, data), or the reason (one line) why step `step` cannot be restored."""
+        # A failed TensorStore read leaves futures and callbacks that print pages of "Exception
+        # ignored" / "Future exception was never retrieved" after the fact; the reason says it all.
+        hook, asyncio_log = sys.unraisablehook, logging.getLogger("asyncio")
+        sys.unraisablehook, disabled, asyncio_log.disabled = (lambda unraisable: None), asyncio_log.disabled, True
+        try:
+            return self._restore(step, abstract_state)
+        except Exception as e:  # noqa: BLE001  (any damage: missing / truncated / garbled files)
+            time.sleep(0.2)  # let the leftover callbacks run while muted,
+            gc.collect()  # and collect the orphaned futures now rather than later
+            return _reason(e)
+        finally:
+            sys.unraisablehook, asyncio_log.disabled = hook, disabled
 
     def wait(self) -> None:
         self.last.wait_until_finished()
@@ -162,6 +176,17 @@ def _barrier(name):
         from jax.experimental import multihost_utils
 
         multihost_utils.sync_global_devices(name)
+
+
+def _reason(error: BaseException) -> str:
+    """One line: the innermost cause of a failed restore, without TensorStore's spec dump."""
+    for _ in range(8):
+        inner = error.__cause__ or error.__context__
+        if inner is None:
+            break
+        error = inner
+    text = (str(error).strip().splitlines() or [""])[0].split(" [tensorstore_spec")[0].split(" See full TensorStore")[0]
+    return f"{type(error).__name__}: {text[:200]}"
 
 
 def _aside_name(path: str) -> str:
