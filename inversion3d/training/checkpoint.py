@@ -142,13 +142,16 @@ class Checkpointer:
         # ignored" / "Future exception was never retrieved" after the fact; the reason says it all.
         hook, asyncio_log = sys.unraisablehook, logging.getLogger("asyncio")
         sys.unraisablehook, disabled, asyncio_log.disabled = (lambda unraisable: None), asyncio_log.disabled, True
+        failed = False
         try:
             return self._restore(step, abstract_state)
         except Exception as e:  # noqa: BLE001  (any damage: missing / truncated / garbled files)
-            time.sleep(0.2)  # let the leftover callbacks run while muted,
-            gc.collect()  # and collect the orphaned futures now rather than later
+            failed = True
             return _reason(e)
         finally:
+            if failed:  # `e` and its frames are gone here: collect the orphans while still muted
+                time.sleep(0.2)
+                gc.collect()
             sys.unraisablehook, asyncio_log.disabled = hook, disabled
 
     def wait(self) -> None:

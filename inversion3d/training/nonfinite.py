@@ -68,7 +68,9 @@ class Guard:
         if not bad:
             return 0
         step, marks = bad[0]
-        names = ", ".join(k.split(f"{PREFIX}/", 1)[1] for k, v in marks.items() if f"{PREFIX}/" in k and v > 0)
+        names = [k.split(f"{PREFIX}/", 1)[1] for k, v in marks.items() if f"{PREFIX}/" in k and v > 0]
+        last = lambda n: (n.split("/")[-1] == "grads", n.split("/")[-1] == "loss", n)  # terms, then loss, grads
+        names = ", ".join(sorted(names, key=last))
         if self.mode == "stop":
             raise NonFinite(f"step {step}: non-finite {names}; stopped (on_nonfinite=stop); last good checkpoint: "
                             f"{last_checkpoint() or 'none'}")
