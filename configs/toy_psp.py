@@ -27,6 +27,7 @@ def get_config():
     config.resume = ""  # another run's workdir to continue (full state + input position)
     config.init_from = ""  # another run's workdir to take encoder weights from (fresh optimiser)
     config.init_from_nets = ("encoder",)
+    config.on_nonfinite = "stop"  # NaN / Inf loss term or gradient: 'stop' (exit 65) | 'skip' the update
 
     config.generator = ml_collections.ConfigDict()
     config.generator.init_kwargs = dict(  # configs/demo.py's embedded tiny generator
@@ -80,7 +81,9 @@ def get_config():
     config.distributed = ml_collections.ConfigDict(dict(enabled="auto", coordinator_address="",
                                                         num_processes=0, process_id=-1))
     config.checkpoint = ml_collections.ConfigDict(dict(every=50, keep=2, keep_best=1, best_metric="loss",
-                                                       best_mode="min", async_save=True))
+                                                       best_mode="min", async_save=True,
+                                                       on_corrupt="fallback"))  # | 'stop' (damaged latest)
     config.logging = ml_collections.ConfigDict(dict(log_every=10, image_every=50, image_rows=4, tensorboard=True,
                                                     profile_at=0, profile_steps=3))  # trace steps profile_at.. (0 = off)
+    config.debug = ml_collections.ConfigDict(dict(nonfinite_at=0))  # tests: NaN inputs at this step (0 = off)
     return config

@@ -6,6 +6,8 @@ named by config.method (inversion3d/methods/registry.py).
 Multi-host (TPU pods, multi-node GPU): run the same command on every host; JAX discovers the
 cluster (or pass --config.distributed.coordinator_address=HOST:PORT
 --config.distributed.num_processes=N --config.distributed.process_id=I). See README "Training".
+Exit codes (README "Long runs and preemption"): 0 done; 75 stopped by SIGTERM / SIGINT after
+saving (run it again to resume); 65 non-finite loss with on_nonfinite='stop'; 74 no intact checkpoint.
 """
 import os
 import sys
@@ -26,10 +28,13 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save step at INFO
     from inversion3d.methods import registry  # after flag parsing: JAX starts here
-    from inversion3d.training import loop
+    from inversion3d.training import loop, stopping
 
     try:
         loop.train_and_evaluate(FLAGS.config, FLAGS.workdir, registry.trainer(FLAGS.config.method))
+    except stopping.TrainingStopped as e:  # an intended stop: one line, its exit code
+        print(e, file=sys.stderr, flush=True)
+        sys.exit(e.exit_code)
     except ValueError as err:  # a config or data problem the user can fix: one line, no traceback
         sys.exit(f"train.py: error: {' '.join(str(err).split())}")
 

@@ -36,14 +36,16 @@ def r1_penalty(d_apply: Callable, gamma: float, every: int, real_key: str = "rea
 
 
 def make_gan_step(g_loss_fn, d_loss_fn, r1_loss_fn, g_net: str = "encoder", d_net: str = "discriminator",
-                  mode: str = "jit", mesh=None):
+                  mode: str = "jit", mesh=None, skip_nonfinite: bool = False):
     """-> step(state, batch, frozen, regularize: bool static) -> (state, metrics).
 
-    Metrics are prefixed 'g/', 'd/' and (on R1 steps) 'r1/'.
+    Metrics are prefixed 'g/', 'd/' and (on R1 steps) 'r1/'. skip_nonfinite: each update keeps its
+    network's old state when its loss terms or gradients are not finite (step.net_update).
     """
-    g_update = step_lib.net_update(g_loss_fn, g_net, mode, mesh, prefix="g/")
-    d_update = step_lib.net_update(d_loss_fn, d_net, mode, mesh, prefix="d/")
-    r1_update = step_lib.net_update(r1_loss_fn, d_net, mode, mesh, prefix="r1/") if r1_loss_fn else None
+    updates = {"skip_nonfinite": skip_nonfinite}
+    g_update = step_lib.net_update(g_loss_fn, g_net, mode, mesh, prefix="g/", **updates)
+    d_update = step_lib.net_update(d_loss_fn, d_net, mode, mesh, prefix="d/", **updates)
+    r1_update = step_lib.net_update(r1_loss_fn, d_net, mode, mesh, prefix="r1/", **updates) if r1_loss_fn else None
 
     def context(state, frozen):
         return {"frozen": frozen, "params": state.params, "batch_stats": state.batch_stats}

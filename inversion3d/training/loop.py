@@ -6,6 +6,9 @@ input source (position restored with the state) -> compiled, donated step -> per
 Process 0 writes logs; every process runs the same steps and saves its shards.
 The method comes in as a value (its `Method` class; methods/registry.trainer maps config.method to
 it), so that training/ imports no method: a new method adds a folder under methods/, not a loop edit.
+Long runs: SIGTERM / SIGINT finish the step, save it and raise stopping.Preempted (stopping.py);
+NaN / Inf steps are skipped or stop the run (config.on_nonfinite, nonfinite.py); a damaged latest
+checkpoint falls back to the previous one (checkpoint.py); metrics.jsonl semantics: writers.py.
 """
 import os
 import time
@@ -14,8 +17,10 @@ import jax
 from clu import metrics as clu_metrics
 
 from inversion3d.data import pipeline, tfds_builder
-from inversion3d.training import checkpoint, gan, images, optim, sharding, state as state_lib, step as step_lib, writers
+from inversion3d.training import checkpoint, gan, images, nonfinite, optim, sharding, state as state_lib, step as step_lib
+from inversion3d.training import stopping, writers
 from inversion3d.training.inputs import DeviceIterator, PairSource
+
 
 def make_input(config, method, frozen, key, mesh):
     """The method's pseudo-pair source, or a grain pipeline over an aligned folder (tfds)."""
@@ -90,82 +95,116 @@ def build(config, workdir, method_cls):
     if data_state:
         data.set_state(data_state)
     rep = sharding.replicated(mesh)
-    train_step = compile_method_step(method, mode, mesh, shardings, sharding.batch_sharding(mesh), rep)
+    skip = config.get("on_nonfinite", "stop") == "skip"
+    poison_at = int(config.get("debug", {}).get("nonfinite_at", 0))
+    train_step = compile_method_step(method, mode, mesh, shardings, sharding.batch_sharding(mesh), rep, skip, poison_at)
     vis = jax.jit(method.visualize, out_shardings=rep, static_argnums=3)
     schedules = {n: optim.make_schedule(config.optim[n]) for n in method.nets}
     return dict(mesh=mesh, method=method, frozen=frozen, state=state, source=source, data=data, ckpt=ckpt,
                 train_step=train_step, visualize=vis, shardings=shardings, schedules=schedules)
 
 
-def compile_method_step(method, mode, mesh, state_shardings, batch_shardings, frozen_shardings):
+def compile_method_step(method, mode, mesh, state_shardings, batch_shardings, frozen_shardings,
+                        skip_nonfinite: bool = False, poison_at: int = 0):
     """-> step(state, batch, frozen, step_index) -> (state, metrics), compiled and donated.
 
     A single-network method gives `loss_fn` (one update of `nets[0]` a step). A method with several
-    networks (encoder + discriminators) gives `make_step(mode, mesh) -> (step, r1_every)`, where
-    step(state, batch, frozen, regularize) runs its fixed schedule of updates (training/gan.py);
-    the variant with the lazy R1 update runs every `r1_every` steps.
+    networks (encoder + discriminators) gives `make_step(mode, mesh, skip_nonfinite) -> (step,
+    r1_every)`, where step(state, batch, frozen, regularize) runs its fixed schedule of updates
+    (training/gan.py); the variant with the lazy R1 update runs every `r1_every` steps.
+    poison_at: the NaN test hook (nonfinite.poison), for both kinds.
     """
     if hasattr(method, "make_step"):
-        step, r1_every = method.make_step(mode, mesh)
-        return gan.LazyRegularizedStep(step, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings)
-    compiled = step_lib.compile_step(step_lib.make_train_step(method.loss_fn, method.nets[0], mode, mesh), mesh,
-                                     state_shardings, batch_shardings, frozen_shardings)
+        step, r1_every = method.make_step(mode, mesh, skip_nonfinite=skip_nonfinite)
+        poisoned = lambda state, batch, frozen, regularize: step(  # noqa: E731
+            state, nonfinite.poison(batch, state.step, poison_at), frozen, regularize)
+        return gan.LazyRegularizedStep(poisoned, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings)
+    compiled = step_lib.compile_step(step_lib.make_train_step(method.loss_fn, method.nets[0], mode, mesh,
+                                                              skip_nonfinite, poison_at),
+                                     mesh, state_shardings, batch_shardings, frozen_shardings)
     return lambda state, batch, frozen, step_index: compiled(state, batch, frozen)
 
 
 def train_and_evaluate(config, workdir: str, method_cls):
-    """Trains config.total_steps steps of method_cls (resuming if workdir has a checkpoint); returns the state."""
+    """Trains config.total_steps steps of method_cls (resuming if workdir has a checkpoint); returns the state.
+
+    Raises stopping.Preempted after saving on SIGTERM / SIGINT, stopping.NonFinite (on_nonfinite
+    'stop') and stopping.NoIntactCheckpoint; experiments/train.py turns them into one line and
+    their exit codes.
+    """
     sharding.maybe_initialize_distributed(config.get("distributed", {}))
+    with stopping.StopRequest() as stop:  # from here on a signal only sets a flag
+        return _train(config, workdir, method_cls, stop)
+
+
+def _train(config, workdir, method_cls, stop):
     is_main = jax.process_index() == 0
     if is_main:
         os.makedirs(workdir, exist_ok=True)
+    guard = nonfinite.Guard(config.get("on_nonfinite", "stop"))
     b = build(config, workdir, method_cls)
     state, data, frozen = b["state"], b["data"], b["frozen"]
     log = config.logging
     writer = writers.create_writer(workdir, is_main, bool(log.get("tensorboard", True)))
     ckpt = b["ckpt"]
     start, total = int(sharding.fetch(state.step)), int(config.total_steps)
-    if start == 0 and is_main:
-        writer.write_hparams(config.to_dict() if hasattr(config, "to_dict") else dict(config))
+    if is_main:  # every (re)start, so the log says where each run began (writers.JsonlWriter)
+        writer.write_hparams(config.to_dict() if hasattr(config, "to_dict") else dict(config), start_step=start)
     progress = writers.Progress(total, start)
     if is_main:
         progress._stream.write(f"start at step {start} ({b['source']}); {jax.device_count()} devices, "
                                f"{jax.process_count()} processes; workdir {workdir}\n")
     averager = MetricAverager()
     every = lambda n, s: n > 0 and (s % n == 0 or s == total)
+    last_saved = lambda: ckpt.latest_step() is not None and ckpt.path(ckpt.latest_step())
     profile_at, profiling = int(log.get("profile_at", 0)), False
-    for step in range(start, total):
-        if is_main and profile_at > 0 and step + 1 == profile_at:  # clu's Profile action, TF-free
-            jax.profiler.start_trace(os.path.join(workdir, "profile"))
-            profiling = True
-        batch = next(data)
-        state, metrics = b["train_step"](state, batch, frozen, step)
-        averager.add(metrics)
-        s = step + 1
-        if every(int(log.log_every), s):
-            scalars = averager.compute_and_reset()
-            scalars.update({f"lr/{n}": float(f(step)) for n, f in b["schedules"].items()},
-                           steps_per_sec=progress.rate(s))
-            writer.write_scalars(s, scalars)
-            if is_main:
-                progress.report(s, {k: v for k, v in scalars.items() if k in ("loss", "grad_norm")})
-            if ckpt.best is not None and every(int(config.checkpoint.every), s):
-                ckpt.save_best(s, state, data.get_state(), config, scalars)
-        if every(int(log.get("image_every", 0)), s):
-            cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
-            writer.write_images(s, {"input_recon_views": images.grid(cols)})
-        if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
-            jax.block_until_ready(state)
+    try:
+        for step in range(start, total):
+            if is_main and profile_at > 0 and step + 1 == profile_at:  # clu's Profile action, TF-free
+                jax.profiler.start_trace(os.path.join(workdir, "profile"))
+                profiling = True
+            batch = next(data)
+            state, metrics = b["train_step"](state, batch, frozen, step)
+            s = step + 1
+            averager.add(guard.split(s, metrics))
+            logging_step, saving = every(int(log.log_every), s), every(int(config.checkpoint.every), s)
+            if logging_step or saving:  # these steps wait for the device anyway: read the NaN flags now
+                guard.check(last_saved)
+            if logging_step:
+                scalars = averager.compute_and_reset()
+                scalars.update({f"lr/{n}": float(f(step)) for n, f in b["schedules"].items()},
+                               steps_per_sec=progress.rate(s), nonfinite_steps=guard.window_bad)
+                guard.window_bad = 0
+                writer.write_scalars(s, scalars)
+                if is_main:
+                    progress.report(s, {k: v for k, v in scalars.items() if k in ("loss", "grad_norm")})
+                if ckpt.best is not None and saving:
+                    ckpt.save_best(s, state, data.get_state(), config, scalars)
+            if every(int(log.get("image_every", 0)), s):
+                cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
+                writer.write_images(s, {"input_recon_views": images.grid(cols)})
+            if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
+                jax.block_until_ready(state)
+                jax.profiler.stop_trace()
+                profiling = False
+            if saving:
+                t0 = time.time()
+                ckpt.save(s, state, data.get_state(), config)
+                writer.write_scalars(s, {"checkpoint_blocking_sec": time.time() - t0})
+                writer.flush()
+            if s < total and stop.reached(s, ckpt, sync=logging_step):
+                guard.check(last_saved)  # a poisoned state is never saved
+                if not saving:
+                    ckpt.save(s, state, data.get_state(), config)
+                ckpt.wait()
+                raise stopping.Preempted(f"{stop.name}: stopped after step {s} and saved it to {ckpt.path(s)}; "
+                                         f"run the same command to resume")
+        guard.check(last_saved)
+    finally:  # also on a stop: finish the saves in flight, keep what was logged
+        if profiling:
             jax.profiler.stop_trace()
-            profiling = False
-        if every(int(config.checkpoint.every), s):
-            t0 = time.time()
-            ckpt.save(s, state, data.get_state(), config)
-            writer.write_scalars(s, {"checkpoint_blocking_sec": time.time() - t0})
-    if profiling:
-        jax.profiler.stop_trace()
-    ckpt.wait()
-    ckpt.close()
-    writer.flush()
-    writer.close()
+        ckpt.wait()
+        ckpt.close()
+        writer.flush()
+        writer.close()
     return state

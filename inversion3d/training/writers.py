@@ -21,11 +21,19 @@ def _scalar(v) -> float:
 
 
 class JsonlWriter:
-    """One JSON object per write_scalars call: {"step": s, "time": t, name: value, ...}."""
+    """metrics.jsonl: one JSON object per write_scalars call, {"step": s, "time": t, name: value, ...},
+    and one {"hparams": {...}, "start_step": s, "time": t} per (re)start of the run.
+
+    Each line reaches the OS when written (line-buffered; survives a kill of the process) and
+    `flush` also fsyncs (the loop calls it with every checkpoint; survives a machine crash).
+    After a resume from step c, the steps after c that a killed run had already logged are
+    logged again: for each step and name, the last value in the file is the one of the run that
+    continued (`read_jsonl` merges the records that way).
+    """
 
     def __init__(self, path: str):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self._f = open(path, "a", encoding="utf-8")
+        self._f = open(path, "a", encoding="utf-8", buffering=1)
 
     def write_scalars(self, step: int, scalars: Mapping):
         record = {"step": int(step), "time": time.time(), **{k: _scalar(v) for k, v in scalars.items()}}
@@ -34,15 +42,38 @@ class JsonlWriter:
     def write_images(self, step, images):
         pass
 
-    def write_hparams(self, hparams: Mapping):
+    def write_hparams(self, hparams: Mapping, start_step: int = 0):
         flat = traverse_util.flatten_dict(dict(hparams), sep=".")  # {'a': {'b': 1}} -> {'a.b': 1}
-        self._f.write(json.dumps({"hparams": {k: str(v) for k, v in flat.items()}}) + "\n")
+        record = {"hparams": {k: str(v) for k, v in flat.items()}, "start_step": int(start_step), "time": time.time()}
+        self._f.write(json.dumps(record) + "
+")
 
     def flush(self):
         self._f.flush()
+        os.fsync(self._f.fileno())
 
     def close(self):
         self._f.close()
+
+
+def read_jsonl(path: str):
+    """metrics.jsonl -> ({step: {name: value}} with the last value per step and name, [hparams records]).
+
+    A torn last line (the process was killed while writing it) is skipped.
+    """
+    steps, starts = {}, []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if "hparams" in record:
+                starts.append(record)
+            elif "step" in record:
+                steps.setdefault(int(record["step"]), {}).update(
+                    {k: v for k, v in record.items() if k not in ("step", "time")})
+    return steps, starts
 
 
 class TensorBoardWriter:
@@ -67,10 +98,11 @@ class TensorBoardWriter:
             else:
                 self._w.add_image(k, v, int(step), dataformats="HWC")
 
-    def write_hparams(self, hparams):
+    def write_hparams(self, hparams, start_step: int = 0):
         flat = traverse_util.flatten_dict(dict(hparams), sep=".")
-        text = "\n".join(f"    {k}: {v}" for k, v in sorted(flat.items()))
-        self._w.add_text("hparams", text, 0)
+        text = "
+".join(f"    {k}: {v}" for k, v in sorted(flat.items()))
+        self._w.add_text("hparams", text, int(start_step))
 
     def flush(self):
         self._w.flush()

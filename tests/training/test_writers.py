@@ -34,3 +34,20 @@ def test_image_grid_layout():
     g = images.grid([a, b], max_rows=2)
     assert g.shape == (8, 8, 3) and g.dtype == np.uint8
     assert g[:, :4].max() == 0 and g[:, 4:].min() == 255
+
+
+def test_jsonl_is_on_disk_per_line_and_merges_per_step(tmp_path):
+    w = writers.JsonlWriter(str(tmp_path / "m.jsonl"))
+    w.write_hparams({"a": {"b": 1}}, start_step=0)
+    w.write_scalars(1, {"loss": 2.0})
+    w.write_scalars(2, {"loss": 3.0})
+    assert len((tmp_path / "m.jsonl").read_text().splitlines()) == 3  # before flush / close
+    w.write_hparams({"a": {"b": 1}}, start_step=1)  # a resume from step 1 logs step 2 again
+    w.write_scalars(2, {"loss": 4.0})
+    w.write_scalars(2, {"checkpoint_blocking_sec": 0.5})
+    w.close()
+    with open(tmp_path / "m.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"step": 3, "lo')  # torn by a kill
+    steps, starts = writers.read_jsonl(str(tmp_path / "m.jsonl"))
+    assert steps == {1: {"loss": 2.0}, 2: {"loss": 4.0, "checkpoint_blocking_sec": 0.5}}
+    assert [s["start_step"] for s in starts] == [0, 1] and starts[0]["hparams"] == {"a.b": "1"}
