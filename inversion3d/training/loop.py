@@ -13,9 +13,10 @@ import jax
 import tensorflow_datasets as tfds
 from clu import metrics as clu_metrics
 
+from inversion3d import viz
 from inversion3d.data import pipeline
 from inversion3d.data.tfds_builder import AlignedFolder, AlignedFolderConfig
-from inversion3d.training import checkpoint, images, optim, sharding, state as state_lib, step as step_lib, writers
+from inversion3d.training import checkpoint, optim, sharding, state as state_lib, step as step_lib, writers
 from inversion3d.training.inputs import DeviceIterator, PairSource
 
 METHODS = {"toy_psp": "inversion3d.training.toy_psp"}
@@ -149,7 +150,7 @@ def train_and_evaluate(config, workdir: str):
                 ckpt.save_best(s, state, data.get_state(), config, scalars)
         if every(int(log.get("image_every", 0)), s):
             cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
-            writer.write_images(s, {"input_recon_views": images.grid(cols)})
+            writer.write_images(s, {"input_recon_views": viz.batch_grid(cols)})
         if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
             jax.block_until_ready(state)
             jax.profiler.stop_trace()

@@ -12,21 +12,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inversion3d import camera, cli
+from inversion3d import camera
+from inversion3d.app import cli, loading
 from inversion3d.inversion import optimization as opt
 from inversion3d.inversion import pti, wplus
-from inversion3d.invert_images import frontal_camera
-from inversion3d.invert_optimized import load_lpips_weights
+from inversion3d.app.inputs import frontal_camera
+from inversion3d.app.invert import load_lpips_weights
 from inversion3d.losses.lpips import LPIPS
 from inversion3d.preprocess import pose
 
 OVERRIDES = ["--config.neural_rendering_resolution=16", "--config.init_kwargs.rendering_kwargs.depth_resolution=8",
              "--config.init_kwargs.rendering_kwargs.depth_resolution_importance=8"]
+GEN_OVERRIDES = [a.replace("--config.", "--generator.", 1) for a in OVERRIDES]  # `invert`: the generator's config
 FAST_LR = 0.05  # the tests' latent lr: 5x the projector's, to converge in a few steps on the random generator
 
 
 def config(name, steps=None, lr=FAST_LR):
-    cfg = cli.load_config_file(os.path.join(cli.CONFIG_DIR, f"{name}.py"))
+    cfg = loading.load_config(os.path.join(loading.CONFIG_DIR, f"{name}.py"))
     stage = cfg if name == "wplus" else cfg.pivot
     stage.w_avg_samples, stage.optim.lr = 2000, lr
     if steps is not None:
@@ -36,7 +38,7 @@ def config(name, steps=None, lr=FAST_LR):
 
 @pytest.fixture(scope="module")
 def gen():
-    return cli.open_generator("default", overrides=OVERRIDES)
+    return loading.open_generator("default", overrides=OVERRIDES)
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +243,7 @@ def photo(tmp_path_factory, scene):
 
 def _invert(photo, out, method, extra):
     return cli.main(["invert", str(photo), "--method", method, "--generator", "default", "--camera", "frontal",
-                     "--out", str(out), "--views", "2", *OVERRIDES, *extra])
+                     "--out", str(out), "--views", "2", *GEN_OVERRIDES, *extra])
 
 
 def _outputs(out, stem="head"):

@@ -9,9 +9,20 @@ import time
 import numpy as np
 
 from inversion3d import camera, files, viz
-from inversion3d.video import VIDEO_FORMATS, write_video
+from inversion3d.app import loading
+from inversion3d.app.video import VIDEO_FORMATS, write_video
 
 DEFAULT_PIVOT = {"eg3d": (0.0, 0.0, 0.2), "panohead": (0.0, 0.0, 0.0)}  # eg3d.md §6, panohead.md §7
+
+
+def run(args, overrides=()):
+    """`inversion3d render`: `--config.KEY=VALUE` overrides apply to a config .py / default generator."""
+    seeds = parse_seeds(args.seeds)
+    files.ensure_writable_dir(args.out)  # fail before any loading or rendering
+    gen = loading.open_generator(args.ckpt, args.kind, overrides, compute_dtype=args.dtype)
+    return render_orbit(gen, seeds, args.out, truncation_psi=args.trunc, truncation_cutoff=args.trunc_cutoff,
+                        orbit=args.orbit, frames=args.frames, batch=args.batch, video_format=args.format,
+                        mesh=args.mesh, shape_resolution=args.shape_res, fps=args.fps, level=args.level)
 
 
 def parse_seeds(text):
