@@ -13,12 +13,8 @@ from configs import generators
 
 def get_config():
     config = ml_collections.ConfigDict(generators.generator_fields("eg3d", generators.eg3d_init_kwargs()))
+    config.update(generators.sample_fields(pivot=(0.0, 0.0, 0.2)))
     config.num_samples = 2  # latent seeds 0..num_samples-1, one row each
-    config.truncation_psi = 0.7
-    config.truncation_cutoff = 14
     config.yaws_deg = (-35.0, -17.5, 0.0, 17.5, 35.0)  # yaw offsets from the frontal view
     config.pitch_deg = 0.0
-    config.focal = 4.2647
-    config.radius = 2.7
-    config.pivot = (0.0, 0.0, 0.2)
     return config

@@ -48,3 +48,10 @@ def generator_fields(kind, init_kwargs, neural_rendering_resolution=NEURAL_RENDE
     init_kwargs, neural_rendering_resolution, ray_chunk and the weights seed."""
     return dict(kind=kind, init_kwargs=init_kwargs, neural_rendering_resolution=neural_rendering_resolution,
                 ray_chunk=RAY_CHUNK, seed=seed)
+
+
+def sample_fields(pivot):
+    """How samples are drawn and viewed: truncation psi 0.7 on the first 14 ws (the gen scripts' cutoff,
+    eg3d.md §2) and the FFHQ camera (focal 4.2647 as gen_videos / projector, orbit radius 2.7, look-at
+    pivot; eg3d.md §8)."""
+    return dict(truncation_psi=0.7, truncation_cutoff=14, focal=4.2647, radius=2.7, pivot=tuple(pivot))

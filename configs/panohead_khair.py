@@ -14,9 +14,5 @@ from configs import generators
 def get_config():
     config = ml_collections.ConfigDict(generators.generator_fields(
         "panohead", generators.panohead_init_kwargs(full=True)))
-    config.truncation_psi = 0.7
-    config.truncation_cutoff = 14
-    config.focal = 4.2647
-    config.radius = 2.7
-    config.pivot = (0.0, 0.0, 0.0)
+    config.update(generators.sample_fields(pivot=(0.0, 0.0, 0.0)))
     return config
