@@ -45,9 +45,10 @@ def check_method_flags(args, overrides=()):
         return
     if not args.encoder:
         raise ValueError(f"--encoder: --method {args.method} needs it (the encoder file)")
-    method_config = [a.split("=", 1)[0] for a in overrides if loading.is_override(a, "config")]
-    for flag, value in (("--steps", args.steps), ("--pose-opt", args.pose_opt or None), ("--lpips", args.lpips),
-                        ("--config", args.config or (method_config or [None])[0])):
+    unused = [("--steps", args.steps), ("--pose-opt", args.pose_opt or None), ("--lpips", args.lpips),
+              ("--config", args.config)]
+    unused += [(a.split("=", 1)[0], a) for a in overrides if loading.is_override(a, "config")]  # --config.KEY
+    for flag, value in unused:
         if value is not None:
             raise ValueError(f"{flag}: only used by --method {'|'.join(OPT_METHODS)}, got --method {args.method}")
     extra = {"goae": ("--afa", args.afa), "dual": ("--encoder2", args.encoder2)}

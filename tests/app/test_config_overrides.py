@@ -46,3 +46,16 @@ def test_config_by_path_from_another_directory(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["8", "64"]
+
+
+def test_invert_and_demo_route_overrides(tmp_path, capsys):
+    """invert: --config.KEY is the wplus / pti config (checked before any model is loaded)."""
+    base = ["invert", str(tmp_path / "a.png"), "--generator", "default", "--camera", "frontal", "--out", str(tmp_path)]
+    cases = [(base + ["--method", "pti", "--config.tune.nope=1"], "config has no key 'tune.nope'"),
+             (base + ["--method", "psp", "--encoder", "x.pt", "--config.tune.lr=1e-4"],
+              "--config.tune.lr: only used by --method wplus|pti"),
+             (["demo", "--out", str(tmp_path), "--generator.seed=1"], "`demo` takes no --generator.KEY overrides")]
+    for argv, needle in cases:
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err
