@@ -31,7 +31,8 @@ def _count(tree) -> int:
 def _flax_variables(kind, state_dict, init_kwargs, nrr):
     from inversion3d.api import load_generator  # the user-facing path: same checks, same key map
 
-    gen = load_generator(state_dict, kind=kind, init_kwargs=init_kwargs, neural_rendering_resolution=nrr or None)  # None: its default
+    # nrr None (not in the file): load_generator's default
+    gen = load_generator(state_dict, kind=kind, init_kwargs=init_kwargs, neural_rendering_resolution=nrr or None)
     return {c: _numpy_tree(v) for c, v in gen.params.items()}
 
 

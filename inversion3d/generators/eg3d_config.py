@@ -126,7 +126,8 @@ class EG3DConfig:
 
     @classmethod
     def from_official(cls, init_kwargs: Mapping[str, Any],
-                      neural_rendering_resolution: int = NEURAL_RENDERING_RESOLUTION, ray_chunk: Optional[int] = None, fused_modconv: bool = True,
+                      neural_rendering_resolution: int = NEURAL_RENDERING_RESOLUTION,
+                      ray_chunk: Optional[int] = None, fused_modconv: bool = True,
                       kind: str = "eg3d", compute_dtype: str = "float32",
                       low_precision_blocks: str = "official", remat: bool = False) -> "EG3DConfig":
         """Builds the config from official `TriPlaneGenerator` constructor kwargs (eg3d.md §0;

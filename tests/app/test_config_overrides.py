@@ -39,8 +39,9 @@ def test_missing_file_and_cli_error_line(tmp_path, capsys):
 
 def test_config_by_path_from_another_directory(tmp_path):
     """Config files import `configs` (a package) while ml_collections loads them by path."""
+    path = os.path.join(REPO, "configs", "toy_psp.py")
     code = ("from inversion3d.app import loading; "
-            f"c = loading.load_config({os.path.join(REPO, 'configs', 'toy_psp.py')!r}, ['--config.generator.ray_chunk=64']); "
+            f"c = loading.load_config({path!r}, ['--config.generator.ray_chunk=64']); "
             "print(c.generator.init_kwargs.rendering_kwargs.depth_resolution, c.generator.ray_chunk)")
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)

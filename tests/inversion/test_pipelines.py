@@ -19,7 +19,7 @@ from tests.encoders.recipe import random_variables
 @pytest.fixture(scope="module")
 def tiny():
     config = load_config(f"{CONFIG_DIR}/demo.py")
-    cfg = EG3DConfig.from_official(config.init_kwargs, neural_rendering_resolution=64)
+    cfg = EG3DConfig.from_official(config.init_kwargs, neural_rendering_resolution=config.neural_rendering_resolution)
     shapes = jax.eval_shape(lambda: eg3d.init_variables(cfg, jax.random.PRNGKey(0)))
     return cfg, random_variables(shapes, seed=0, scale=0.5)
 
