@@ -8,7 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["inversion3d", "inversion3d.*", "converters", "converters.*"]),
+    packages=find_packages(include=["inversion3d", "inversion3d.*", "converters", "converters.*", "configs"]),
     install_requires=[
         "jax>=0.10.2",
         "flax>=0.12.8",
@@ -40,5 +40,5 @@ setup(
         # viewing training logs (`tensorboard --logdir WORKDIR`); training never imports it
         "tensorboard": ["tensorboard>=2.21"],
     },
-    entry_points={"console_scripts": ["inversion3d=inversion3d.cli:main"]},
+    entry_points={"console_scripts": ["inversion3d=inversion3d.app.cli:main"]},
 )

@@ -11,23 +11,14 @@ Expected metric: tuning stops once LPIPS <= 0.06; GOAE Table 1 reports PTI MSE .
 CelebA-HQ, Pose Opt. .0164 / .0879 (editing-and-eval.md).
 Without LPIPS weights the loss is MSE alone and there is no early stop.
 """
-import importlib.util
-import os
-
 import ml_collections
 
-
-def _wplus_config():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wplus.py")
-    spec = importlib.util.spec_from_file_location("_inversion3d_wplus_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+from configs import wplus
 
 
 def get_config():
     config = ml_collections.ConfigDict()
-    config.pivot = _wplus_config()  # the W+ projector settings of configs/wplus.py ...
+    config.pivot = wplus.get_config()  # the W+ projector settings of configs/wplus.py ...
     config.pivot.num_steps = 500  # ... for first_inv_steps (the EG3D PTI port's pivot inversion; PTI's own: 450 in W)
     config.pivot.log_every = 100
 

@@ -17,6 +17,8 @@ rendering resolution 16 with 8 + 8 depth samples): the point is the training sta
 """
 import ml_collections
 
+from configs import generators
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -30,19 +32,10 @@ def get_config():
     config.on_nonfinite = "stop"  # NaN / Inf loss term or gradient: 'stop' (exit 65) | 'skip' the update
 
     config.generator = ml_collections.ConfigDict()
-    config.generator.init_kwargs = dict(  # configs/demo.py's embedded tiny generator
-        z_dim=64, w_dim=512, c_dim=25, img_resolution=128, img_channels=3,
-        mapping_kwargs=dict(num_layers=2), channel_base=1024, channel_max=32, num_fp16_res=0,
-        conv_clamp=None, fused_modconv_default="inference_only", sr_num_fp16_res=4,
-        sr_kwargs=dict(channel_base=1024, channel_max=32, fused_modconv_default="inference_only"),
-        rendering_kwargs=dict(
-            image_resolution=128, disparity_space_sampling=False, clamp_mode="softplus",
-            superresolution_module="training.superresolution.SuperresolutionHybrid2X",
-            c_gen_conditioning_zero=False, c_scale=1.0, superresolution_noise_mode="none",
-            decoder_lr_mul=1.0, sr_antialias=True, depth_resolution=8, depth_resolution_importance=8,
-            ray_start=2.25, ray_end=3.3, box_warp=1, avg_camera_radius=2.7, avg_camera_pivot=[0, 0, 0.2]))
+    config.generator.init_kwargs = generators.eg3d_init_kwargs(  # configs/demo.py's embedded tiny generator
+        depth_resolution=8, depth_resolution_importance=8)
     config.generator.neural_rendering_resolution = 16
-    config.generator.ray_chunk = 4096
+    config.generator.ray_chunk = generators.RAY_CHUNK
 
     config.data = ml_collections.ConfigDict()
     config.data.source = "generator"  # generator | synthetic | folder

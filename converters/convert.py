@@ -32,7 +32,8 @@ def _count(tree) -> int:
 def _flax_variables(kind, state_dict, init_kwargs, nrr):
     from inversion3d.api import load_generator  # the user-facing path: same checks, same key map
 
-    gen = load_generator(state_dict, kind=kind, init_kwargs=init_kwargs, neural_rendering_resolution=nrr or 64)
+    # nrr None (not in the file): load_generator's default
+    gen = load_generator(state_dict, kind=kind, init_kwargs=init_kwargs, neural_rendering_resolution=nrr or None)
     return {c: _numpy_tree(v) for c, v in gen.params.items()}
 
 
@@ -90,10 +91,12 @@ def convert(src, dst, network: str = "G_ema", kind: str = "auto",
         if not snapshot:
             raise ValueError(f"src: {src} is a bare {kind} state_dict without constructor kwargs; convert the "
                              f"official .pkl, or call load_generator(src, init_kwargs=...)")
+        from inversion3d.generators.eg3d_config import NEURAL_RENDERING_RESOLUTION  # the default, as load_generator
+
         check_floats(src, state_dict)
         tree = _flax_variables(kind, state_dict, info["init_kwargs"], info["neural_rendering_resolution"])
         meta.update(layout="flax", init_kwargs=info["init_kwargs"],
-                    neural_rendering_resolution=info["neural_rendering_resolution"] or 64)
+                    neural_rendering_resolution=info["neural_rendering_resolution"] or NEURAL_RENDERING_RESOLUTION)
     elif kind in ENCODER_KINDS:  # Flax encoders + configs inferred from the shapes
         tree, encoder_meta = convert_encoder(kind, state_dict, source=src)
         meta.update(layout="flax", **encoder_meta)

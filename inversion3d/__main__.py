@@ -1,6 +1,6 @@
 """`python -m inversion3d ...` runs the command-line interface."""
 import sys
 
-from inversion3d.cli import main
+from inversion3d.app.cli import main
 
 sys.exit(main())

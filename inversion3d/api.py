@@ -12,7 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from inversion3d.generators import eg3d
-from inversion3d.generators.eg3d_config import COMPUTE_DTYPES, LOW_PRECISION_BLOCKS, EG3DConfig
+from inversion3d.generators.eg3d_config import (COMPUTE_DTYPES, LOW_PRECISION_BLOCKS, NEURAL_RENDERING_RESOLUTION,
+                                                 EG3DConfig)
 from inversion3d.nn.variables import check_variables
 
 KINDS = ("eg3d", "panohead")
@@ -152,7 +153,7 @@ def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: 
     init_kwargs: the official `TriPlaneGenerator(**init_kwargs)` constructor kwargs, including
       `rendering_kwargs` (eg3d.md §0, §6).
     neural_rendering_resolution: the pickled attribute (64 for ffhq512-64, 128 for ffhq512-128);
-      None = the file's value, else 64.
+      None = the file's value, else NEURAL_RENDERING_RESOLUTION (64).
     ray_chunk: rays per renderer chunk (bounds memory); None renders all rays at once.
     compute_dtype: 'float32' (default, the official CPU numerics) or 'bfloat16' (mixed precision for
       TPU / GPU: parameters and outputs stay float32, README "Mixed precision").
@@ -176,7 +177,8 @@ def load_generator(source: Any = None, kind: Optional[str] = None, init_kwargs: 
         if neural_rendering_resolution is None:
             neural_rendering_resolution = checkpoint.neural_rendering_resolution
     kind = "eg3d" if kind is None else kind
-    neural_rendering_resolution = 64 if neural_rendering_resolution is None else neural_rendering_resolution
+    if neural_rendering_resolution is None:
+        neural_rendering_resolution = NEURAL_RENDERING_RESOLUTION
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
     if init_kwargs is None:

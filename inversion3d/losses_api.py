@@ -12,7 +12,8 @@ LPIPS_FILES = {"vgg": ("vgg.pth", "vgg16"), "alex": ("alex.pth", "alexnet")}  # 
 
 
 def load_lpips(path):
-    """-> {'vgg' | 'alex': LPIPS variables}; one-line ValueError when `path` holds none."""
+    """-> {'vgg' | 'alex': LPIPS variables}; one-line ValueError when `path` holds none (the
+    messages name `--lpips`, the flag of `invert`; configs name the same path `losses.lpips_weights`)."""
     from converters.lpips import load_lpips_variables, lpips_state_dict
 
     if os.path.isdir(path):
@@ -22,13 +23,13 @@ def load_lpips(path):
             if os.path.isfile(os.path.join(path, heads)) and trunks:
                 found[net] = load_lpips_variables(net, trunks[0], os.path.join(path, heads))
         if not found:
-            raise ValueError(f"lpips: {path} holds no LPIPS weights (expected vgg.pth + vgg16*.pth or alex.pth + "
+            raise ValueError(f"--lpips: {path} holds no LPIPS weights (expected vgg.pth + vgg16*.pth or alex.pth + "
                              f"alexnet*.pth)")
         return found
     if not os.path.isfile(path):
-        raise ValueError(f"lpips: no such file or directory: {path}")
+        raise ValueError(f"--lpips: no such file or directory: {path}")
     convs = sum(k.startswith("features.") and k.endswith(".weight") for k in lpips_state_dict(path, path))
     nets = {13: "vgg", 5: "alex"}
     if convs not in nets:
-        raise ValueError(f"lpips: {path} has {convs} trunk convolutions; expected VGG16 (13) or AlexNet (5)")
+        raise ValueError(f"--lpips: {path} has {convs} trunk convolutions; expected VGG16 (13) or AlexNet (5)")
     return {nets[convs]: load_lpips_variables(nets[convs], path, path)}

@@ -1,4 +1,5 @@
-"""Turning generator outputs into pictures: uint8 images, colour-mapped depth, PNG grids.
+"""Turning generator outputs into pictures: uint8 images, colour-mapped depth, image grids (for the
+commands, the metric reports and TensorBoard), PNG files.
 
 Writes are atomic (temp file in the same folder, then rename) so no half-written PNG is left.
 """
@@ -44,6 +45,21 @@ def make_grid(tiles, size=None):
             cells.append(np.asarray(img.convert("RGB")))
         rows.append(np.concatenate(cells, axis=1))
     return np.concatenate(rows, axis=0)
+
+
+def batch_grid(columns, max_rows=8):
+    """columns: list of (N, H_i, W_i, 3) arrays in [-1, 1] (square sizes dividing the largest)
+    -> (rows*S, cols*S, 3) uint8, one row per example (at most max_rows), S the largest size, smaller
+    columns nearest-upsampled (TensorBoard grids: input, reconstruction, novel views ...)."""
+    if not columns:
+        raise ValueError("columns: expected at least one (N, H, W, 3) array")
+    cols = [np.asarray(c, np.float32)[:max_rows] for c in columns]
+    size = max(c.shape[1] for c in cols)
+    bad = [c.shape[1] for c in cols if size % c.shape[1]]
+    if bad:
+        raise ValueError(f"images: column sizes must divide the largest ({size}), got {bad[0]}")
+    rows = min(len(c) for c in cols)
+    return make_grid([[to_uint8(c[i]) for c in cols] for i in range(rows)], size)
 
 
 def save_png(path, array):

@@ -97,7 +97,7 @@ FORBIDDEN = {
     "metrics": ("encoders", "discriminators"),
     "nn": ("encoders", "discriminators", "losses", "metrics", "networks"),
 }
-METHOD_USERS = ("app", "methods")  # the only rooms that may import methods/
+METHOD_USERS = ("app", "methods")  # the only rooms that may import methods/ (and `__main__`, the command)
 
 
 def violations(graph: dict, external: dict, package: str = "inversion3d") -> list:
@@ -116,7 +116,7 @@ def violations(graph: dict, external: dict, package: str = "inversion3d") -> lis
         if not any(in_room(module, f"{p}.{room}") for room in METHOD_USERS):
             found.extend(f"{module} imports {t} (only the command layer uses methods/)" for t in sorted(targets)
                          if in_room(t, f"{p}.methods"))
-        if not in_room(module, f"{p}.app"):
+        if not (in_room(module, f"{p}.app") or module == f"{p}.__main__"):  # `python -m` runs the command
             found.extend(f"library module {module} imports the command layer {t}" for t in sorted(targets)
                          if in_room(t, f"{p}.app"))
             found.extend(f"library module {module} imports {t}" for t in sorted(external.get(module, ())))

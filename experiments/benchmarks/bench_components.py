@@ -75,14 +75,14 @@ def run(args):
     import numpy as np
 
     from inversion3d.api import load_generator
-    from inversion3d.cli import load_config_file
+    from inversion3d.app.loading import load_config
     from inversion3d.generators import eg3d
 
     parts = [p for p in args.parts.split(",") if p]
     if not parts or any(p not in PARTS for p in parts):
         raise ValueError(f"--parts: expected a comma list of {PARTS}, got {args.parts!r}")
     resolutions = [int(r) for r in args.resolutions.split(",") if r.strip()]
-    config = load_config_file(args.config)
+    config = load_config(args.config)
     report = {"benchmark": "components", "env": C.environment(),
               "settings": {"config": args.config, "resolutions": resolutions, "parts": parts, "iters": args.iters}}
     mm = report["matmul"] = C.matmul_peak()

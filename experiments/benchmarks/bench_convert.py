@@ -50,10 +50,10 @@ print(json.dumps({"step": step, "seconds": time.perf_counter() - t0, "peak_rss_m
 def build_pickle(config_path, path):
     from converters.keymap import constant_keys, to_state_dict
     from inversion3d import load_generator
-    from inversion3d.cli import load_config_file
+    from inversion3d.app.loading import load_config
     from tests.converters.snapshots import write_snapshot
 
-    config = load_config_file(config_path)
+    config = load_config(config_path)
     init_kwargs = config.init_kwargs.to_dict() if hasattr(config.init_kwargs, "to_dict") else dict(config.init_kwargs)
     t0 = time.perf_counter()
     g_ema = load_generator(None, init_kwargs=init_kwargs, seed=0,

@@ -202,9 +202,9 @@ def bench_batch(gen, config, batch, iters, seed, aot, full_flops, peak):
 def run(args):
     jax = C.configure_jax(args.compilation_cache)
     from inversion3d.api import load_generator
-    from inversion3d.cli import load_config_file
+    from inversion3d.app.loading import load_config
 
-    config = load_config_file(args.config)
+    config = load_config(args.config)
     seed = int(config.get("seed", 0)) if args.seed is None else args.seed
     chunk = config.get("ray_chunk", None) if isinstance(args.ray_chunk, str) else args.ray_chunk
     res = int(args.neural_res or config.neural_rendering_resolution)

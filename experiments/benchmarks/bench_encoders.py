@@ -101,9 +101,9 @@ def run(args):
           f"({time.perf_counter() - t0:.1f} s)", flush=True)
     config = args.config or (TINY_CONFIG if args.size == "tiny" else "configs/eg3d_ffhq512.py")
     report["settings"]["config"] = config
-    from inversion3d.cli import load_config_file
+    from inversion3d.app.loading import load_config
 
-    out_res = int(load_config_file(config).init_kwargs["img_resolution"])  # the generator's image size
+    out_res = int(load_config(config).init_kwargs["img_resolution"])  # the generator's image size
     enc_res = enc.modules["goae"].swin.img_size
     feat_ch, feat_res = encoder_configs(args.size)["afa"]["feature_dim"], 32  # F: the backbone after b32
     rng = np.random.default_rng(args.seed)
@@ -151,11 +151,11 @@ def bench_inversion(args, config_path, enc, afa, image, peak):
 
     from inversion3d import camera
     from inversion3d.api import load_generator
-    from inversion3d.cli import load_config_file
+    from inversion3d.app.loading import load_config
     from inversion3d.methods.goae import pipeline as goae
     from inversion3d.methods.registry import make_inverter
 
-    config = load_config_file(config_path)
+    config = load_config(config_path)
     t0 = time.perf_counter()
     gen = load_generator(None, kind="eg3d", init_kwargs=config.init_kwargs, seed=args.seed,
                          neural_rendering_resolution=config.neural_rendering_resolution, ray_chunk=config.ray_chunk)

@@ -52,11 +52,11 @@ def bench_size(size, args, peak):
 
     from inversion3d import camera
     from inversion3d.api import load_generator
-    from inversion3d.cli import load_config_file
+    from inversion3d.app.loading import load_config
     from inversion3d.inversion import optimization as opt
     from inversion3d.inversion import pti, wplus
 
-    gconf = load_config_file(os.path.join(C.REPO_ROOT, SIZES[size]))
+    gconf = load_config(os.path.join(C.REPO_ROOT, SIZES[size]))
     t0 = time.perf_counter()
     gen = load_generator(None, kind=gconf.kind, init_kwargs=gconf.init_kwargs, seed=args.seed,
                          neural_rendering_resolution=gconf.neural_rendering_resolution, ray_chunk=gconf.ray_chunk)
@@ -74,7 +74,7 @@ def bench_size(size, args, peak):
                          "ray_chunk": cfg.render.ray_chunk,
                          "parameters": int(sum(x.size for x in jax.tree.leaves(gen.params["params"])))}}
     if "wplus" in args.parts:
-        config = load_config_file(os.path.join(C.REPO_ROOT, "configs/wplus.py"))
+        config = load_config(os.path.join(C.REPO_ROOT, "configs/wplus.py"))
         config.pose_opt.enabled = args.pose_opt
         net = None if args.no_lpips else config.losses.lpips_net
         static = wplus.static_settings(config, net)
@@ -86,7 +86,7 @@ def bench_size(size, args, peak):
                                      args.iters, peak, lambda: wplus.make_step(full, static).lower(*step_args))
         out["wplus"]["loss"] = "mse" if net is None else f"lpips-{net}"
     if "pti" in args.parts:
-        config = load_config_file(os.path.join(C.REPO_ROOT, "configs/pti.py"))
+        config = load_config(os.path.join(C.REPO_ROOT, "configs/pti.py"))
         config.pose_opt.enabled = args.pose_opt
         net = None if args.no_lpips else config.tune.lpips_net
         static = pti.static_settings(config.tune, config.pose_opt, net)

@@ -120,11 +120,11 @@ def toy_psp(args, peak):
     import jax
     import jax.numpy as jnp
 
-    from inversion3d.cli import load_config_file
+    from inversion3d.app.loading import load_config
     from inversion3d.methods.toy_psp import train as method_lib
     from inversion3d.training import optim, step as step_lib
 
-    config = load_config_file("configs/toy_psp.py")
+    config = load_config("configs/toy_psp.py")
     method = method_lib.Method(config)
     k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(args.seed), 4)
     frozen = method.frozen(k_frozen)
@@ -147,14 +147,14 @@ def generator(size, seed, fused_modconv=False):
     shared-kernel convs, and the gradient of XLA's grouped conv is slow on CPU.
     """
     from inversion3d.api import load_generator
-    from inversion3d.cli import load_config_file
+    from inversion3d.app.loading import load_config
 
     if size == "tiny":
         path = "configs/toy_psp.py"
-        g = load_config_file(path).generator
+        g = load_config(path).generator
     else:
         path = "configs/eg3d_ffhq512.py"
-        g = load_config_file(path)
+        g = load_config(path)
     gen = load_generator(None, kind="eg3d", init_kwargs=g.init_kwargs, seed=seed,
                          neural_rendering_resolution=int(g.neural_rendering_resolution), ray_chunk=g.get("ray_chunk"),
                          fused_modconv=fused_modconv)

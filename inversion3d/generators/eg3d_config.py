@@ -32,6 +32,9 @@ _PANOHEAD_TRAINING_KEYS = {"trans_reg", "bcg_reg_prob"}
 KINDS = ("eg3d", "panohead")
 COMPUTE_DTYPES = ("float32", "bfloat16")
 LOW_PRECISION_BLOCKS = ("official", "all")
+# The one default neural rendering resolution of the project: the official TriPlaneGenerator's initial
+# value (64, as in ffhq512-64; eg3d.md §0). Checkpoints carry their own (ffhq512-128: 128).
+NEURAL_RENDERING_RESOLUTION = 64
 
 
 def _check_keys(where: str, given: Mapping[str, Any], allowed: set, hint: str = ""):
@@ -63,7 +66,7 @@ class EG3DConfig:
     c_scale: float = 1.0
     c_gen_conditioning_zero: bool = False
     decoder_lr_mul: float = 1.0
-    neural_rendering_resolution: int = 64
+    neural_rendering_resolution: int = NEURAL_RENDERING_RESOLUTION
     fused_modconv: bool = True
     render: RenderConfig = RenderConfig(depth_resolution=48, depth_resolution_importance=48,
                                         ray_start=2.25, ray_end=3.3)
@@ -122,7 +125,8 @@ class EG3DConfig:
         return 2 * blocks
 
     @classmethod
-    def from_official(cls, init_kwargs: Mapping[str, Any], neural_rendering_resolution: int = 64,
+    def from_official(cls, init_kwargs: Mapping[str, Any],
+                      neural_rendering_resolution: int = NEURAL_RENDERING_RESOLUTION,
                       ray_chunk: Optional[int] = None, fused_modconv: bool = True,
                       kind: str = "eg3d", compute_dtype: str = "float32",
                       low_precision_blocks: str = "official", remat: bool = False) -> "EG3DConfig":

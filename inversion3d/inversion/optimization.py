@@ -75,12 +75,6 @@ def w_statistics(cfg, variables, z, c):
 _w_statistics = jax.jit(w_statistics, static_argnums=0)
 
 
-def frontal_label(gen):
-    """(25,) frontal camera of a Generator: `camera.generator_frontal_label(gen)`. Only for
-    invert_optimized.py until the command layer calls the camera package itself (issue 21); remove then."""
-    return camera.generator_frontal_label(gen)
-
-
 def compute_w_statistics(gen, cond_camera, num_samples: int, seed: int):
     """Host helper: w statistics of `gen` (a Generator) for `num_samples` z from `seed`, every z
     mapped with the (25,) conditioning camera `cond_camera` -> (w_avg (w_dim,), w_std ())."""

@@ -16,8 +16,9 @@ import time
 import jax
 from clu import metrics as clu_metrics
 
+from inversion3d import viz
 from inversion3d.data import pipeline, tfds_builder
-from inversion3d.training import checkpoint, gan, images, nonfinite, optim, sharding, state as state_lib, step as step_lib
+from inversion3d.training import checkpoint, gan, nonfinite, optim, sharding, state as state_lib, step as step_lib
 from inversion3d.training import stopping, writers
 from inversion3d.training.inputs import DeviceIterator, PairSource
 
@@ -182,7 +183,7 @@ def _train(config, workdir, method_cls, stop):
                     ckpt.save_best(s, state, data.get_state(), config, scalars)
             if every(int(log.get("image_every", 0)), s):
                 cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
-                writer.write_images(s, {"input_recon_views": images.grid(cols)})
+                writer.write_images(s, {"input_recon_views": viz.batch_grid(cols)})
             if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
                 jax.block_until_ready(state)
                 jax.profiler.stop_trace()

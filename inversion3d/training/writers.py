@@ -45,8 +45,7 @@ class JsonlWriter:
     def write_hparams(self, hparams: Mapping, start_step: int = 0):
         flat = traverse_util.flatten_dict(dict(hparams), sep=".")  # {'a': {'b': 1}} -> {'a.b': 1}
         record = {"hparams": {k: str(v) for k, v in flat.items()}, "start_step": int(start_step), "time": time.time()}
-        self._f.write(json.dumps(record) + "
-")
+        self._f.write(json.dumps(record) + "\n")
 
     def flush(self):
         self._f.flush()
@@ -100,8 +99,7 @@ class TensorBoardWriter:
 
     def write_hparams(self, hparams, start_step: int = 0):
         flat = traverse_util.flatten_dict(dict(hparams), sep=".")
-        text = "
-".join(f"    {k}: {v}" for k, v in sorted(flat.items()))
+        text = "\n".join(f"    {k}: {v}" for k, v in sorted(flat.items()))
         self._w.add_text("hparams", text, int(start_step))
 
     def flush(self):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from converters.orbax_io import META_FILE
-from inversion3d import cli, load_generator
+from inversion3d import load_generator
+from inversion3d.app import cli
 from tests.conftest import load_golden, nchw_to_nhwc
 from tests.converters.snapshots import discriminator_state_dict, write_snapshot
 from tests.generators.test_eg3d_parity import TINY_INIT_KWARGS, abs_err, rel_err

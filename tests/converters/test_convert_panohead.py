@@ -10,7 +10,8 @@ import pytest
 
 import inversion3d.api
 from converters.orbax_io import META_FILE
-from inversion3d import cli, load_generator
+from inversion3d import load_generator
+from inversion3d.app import cli
 from tests.conftest import load_golden, nchw_to_nhwc
 from tests.converters.snapshots import write_snapshot
 from tests.generators.test_eg3d_parity import abs_err, rel_err

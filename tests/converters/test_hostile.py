@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from converters import orbax_io
-from inversion3d import cli, load_generator
+from inversion3d import load_generator
+from inversion3d.app import cli
 from tests.converters.hostile import CORPUS
 from tests.conftest import load_golden
 from tests.converters.snapshots import write_snapshot

@@ -11,7 +11,8 @@ from converters.load import split_arrays
 from converters.modules import guess_state_dict_kind
 from converters.orbax_io import META_FILE, read_converted
 from converters.torch_format import read_checkpoint_object
-from inversion3d import cli, load_generator
+from inversion3d import load_generator
+from inversion3d.app import cli
 from tests.conftest import load_golden
 from tests.converters import pickle_writer as pw
 from tests.generators.test_eg3d_parity import TINY_INIT_KWARGS

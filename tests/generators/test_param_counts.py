@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from inversion3d.cli import CONFIG_DIR, load_config_file
+from inversion3d.app.loading import CONFIG_DIR, load_config
 from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 
@@ -15,7 +15,7 @@ from inversion3d.generators.eg3d_config import EG3DConfig
     ("eg3d_ffhq512.py", 30_662_136, 831_024, 26),
     ("panohead_khair.py", 53_741_548, 874_963, 43)])
 def test_released_parameter_counts(config_file, params, buffers, filters):
-    config = load_config_file(f"{CONFIG_DIR}/{config_file}")
+    config = load_config(f"{CONFIG_DIR}/{config_file}")
     cfg = EG3DConfig.from_official(config.init_kwargs.to_dict(), kind=config.kind)
     shapes = jax.eval_shape(lambda: eg3d.init_variables(cfg, jax.random.PRNGKey(0)))
     count = lambda tree: sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))

@@ -15,7 +15,8 @@ import pytest
 from converters.encoder_convert import CONFIGS
 from converters.encoder_keymaps import DERIVED, DROPPED, swin_derived_buffers
 from converters.keymap import torch_key
-from inversion3d import cli, load_encoder, load_generator
+from inversion3d import load_encoder, load_generator
+from inversion3d.app import cli
 from inversion3d.encoders.swin_v2 import SwinConfig
 from inversion3d.networks import build, template
 from tests.conftest import load_golden

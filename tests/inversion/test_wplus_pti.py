@@ -12,21 +12,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inversion3d import camera, cli
+from inversion3d import camera
+from inversion3d.app import cli, loading
 from inversion3d.inversion import optimization as opt
 from inversion3d.inversion import pti, wplus
-from inversion3d.invert_images import frontal_camera
-from inversion3d.invert_optimized import load_lpips_weights
+from inversion3d.losses_api import load_lpips
 from inversion3d.losses.lpips import LPIPS
 from inversion3d.preprocess import pose
 
 OVERRIDES = ["--config.neural_rendering_resolution=16", "--config.init_kwargs.rendering_kwargs.depth_resolution=8",
              "--config.init_kwargs.rendering_kwargs.depth_resolution_importance=8"]
+GEN_OVERRIDES = [a.replace("--config.", "--generator.", 1) for a in OVERRIDES]  # `invert`: the generator's config
 FAST_LR = 0.05  # the tests' latent lr: 5x the projector's, to converge in a few steps on the random generator
 
 
 def config(name, steps=None, lr=FAST_LR):
-    cfg = cli.load_config_file(os.path.join(cli.CONFIG_DIR, f"{name}.py"))
+    cfg = loading.load_config(os.path.join(loading.CONFIG_DIR, f"{name}.py"))
     stage = cfg if name == "wplus" else cfg.pivot
     stage.w_avg_samples, stage.optim.lr = 2000, lr
     if steps is not None:
@@ -36,13 +37,13 @@ def config(name, steps=None, lr=FAST_LR):
 
 @pytest.fixture(scope="module")
 def gen():
-    return cli.open_generator("default", overrides=OVERRIDES)
+    return loading.open_generator("default", overrides=OVERRIDES)
 
 
 @pytest.fixture(scope="module")
 def scene(gen):
     """(ws (1, 14, 512), frontal camera (1, 25), target image (1, 128, 128, 3)) of a known latent."""
-    c = frontal_camera(gen)[None]
+    c = camera.generator_frontal_label(gen)[None]
     z = np.random.RandomState(5).randn(1, gen.config.z_dim).astype(np.float32)
     ws = np.asarray(gen.mapping(z, c, truncation_psi=0.7))
     return ws, c, np.asarray(gen.synthesis(ws, c)["image"])
@@ -66,7 +67,7 @@ def test_schedules_match_the_projector_formulas():
 
 
 def test_w_statistics_match_numpy(gen):
-    c = frontal_camera(gen)
+    c = camera.generator_frontal_label(gen)
     np.testing.assert_array_equal(camera.generator_frontal_label(gen), c)
     z = opt.sample_z(123, 300, gen.config.z_dim)
     np.testing.assert_array_equal(z, np.random.RandomState(123).randn(300, gen.config.z_dim).astype(np.float32))
@@ -242,7 +243,7 @@ def photo(tmp_path_factory, scene):
 
 def _invert(photo, out, method, extra):
     return cli.main(["invert", str(photo), "--method", method, "--generator", "default", "--camera", "frontal",
-                     "--out", str(out), "--views", "2", *OVERRIDES, *extra])
+                     "--out", str(out), "--views", "2", *GEN_OVERRIDES, *extra])
 
 
 def _outputs(out, stem="head"):
@@ -260,7 +261,7 @@ def test_cli_wplus_with_pose_opt(photo, tmp_path, gen, capsys):
     res = _outputs(tmp_path)
     assert res["ws"].shape == (14, 512) and res["planes"].shape == (3, 256, 256, 32) and str(res["method"]) == "wplus"
     assert res["losses"].shape == (3,)
-    np.testing.assert_allclose(res["camera_initial"], frontal_camera(gen), atol=1e-7)
+    np.testing.assert_allclose(res["camera_initial"], camera.generator_frontal_label(gen), atol=1e-7)
     assert not np.array_equal(res["camera"], res["camera_initial"])  # refined
     np.testing.assert_array_equal(res["camera"][16:], res["camera_initial"][16:])  # intrinsics fixed
 
@@ -315,8 +316,8 @@ def test_lpips_weights_folder_and_single_file(tmp_path):
     torch.save(trunk, tmp_path / "alexnet-owt-7be5be79.pth")
     torch.save(heads, tmp_path / "alex.pth")
     torch.save({**trunk, **heads}, tmp_path / "merged.pth")
-    from_dir = load_lpips_weights(str(tmp_path))
-    from_file = load_lpips_weights(str(tmp_path / "merged.pth"))
+    from_dir = load_lpips(str(tmp_path))
+    from_file = load_lpips(str(tmp_path / "merged.pth"))
     assert set(from_dir) == set(from_file) == {"alex"}
     for a, b in zip(jax.tree.leaves(from_dir["alex"]), jax.tree.leaves(from_file["alex"])):
         np.testing.assert_array_equal(a, b)

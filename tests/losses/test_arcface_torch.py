@@ -6,7 +6,8 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from inversion3d import cli, load_encoder  # noqa: E402
+from inversion3d import load_encoder  # noqa: E402
+from inversion3d.app import cli  # noqa: E402
 
 WIDTHS = (16, 16, 32, 32)  # SE hidden = width // 16 >= 1
 UNITS = (3, 4, 14, 3)  # IR-SE-50

@@ -4,7 +4,8 @@ import json
 
 import numpy as np
 
-from inversion3d.training import images, writers
+from inversion3d import viz
+from inversion3d.training import writers
 
 
 def test_jsonl_and_non_main_writer(tmp_path):
@@ -31,7 +32,7 @@ def test_progress_line():
 def test_image_grid_layout():
     a = np.full((3, 4, 4, 3), -1.0)
     b = np.ones((3, 2, 2, 3))
-    g = images.grid([a, b], max_rows=2)
+    g = viz.batch_grid([a, b], max_rows=2)
     assert g.shape == (8, 8, 3) and g.dtype == np.uint8
     assert g[:, :4].max() == 0 and g[:, 4:].min() == 255
 

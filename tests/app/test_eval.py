@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inversion3d import cli
+from inversion3d.app import cli, loading
 from inversion3d.metrics import image
 from inversion3d.metrics.pseudo_pairs import truncation_method, write_generator_pairs
 
@@ -17,7 +17,7 @@ YAWS = (0.0, 30.0, -30.0)
 @pytest.fixture(scope="module")
 def pairs_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("pairs")
-    gen = cli.open_generator("default")
+    gen = loading.open_generator("default")
     write_generator_pairs(gen, str(out), YAWS, 2, truncation_method(0.5), method="trunc05")
     write_generator_pairs(gen, str(out), YAWS, 1, truncation_method(0.7), method="same")
     return out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inversion3d import cli
+from inversion3d.app import cli
 
 SMALL = ["--config.neural_rendering_resolution=16", "--config.ray_chunk=128"]
 

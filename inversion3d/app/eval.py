@@ -148,23 +148,10 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
     return write_report(out_dir, records, missing, meta, fid=fids, grids=grids)
 
 
-def run_eval(args):
+def run(args, overrides=()):
+    """`inversion3d eval`: writes the report and prints the paths written."""
     paths = evaluate(args.data, args.out, args.method, args.lpips_backbone, args.lpips_heads, args.lpips_net,
                      args.arcface, inception=args.inception)
     for kind, path in paths.items():
         print(f"[eval] {kind}: {path}")
     return paths
-
-
-def add_parser(sub):
-    ev = sub.add_parser("eval", help="pairs.json of targets / results -> GOAE / Dual Encoder tables "
-                                     "(CSV, Markdown, HTML with grids, JSON)")
-    ev.add_argument("--data", required=True, help="folder with pairs.json and the PNGs it names")
-    ev.add_argument("--out", required=True, help="output directory for report.{csv,md,html,json}")
-    ev.add_argument("--method", nargs="+", default=None, help="evaluate only these methods (default: all)")
-    ev.add_argument("--lpips-backbone", default=None, help="torchvision AlexNet / VGG16 state dict .pth")
-    ev.add_argument("--lpips-heads", default=None, help="official LPIPS v0.1 linear heads .pth")
-    ev.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
-    ev.add_argument("--arcface", default=None, help="ArcFace IR-SE50 model_ir_se50.pth or converted directory")
-    ev.add_argument("--inception", default=None, help="FID Inception-v3 weights (.pth state dict, torchvision layout)")
-    return ev

@@ -9,9 +9,19 @@ import time
 import numpy as np
 
 from inversion3d import camera, files, viz
-from inversion3d.video import VIDEO_FORMATS, write_video
+from inversion3d.app import loading
+from inversion3d.app.video import VIDEO_FORMATS, write_video
 
-DEFAULT_PIVOT = {"eg3d": (0.0, 0.0, 0.2), "panohead": (0.0, 0.0, 0.0)}  # eg3d.md §6, panohead.md §7
+
+
+def run(args, overrides=()):
+    """`inversion3d render`: `--config.KEY=VALUE` overrides apply to a config .py / default generator."""
+    seeds = parse_seeds(args.seeds)
+    files.ensure_writable_dir(args.out)  # fail before any loading or rendering
+    gen = loading.open_generator(args.ckpt, args.kind, overrides, compute_dtype=args.dtype)
+    return render_orbit(gen, seeds, args.out, truncation_psi=args.trunc, truncation_cutoff=args.trunc_cutoff,
+                        orbit=args.orbit, frames=args.frames, batch=args.batch, video_format=args.format,
+                        mesh=args.mesh, shape_resolution=args.shape_res, fps=args.fps, level=args.level)
 
 
 def parse_seeds(text):
@@ -26,14 +36,6 @@ def parse_seeds(text):
     if not seeds or min(seeds) < 0:
         raise ValueError(f"--seeds: expected non-negative seeds, got {text!r}")
     return seeds
-
-
-def camera_setup(gen):
-    """(pivot, radius, intrinsics) from the checkpoint's rendering kwargs, with the kind's defaults."""
-    rk = dict(gen.init_kwargs.get("rendering_kwargs") or {})
-    pivot = tuple(float(v) for v in rk.get("avg_camera_pivot", DEFAULT_PIVOT[gen.kind]))
-    radius = float(rk.get("avg_camera_radius", camera.FFHQ_RADIUS))
-    return pivot, radius, camera.intrinsics_matrix(camera.FFHQ_FOCAL)
 
 
 def _progress(total, desc):
@@ -51,10 +53,10 @@ def render_orbit(gen, seeds, out_dir, truncation_psi=0.7, truncation_cutoff=14, 
     if batch < 1:
         raise ValueError(f"--batch: expected >= 1, got {batch}")
     files.ensure_writable_dir(out_dir)
-    pivot, radius, intr = camera_setup(gen)
+    rig = camera.generator_rig(gen)
     yaw, pitch = camera.orbit_angles(orbit, frames)
-    cams = camera.make_label(camera.lookat_pose(yaw, pitch, pivot, radius), intr)
-    cond = camera.make_label(camera.lookat_pose(np.pi / 2, np.pi / 2, pivot, radius), intr)
+    cams = rig.labels(yaw, pitch)
+    cond = rig.labels(camera.FRONT, camera.FRONT)
     written = {}
     for seed in seeds:
         start = time.time()

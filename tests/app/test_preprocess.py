@@ -6,12 +6,13 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from inversion3d import cli
+from inversion3d.app import cli
 from inversion3d.preprocess import dataset_json, pipeline
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory, astronaut):
+def photos(tmp_path_factory):
+    astronaut = data.astronaut()
     folder = tmp_path_factory.mktemp("photos")
     Image.fromarray(astronaut).save(folder / "astronaut.png")
     Image.fromarray(data.coffee()).save(folder / "coffee.jpg")

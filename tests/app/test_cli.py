@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inversion3d import cli
+from inversion3d.app import cli
 
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "demo.py")
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "demo.py")
 
 
 def test_demo_writes_grid_and_depth(tmp_path, capsys):

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inversion3d import cli, load_encoder
-from inversion3d.invert_images import read_image
+from inversion3d import load_encoder
+from inversion3d.app import cli, loading
+from inversion3d.app.inputs import read_image
 from inversion3d.inversion.common import generator_planes, resize_image, w_avg
 from tests.inversion import synthetic as syn
 from tests.tolerances import assert_close_f32
@@ -77,7 +78,7 @@ def test_psp_e4e(files, tmp_path, method, encoder, capsys):
 
 @pytest.fixture(scope="module")
 def default_gen():
-    return cli.open_generator("default")
+    return loading.open_generator("default")
 
 
 def test_goae_batched_deterministic(files, tmp_path, default_gen):
@@ -117,7 +118,7 @@ def test_dual_on_panohead(files, tmp_path, capsys):
     yaws = np.arctan2(res["view_cameras"][:, 3], res["view_cameras"][:, 11])  # camera x / z: a full turn
     np.testing.assert_allclose(np.sort(np.abs(yaws)), [0, np.pi], atol=1e-5)
     e2 = load_encoder(files / "e2.pt")  # E2 (the visible encoder) gives the ws
-    gen_avg = w_avg(cli.open_generator("default-panohead").params)
+    gen_avg = w_avg(loading.open_generator("default-panohead").params)
     want = _encode(e2, "psp", read_image(files / "rgba.png", 128, log=lambda *a, **k: None), 32, gen_avg)
     assert_close_f32(res["ws"], want, n_reduce=512)
 

@@ -1,0 +1,169 @@
+"""The `inversion3d` command (also `python -m inversion3d`).
+
+  inversion3d demo --config configs/demo.py --out out/demo [--config.seed=3 ...]
+  inversion3d render CKPT --seeds 0-3 --trunc 0.7 --orbit yaw|360|spiral --frames 60 --out DIR [--mesh]
+  inversion3d convert SRC DST [--network G_ema|G|D] [--kind auto|eg3d|panohead|goae|psp|...]
+  inversion3d info FILE
+  inversion3d invert IMAGES... --method goae|psp|e4e|triplanenet|dual --encoder CKPT --generator CKPT
+                     --camera dataset.json|frontal --out DIR [--views N] [--afa CKPT] [--encoder2 CKPT]
+  inversion3d invert IMAGES... --method wplus|pti --generator CKPT --camera dataset.json|frontal --out DIR
+                     [--steps N] [--pose-opt] [--lpips DIR_OR_FILE] [--config.tune.lr=1e-4 ...]
+  inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
+  inversion3d eval --data DIR --out DIR [--method NAME ...]
+
+This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
+config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
+"""
+import argparse
+import importlib
+import sys
+
+# command -> (module of inversion3d.app with its run function, flags whose `--FLAG.KEY=VALUE` it takes)
+COMMANDS = {
+    "demo": ("demo", "run", ("config",)),
+    "render": ("render", "run", ("config",)),
+    "convert": ("convert", "run", ()),
+    "info": ("convert", "run_info", ()),
+    "invert": ("invert", "run", ("config", "generator")),
+    "preprocess": ("preprocess", "run", ()),
+    "eval": ("eval", "run", ()),
+}
+OVERRIDE_FLAGS = ("config", "generator")
+
+
+def _add_demo(sub):
+    demo = sub.add_parser("demo", help="render the embedded default generator at several yaws (PNG grid + depth)")
+    demo.add_argument("--config", default=None, help="config file with get_config() (default: configs/demo.py)")
+    demo.add_argument("--out", default="out/demo", help="output directory")
+
+
+def _add_render(sub):
+    render = sub.add_parser("render", help="orbit videos, PNG grids, depth maps and meshes for latent seeds")
+    render.add_argument("ckpt", help="checkpoint, a config .py, 'default' (tiny EG3D) or 'default-panohead'")
+    render.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"])
+    render.add_argument("--seeds", default="0", help="latent seeds, e.g. 0-3,7")
+    render.add_argument("--trunc", type=float, default=0.7, help="truncation psi")
+    render.add_argument("--trunc-cutoff", type=int, default=14, help="truncate the first ws")
+    render.add_argument("--orbit", default="yaw", choices=["yaw", "360", "spiral"])
+    render.add_argument("--frames", type=int, default=60)
+    render.add_argument("--batch", type=int, default=4, help="frames rendered per compiled call")
+    render.add_argument("--format", default="mp4", choices=["mp4", "gif"])
+    render.add_argument("--fps", type=int, default=30)
+    render.add_argument("--mesh", action="store_true", help="also export .ply/.obj/.mrc shapes")
+    render.add_argument("--shape-res", type=int, default=128, help="density grid resolution for --mesh")
+    render.add_argument("--level", type=float, default=None, help="iso-level of the raw density (default 10)")
+    render.add_argument("--out", required=True, help="output directory")
+    render.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                        help="compute dtype; bfloat16 = mixed precision for TPU / GPU (README 'Mixed precision')")
+
+
+def _add_convert_and_info(sub):
+    from converters.load import CONVERT_KINDS, NETWORKS  # light: no jax, no orbax
+
+    convert = sub.add_parser("convert", help="official .pkl / .pth -> a directory load_generator reads "
+                                             "(Orbax arrays + JSON); never runs code from the file")
+    convert.add_argument("src", help="EG3D / PanoHead .pkl, or a PyTorch .pth / .pt")
+    convert.add_argument("dst", help="output directory (must not exist)")
+    convert.add_argument("--network", default="G_ema", choices=NETWORKS, help="network of a .pkl snapshot")
+    convert.add_argument("--kind", default="auto", choices=CONVERT_KINDS, help="model family (auto: detect)")
+    info = sub.add_parser("info", help="what a checkpoint holds (networks, kwargs, parameter count, dtype)")
+    info.add_argument("file", help=".pkl, .pth / .pt, or a converted directory")
+
+
+def _add_invert(sub):
+    inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder or by optimisation (W+, PTI): "
+                                        "reconstruction, novel views, depth, latent / tri-planes npz")
+    inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...)")
+    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual", "wplus", "pti"],
+                     help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "
+                          "(W+ pivot + generator fine-tuning, configs/pti.py)")
+    inv.add_argument("--encoder", default=None, help="encoder methods (required for them): encoder .pth / .pt or "
+                                                     "converted directory (goae: the encoder; dual: E1, the "
+                                                     "occluded-region encoder)")
+    inv.add_argument("--afa", default=None, help="goae: the AFA .pth / .pt or converted directory")
+    inv.add_argument("--encoder2", default=None, help="dual: E2, the visible-region encoder")
+    inv.add_argument("--generator", required=True, help="checkpoint, config .py, 'default' or 'default-panohead' "
+                                                        "(a config's values: --generator.KEY=VALUE)")
+    inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")
+    inv.add_argument("--camera", required=True, help="dataset.json with a label per image, 'frontal', or "
+                                                     "'photo': raw photos, detected, aligned and given cameras "
+                                                     "first (as `inversion3d preprocess`, into OUT/aligned)")
+    inv.add_argument("--views", type=int, default=8, help="novel views per image (yaw sweep; 360 deg for PanoHead)")
+    inv.add_argument("--batch", type=int, default=1, help="images per compiled call (pti: 1, one tuned generator "
+                                                            "per image)")
+    inv.add_argument("--config", default=None, help="wplus / pti: the method's config file (default: configs/wplus.py "
+                                                    "or configs/pti.py); its values: --config.KEY=VALUE, e.g. "
+                                                    "--config.tune.lr=1e-4")
+    inv.add_argument("--steps", type=int, default=None, help="wplus / pti: optimisation steps (wplus: W+ steps; pti: "
+                                                             "pivot steps and the most tuning steps); default: config")
+    inv.add_argument("--pose-opt", action="store_true", help="wplus / pti: refine the camera jointly (axis-angle + "
+                                                             "translation delta; the npz keeps camera_initial)")
+    inv.add_argument("--lpips", default=None, help="wplus / pti: LPIPS weights, a folder with vgg.pth + vgg16*.pth "
+                                                   "and/or alex.pth + alexnet*.pth, or one file with trunk and heads; "
+                                                   "without it the loss is MSE only")
+    inv.add_argument("--out", required=True, help="output directory")
+
+
+def _add_preprocess(sub):
+    prep = sub.add_parser("preprocess", help="photos -> aligned EG3D / PanoHead crops + dataset.json cameras "
+                                             "(offline MTCNN; lists every photo it could not use)")
+    prep.add_argument("inputs", nargs="+", metavar="IMAGES_OR_DIR", help="photos and/or folders of photos")
+    prep.add_argument("--style", default="eg3d", choices=["eg3d", "panohead"], help="crop and camera convention")
+    prep.add_argument("--out", required=True, help="output directory (crops, dataset.json, preprocess_report.json)")
+    prep.add_argument("--size", type=int, default=512, help="crop size in pixels (PanoHead: 563 keeps its raw crop)")
+    prep.add_argument("--min-size", type=float, default=128, help="smallest face region in photo pixels "
+                                                                  "(PanoHead's own limit is 256)")
+    prep.add_argument("--require-single", action="store_true", help="skip photos with several faces "
+                                                                    "(default: use the largest)")
+    prep.add_argument("--camera", default="pnp", choices=["pnp", "frontal"],
+                      help="estimate the camera from the landmarks, or use the frontal default")
+    prep.add_argument("--weights", default=None, help="folder with MTCNN pnet.pt / rnet.pt / onet.pt "
+                                                      "(default: the installed facenet-pytorch package)")
+
+
+def _add_eval(sub):
+    ev = sub.add_parser("eval", help="pairs.json of targets / results -> GOAE / Dual Encoder tables "
+                                     "(CSV, Markdown, HTML with grids, JSON)")
+    ev.add_argument("--data", required=True, help="folder with pairs.json and the PNGs it names")
+    ev.add_argument("--out", required=True, help="output directory for report.{csv,md,html,json}")
+    ev.add_argument("--method", nargs="+", default=None, help="evaluate only these methods (default: all)")
+    ev.add_argument("--lpips-backbone", default=None, help="torchvision AlexNet / VGG16 state dict .pth")
+    ev.add_argument("--lpips-heads", default=None, help="official LPIPS v0.1 linear heads .pth")
+    ev.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
+    ev.add_argument("--arcface", default=None, help="ArcFace IR-SE50 model_ir_se50.pth or converted directory")
+    ev.add_argument("--inception", default=None, help="FID Inception-v3 weights (.pth state dict, torchvision layout)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="inversion3d", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval):
+        add(sub)
+    return parser
+
+
+def _is_override(arg):
+    return any(arg.startswith((f"--{flag}.", f"--no{flag}.")) for flag in OVERRIDE_FLAGS)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    overrides = [a for a in argv if _is_override(a)]
+    args = build_parser().parse_args([a for a in argv if not _is_override(a)])
+    module, function, accepted = COMMANDS[args.command]
+    try:
+        for arg in overrides:
+            flag = arg.split(".", 1)[0].lstrip("-")
+            if flag.removeprefix("no") not in accepted:
+                raise ValueError(f"{arg.split('=', 1)[0]}: `{args.command}` takes no --{flag.removeprefix('no')}.KEY "
+                                 f"overrides")
+        run = getattr(importlib.import_module(f"inversion3d.app.{module}"), function)
+        run(args, overrides)
+    except ValueError as err:
+        print(f"inversion3d: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

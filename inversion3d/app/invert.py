@@ -1,0 +1,229 @@
+"""`inversion3d invert`: photos -> reconstruction, novel views, depth and latent / tri-planes per image,
+with a feed-forward encoder (goae, psp, e4e, triplanenet, dual) or by optimisation (wplus, pti).
+
+Both kinds share the input path of inputs.py (checks before any model is loaded, padded batches of
+`batch` images, so one compilation serves all) and write the same files per image STEM (the file
+name without extension):
+  STEM_recon.png  the input and the reconstruction side by side
+  STEM_views.png  novel views: a yaw sweep (EG3D) or a full turn (PanoHead)
+  STEM_depth.png  colour-mapped depth of the reconstruction and the views (near = bright)
+  STEM.npz        ws (num_ws, w_dim), planes (3, H, W, C), camera (25,), view cameras (V, 25)
+                  [+ mask for goae / dual]
+The optimisation methods (inversion/wplus.py, pti.py; configs/wplus.py, pti.py, overridden with
+`--config.KEY=VALUE`) need no encoder; their npz adds the loss curves (and for pti the tuning steps,
+whether it stopped early) and, with --pose-opt, camera_initial (the input camera; `camera` is the
+refined one). pti also writes STEM_generator.npz, the tuned generator variables (pti.load_variables
+reads it back).
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+from inversion3d import camera, files, viz
+from inversion3d.app import inputs, loading
+from inversion3d.losses_api import load_lpips
+
+YAW_RANGE = 0.35  # +-20 degrees, the `render --orbit yaw` sweep
+OPT_METHODS = ("wplus", "pti")  # optimisation-based: no encoder (inversion/wplus.py, pti.py)
+
+
+def check_method_flags(args, overrides=()):
+    """One-line errors for flags the method needs or does not use (before anything is loaded)."""
+    if args.method in OPT_METHODS:
+        for flag, value in (("--encoder", args.encoder), ("--afa", args.afa), ("--encoder2", args.encoder2)):
+            if value:
+                raise ValueError(f"{flag}: not used by --method {args.method} (optimisation needs no encoder)")
+        if args.steps is not None and args.steps < 1:
+            raise ValueError(f"--steps: expected >= 1, got {args.steps}")
+        if args.method == "pti" and args.batch != 1:
+            raise ValueError(f"--batch: --method pti tunes one generator per image, expected 1, got {args.batch}")
+        if args.lpips and not os.path.exists(args.lpips):
+            raise ValueError(f"--lpips: no such file or directory: {args.lpips}")
+        return
+    if not args.encoder:
+        raise ValueError(f"--encoder: --method {args.method} needs it (the encoder file)")
+    unused = [("--steps", args.steps), ("--pose-opt", args.pose_opt or None), ("--lpips", args.lpips),
+              ("--config", args.config)]
+    unused += [(a.split("=", 1)[0], a) for a in overrides if loading.is_override(a, "config")]  # --config.KEY
+    for flag, value in unused:
+        if value is not None:
+            raise ValueError(f"{flag}: only used by --method {'|'.join(OPT_METHODS)}, got --method {args.method}")
+    extra = {"goae": ("--afa", args.afa), "dual": ("--encoder2", args.encoder2)}
+    for method, (flag, value) in extra.items():
+        if args.method == method and not value:
+            raise ValueError(f"{flag}: --method {method} needs it ({'the AFA file' if method == 'goae' else 'E2'})")
+        if args.method != method and value:
+            raise ValueError(f"{flag}: only used by --method {method}, got --method {args.method}")
+
+
+def run(args, overrides=()):
+    """The `invert` subcommand: checks flags and inputs, loads the models, inverts every image.
+    overrides: `--config.KEY=VALUE` (the wplus / pti config) and `--generator.KEY=VALUE` (a config
+    .py generator)."""
+    check_method_flags(args, overrides)
+    gen_overrides = [a for a in overrides if loading.is_override(a, "generator")]
+    if args.method in OPT_METHODS:
+        return run_optimization(args, [a for a in overrides if loading.is_override(a, "config")], gen_overrides)
+    stems, labels = inputs.prepare(args)
+    start = time.time()
+    sources = [args.encoder] + [v for v in (args.afa, args.encoder2) if v]
+    encoders = loading.open_encoders(args.method, sources)  # before the (slower) generator
+    gen = loading.open_generator(args.generator, args.kind, gen_overrides, name="generator")
+    from inversion3d.methods.registry import make_inverter
+
+    inverter = make_inverter(args.method, gen, encoders)
+    print(f"[invert] {args.method} on a {gen.kind} generator, {len(args.images)} image(s) at "
+          f"{inverter.input_size}x{inverter.input_size}; models loaded in {time.time() - start:.1f}s", flush=True)
+    return invert_images(inverter, gen, args.images, args.out, args.camera, views=args.views, batch=args.batch,
+                         labels=labels, stems=stems)
+
+
+def run_optimization(args, overrides=(), gen_overrides=()):
+    """`invert --method wplus|pti`: the method's config (--config, default configs/<method>.py, with
+    `overrides`, then --steps / --pose-opt applied), the user's LPIPS weights (or the MSE fallback, with
+    a warning), then every image."""
+    path = args.config or os.path.join(loading.CONFIG_DIR, f"{args.method}.py")
+    config = loading.load_config(path, overrides)
+    stage = config if args.method == "wplus" else config.pivot
+    if args.steps is not None:
+        stage.num_steps = args.steps
+        if args.method == "pti":
+            config.tune.max_steps = args.steps
+    if args.pose_opt:
+        config.pose_opt.enabled = True
+    stems, labels = inputs.prepare(args)
+    start = time.time()
+    lpips = load_lpips(args.lpips) if args.lpips else None
+    if lpips is None:
+        print("[invert] warning: no --lpips weights given: the loss is MSE only (no LPIPS term, no PTI early stop)",
+              file=sys.stderr, flush=True)
+    gen = loading.open_generator(args.generator, args.kind, gen_overrides, name="generator")
+    size = gen.config.img_resolution
+    print(f"[invert] {args.method} on a {gen.kind} generator, {len(args.images)} image(s) at {size}x{size}; "
+          f"models loaded in {time.time() - start:.1f}s", flush=True)
+    return invert_images_optimized(args.method, gen, config, args.images, args.out, labels, stems, views=args.views,
+                                   batch=args.batch, lpips=lpips)
+
+
+def view_cameras(gen, intrinsics, views):
+    """(V, 25) novel-view labels: a yaw sweep (EG3D) or a full turn (PanoHead) around the pivot."""
+    rig = camera.generator_rig(gen)
+    yaw = camera.novel_view_yaws(gen.kind, views, YAW_RANGE)
+    return camera.lookat_labels(yaw, np.full_like(yaw, np.pi / 2), rig.pivot, rig.radius, intrinsics.reshape(3, 3))
+
+
+def _progress(total):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="invert", unit="image", leave=False)
+
+
+def invert_images(inverter, gen, paths, out_dir, camera_spec=inputs.FRONTAL, views=8, batch=1, labels=None,
+                  stems=None):
+    """Runs `inverter` (methods/registry.py) on every image; returns {path: [written files]}."""
+    from inversion3d.inversion.common import view_renderer
+
+    if views < 1 or batch < 1:
+        raise ValueError(f"--views / --batch: expected >= 1, got {views} / {batch}")
+    if stems is None:
+        stems, labels = inputs.check_inputs(paths, camera_spec)
+    files.ensure_writable_dir(out_dir)
+    front = camera.generator_frontal_label(gen) if labels is None else None
+    render_views = view_renderer(inverter.config)
+    written, bar = {}, _progress(len(paths))
+    log = bar.write if hasattr(bar, "write") else print
+    for chunk, images, cams in inputs.batches(paths, labels, front, inverter.input_size, batch, log=log):
+        start = time.time()
+        out = inverter(images, cams)
+        view_cams = np.stack([view_cameras(gen, c[16:], views) for c in cams], axis=1)  # (V, B, 25)
+        sweep = render_views(inverter.params["generator"], out["planes"], out["ws"], view_cams)
+        for j, i in enumerate(chunk):
+            result = {k: np.asarray(v[j]) for k, v in out.items()}
+            written[paths[i]] = write_outputs(out_dir, stems[i], images[j], result, cams[j], view_cams[:, j],
+                                              np.asarray(sweep["image"][:, j]), np.asarray(sweep["image_depth"][:, j]),
+                                              inverter.method)
+        bar.update(len(chunk))
+        bar.write(f"[invert] {', '.join(stems[i] for i in chunk)}: {time.time() - start:.1f}s -> {out_dir}")
+    bar.close()
+    return written
+
+
+def _angles(label):
+    from inversion3d.preprocess.pose import angles_from_label
+
+    a = angles_from_label(label)
+    return a["yaw"], a["elevation"]
+
+
+def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, stems=None, views=8, batch=1,
+                            lpips=None, log=None):
+    """Runs W+ optimisation or PTI (with config.pose_opt) on every image; returns {path: [written files]}."""
+    import jax
+    from inversion3d.inversion import optimization, pti, wplus
+    from inversion3d.inversion.common import view_renderer
+
+    log = log or (lambda *a, **k: print(*a, **k, flush=True))
+    if stems is None:
+        stems, labels = inputs.check_inputs(paths, inputs.FRONTAL)
+    files.ensure_writable_dir(out_dir)
+    front = camera.generator_frontal_label(gen) if labels is None else None
+    written = {}
+    stats = config if method == "wplus" else config.pivot
+    w_stats = optimization.compute_w_statistics(gen, camera.generator_frontal_label(gen), stats.w_avg_samples,
+                                                stats.w_avg_seed)  # once for all images
+    for chunk, images, cams in inputs.batches(paths, labels, front, gen.config.img_resolution, batch, log=log):
+        start = time.time()
+        log(f"[invert] {method}: {', '.join(stems[i] for i in chunk)}")
+        if method == "wplus":
+            res = wplus.run(gen, images, cams, config, lpips, w_stats=w_stats, log=log)
+            variables = gen.params
+            extra = {"losses": res["losses"]}
+        else:
+            res = pti.run(gen, images, cams, config, lpips, w_stats=w_stats, log=log)
+            variables = res["variables"]
+            extra = {"pivot_losses": res["pivot_losses"], "tune_losses": res["tune_losses"],
+                     "tune_steps": np.asarray(res["tune_steps"]), "stopped_early": np.asarray(res["stopped_early"])}
+        cfg, final_cams = res["config"], np.asarray(res["camera"])
+        out = optimization.result_renderer(cfg)(variables, res["ws"], final_cams)
+        view_cams = np.stack([view_cameras(gen, c[16:], views) for c in final_cams], axis=1)  # (V, B, 25)
+        sweep = view_renderer(cfg)(variables, out["planes"], out["ws"], view_cams)
+        for j, i in enumerate(chunk):
+            result = {k: np.asarray(v[j]) for k, v in out.items()}
+            more = dict(extra)
+            if config.pose_opt.enabled:
+                more["camera_initial"] = cams[j]
+                (y0, p0), (y1, p1) = _angles(cams[j]), _angles(final_cams[j])
+                log(f"[invert] {stems[i]}: --pose-opt camera yaw {y0:+.2f} -> {y1:+.2f} deg, pitch {p0:+.2f} -> "
+                    f"{p1:+.2f} deg")
+            written[paths[i]] = write_outputs(out_dir, stems[i], images[j], result, final_cams[j], view_cams[:, j],
+                                              np.asarray(sweep["image"][:, j]), np.asarray(sweep["image_depth"][:, j]),
+                                              method, extra=more)
+            if method == "pti":
+                target = os.path.join(out_dir, f"{stems[i]}_generator.npz")
+                written[paths[i]].append(files.atomic_write(target, lambda tmp: pti.save_variables(
+                    tmp, jax.device_get(variables))))
+        log(f"[invert] {', '.join(stems[i] for i in chunk)}: {time.time() - start:.1f}s -> {out_dir}")
+    return written
+
+
+def write_outputs(out_dir, stem, image, result, cam, view_cams, view_images, view_depths, method, extra=None):
+    """Writes the four files of one image (`extra`: more arrays for the npz); returns their paths."""
+    base = os.path.join(out_dir, stem)
+    size = result["image"].shape[0]
+    recon = viz.to_uint8(result["image"])
+    views = list(viz.to_uint8(view_images))
+    depths = [result["image_depth"]] + list(view_depths)
+    lo, hi = float(np.min(depths)), float(np.max(depths))
+    arrays = {"ws": result["ws"], "planes": result["planes"], "camera": cam, "view_cameras": view_cams,
+              "method": np.asarray(method)}
+    if "mask" in result:
+        arrays["mask"] = result["mask"]
+    arrays.update(extra or {})
+    return [
+        viz.save_png(f"{base}_recon.png", viz.make_grid([[viz.to_uint8(image), recon]], size)),
+        viz.save_png(f"{base}_views.png", viz.make_grid([views], size)),
+        viz.save_png(f"{base}_depth.png", viz.make_grid([[viz.colorize_depth(d, lo, hi) for d in depths]], size)),
+        files.atomic_write(f"{base}.npz", lambda tmp: np.savez(tmp, **arrays)),
+    ]

@@ -1,0 +1,97 @@
+"""What the commands, benchmarks and experiments load: config files, generators and encoders.
+
+Config files are Python files with `get_config()` (the `configs` package, or any path). Overrides use
+ml_collections' own syntax, as `experiments/train.py` does: `--config.a.b=value`, parsed by
+`ml_collections.config_flags` (values are type-checked against the config's field). Errors a user
+can cause (missing file, unknown key, wrong type) are one-line `ValueError`s naming the flag.
+"""
+import os
+import warnings
+
+import configs
+
+CONFIG_DIR = os.path.dirname(os.path.abspath(configs.__file__))
+DEFAULT_GENERATORS = {"default": "demo.py", "default-panohead": "demo_panohead.py"}
+
+
+def is_override(arg, name="config"):
+    """True for `--NAME.key=value` (and absl's boolean `--noNAME.key`) command-line arguments."""
+    return arg.startswith((f"--{name}.", f"--no{name}."))
+
+
+def _override_path(arg, name):
+    return arg.split("=", 1)[0].split(".", 1)[1]
+
+
+def load_config(path, overrides=(), name="config"):
+    """`get_config()` of the file at `path` (ml_collections' `file.py[:arg]` form), locked, with
+    `overrides` (`--NAME.a.b=value` strings) applied by ml_collections' config flags."""
+    from absl import flags
+    from ml_collections import config_flags
+    from ml_collections.config_flags import config_path
+
+    file = str(path).split(":", 1)[0]
+    if not os.path.isfile(file):
+        raise ValueError(f"--{name}: no such file: {file}")
+    values = flags.FlagValues()
+    argv = ["inversion3d", f"--{name}={path}"]
+    config_flags.DEFINE_config_file(name, None, "config file", flag_values=values, lock_config=True, sys_argv=argv)
+    try:
+        with warnings.catch_warnings():  # ml_collections loads the file with the deprecated load_module()
+            warnings.filterwarnings("ignore", "the load_module", DeprecationWarning)
+            values(argv)
+    except AttributeError as err:
+        if "get_config" in str(err):
+            raise ValueError(f"--{name}: {file} defines no get_config()") from None
+        raise
+    config = values[name].value
+    for arg in overrides:
+        if not is_override(arg, name):
+            raise ValueError(f"override {arg!r}: expected --{name}.KEY=VALUE")
+        key = _override_path(arg, name)
+        try:
+            config_path.get_value(key, config)
+        except (KeyError, AttributeError, IndexError, ValueError):
+            raise ValueError(f"--{name}.{key}: config has no key {key!r} ({file})") from None
+    if overrides:
+        values = flags.FlagValues()
+        argv = ["inversion3d", *overrides]
+        config_flags.DEFINE_config_dict(name, config, flag_values=values, lock_config=True, sys_argv=argv)
+        try:
+            values(argv)
+        except flags.Error as err:
+            raise ValueError(str(err).strip().splitlines()[0]) from None
+        config = values[name].value
+    return config
+
+
+def open_generator(source, kind="auto", overrides=(), compute_dtype="float32", name="config"):
+    """A generator from 'default' / 'default-panohead', a config .py (random weights from its
+    init_kwargs; `overrides` as in `load_config`, flag `name`), or a checkpoint path handed to
+    `load_generator` (with `compute_dtype`)."""
+    from inversion3d.api import load_generator
+
+    if source in DEFAULT_GENERATORS:
+        source = os.path.join(CONFIG_DIR, DEFAULT_GENERATORS[source])
+    if str(source).endswith(".py"):
+        config = load_config(source, overrides, name)
+        return load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
+                              neural_rendering_resolution=config.neural_rendering_resolution,
+                              ray_chunk=config.ray_chunk, compute_dtype=compute_dtype)
+    if overrides:
+        raise ValueError(f"{overrides[0].split('=', 1)[0]}: overrides need a config .py generator, got {source}")
+    if not os.path.exists(source):
+        raise ValueError(f"CKPT: no such file or directory: {source}")
+    kwargs = {} if kind == "auto" else {"kind": kind}
+    return load_generator(source, compute_dtype=compute_dtype, **kwargs)
+
+
+def open_encoders(method, sources):
+    """The encoders of an inversion `method` from their files (`sources` in the order of
+    `methods.registry.FILE_KINDS[method]`), kinds checked before any generator is loaded."""
+    from inversion3d.encoders_api import load_encoder
+    from inversion3d.methods.registry import FILE_KINDS, check_kinds
+
+    encoders = [load_encoder(src, kind) for src, kind in zip(sources, FILE_KINDS[method])]
+    check_kinds(method, encoders)
+    return encoders
