@@ -2,6 +2,7 @@
 `TriPlaneGenerator(**init_kwargs)` arguments (eg3d.md §0, §6; panohead.md §1) of the tiny embedded
 defaults (random weights, 128 px, 2X super-resolution) and of the released full-size checkpoints.
 """
+from inversion3d.camera import FFHQ_FOCAL, FFHQ_RADIUS  # the camera constants, declared once
 from inversion3d.generators.eg3d_config import NEURAL_RENDERING_RESOLUTION  # the one default (64)
 
 RAY_CHUNK = 4096  # rays per renderer chunk: bounds memory (README "Out of memory")
@@ -54,4 +55,4 @@ def sample_fields(pivot):
     """How samples are drawn and viewed: truncation psi 0.7 on the first 14 ws (the gen scripts' cutoff,
     eg3d.md §2) and the FFHQ camera (focal 4.2647 as gen_videos / projector, orbit radius 2.7, look-at
     pivot; eg3d.md §8)."""
-    return dict(truncation_psi=0.7, truncation_cutoff=14, focal=4.2647, radius=2.7, pivot=tuple(pivot))
+    return dict(truncation_psi=0.7, truncation_cutoff=14, focal=FFHQ_FOCAL, radius=FFHQ_RADIUS, pivot=tuple(pivot))
