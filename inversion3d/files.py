@@ -1,5 +1,6 @@
 """Writing results safely: atomic writes (temp file in the same folder, then rename) and checked
-output folders, so no half-written file is ever left behind."""
+output folders, so no half-written file is ever left behind; since a file that exists is complete,
+`resume_plan` decides from their presence which items a rerun skips (--resume) or redoes (--overwrite)."""
 import os
 import tempfile
 

@@ -87,6 +87,14 @@ def _source_path(source, name):
     return source
 
 
+def check_source(source, overrides=(), name="config"):
+    """The generator flag's checks that need no loading: the file exists; overrides only for a config."""
+    source = _source_path(source, name)
+    if overrides and not str(source).endswith(".py"):
+        raise ValueError(f"{overrides[0].split('=', 1)[0]}: overrides need a config .py generator, got {source}")
+    return source
+
+
 def resolve_kind(source, kind="auto", overrides=(), name="config"):
     """The generator kind ('eg3d' / 'panohead') of `source` without building the generator: from the
     config file (defaults, .py), a converted directory's JSON, or an official file's constructor

@@ -45,7 +45,7 @@ def run(args, overrides=()):
     seeds = [seeds[i] for i in keep]
     if not seeds:
         return {}
-    if str(args.ckpt).endswith(".py") or args.ckpt in loading.DEFAULT_GENERATORS:
+    if str(loading.check_source(args.ckpt, overrides)).endswith(".py"):
         loading.resolve_kind(args.ckpt, "auto", overrides)  # config errors before the generator is built
     gen = loading.open_generator(args.ckpt, args.kind, overrides, compute_dtype=args.dtype)
     return render_orbit(gen, seeds, args.out, truncation_psi=args.trunc, truncation_cutoff=args.trunc_cutoff,
