@@ -105,7 +105,10 @@ def resolve_kind(source, kind="auto", overrides=(), name="config"):
     if str(source).endswith(".py"):
         return generator_config(source, overrides, name).kind
     from converters.load import read_generator_source
+    from converters.orbax_io import is_converted_dir, read_meta
 
+    if is_converted_dir(source):  # its JSON names the kind: no arrays read
+        return read_meta(source).get("kind")
     return read_generator_source(source).kind
 
 

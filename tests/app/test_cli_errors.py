@@ -124,3 +124,16 @@ def test_help_documents_exit_codes(capsys):
     assert cli.main(["render", "--help"]) == 0
     out = capsys.readouterr().out
     assert "exit codes: 0 done; 2 bad input" in out and "--resume" in out and "--debug" in out
+
+
+def test_invert_photo_hint_names_a_command_it_has(tmp_path, monkeypatch, capsys):
+    from inversion3d.app import inputs
+    from inversion3d.preprocess import pipeline
+
+    reason = "face too small: its crop spans 90 px of the photo, at least 128 px needed (--min-size)"
+    monkeypatch.setattr(pipeline, "preprocess_photos", lambda *a, **k: {
+        "used": [], "skipped": [{"source": "p.jpg", "reason": reason}], "dataset_json": None})
+    with pytest.raises(ValueError, match="no usable photo"):
+        inputs.align_photos(["p.jpg"], str(tmp_path), "eg3d")
+    out = capsys.readouterr().out
+    assert "`inversion3d preprocess --min-size N`" in out and "(--min-size)" not in out
