@@ -183,10 +183,10 @@ def batches(paths, labels, front, size, batch, log=print, max_pixels=DEFAULT_MAX
     `batch` paths; labels None means `front` for every image; the last batch repeats its last image."""
     for lo in range(0, len(paths), batch):
         chunk = list(range(lo, min(lo + batch, len(paths))))
-        images = np.stack([read_image(paths[i], size, log=log, max_pixels=max_pixels) for i in chunk])
+        pixels = np.stack([read_image(paths[i], size, log=log, max_pixels=max_pixels) for i in chunk])
         cams = np.stack([front if labels is None else labels[i] for i in chunk]).astype(np.float32)
         pad = batch - len(chunk)  # one compiled batch shape for every chunk
         if pad:
-            images = np.concatenate([images, np.repeat(images[-1:], pad, 0)])
+            pixels = np.concatenate([pixels, np.repeat(pixels[-1:], pad, 0)])
             cams = np.concatenate([cams, np.repeat(cams[-1:], pad, 0)])
-        yield chunk, images, cams
+        yield chunk, pixels, cams
