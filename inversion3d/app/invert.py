@@ -71,7 +71,6 @@ def run(args, overrides=()):
     .py generator)."""
     check_method_flags(args, overrides)
     gen_overrides = [a for a in overrides if loading.is_override(a, "generator")]
-    loading.check_source(args.generator, gen_overrides, name="generator")
     if args.method in OPT_METHODS:
         return run_optimization(args, [a for a in overrides if loading.is_override(a, "config")], gen_overrides)
     stems, labels = inputs.prepare(args, _alignment_kind(args, gen_overrides))
