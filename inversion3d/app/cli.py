@@ -196,15 +196,8 @@ def _one_line(err):
 
 def _new_dirs(args):
     """Output folders that do not exist yet: removed again when the run fails before writing into them."""
-    new = []
-    for path in (getattr(args, name, None) for name in ("out", "dst")):
-        if not isinstance(path, str) or os.path.lexists(path):
-            continue
-        path = os.path.abspath(path)
-        while not os.path.lexists(os.path.dirname(path)):  # the topmost folder this run would create
-            path = os.path.dirname(path)
-        new.append(path)
-    return new
+    paths = [getattr(args, name, None) for name in ("out", "dst")]
+    return [os.path.abspath(p) for p in paths if isinstance(p, str) and not os.path.lexists(p)]
 
 
 def _remove_if_empty(paths):
