@@ -13,12 +13,12 @@ import numpy as np
 from flax import traverse_util
 
 from converters.encoder_convert import ENCODER_KINDS, convert_encoder
-from converters.load import (GENERATOR_KINDS, NETWORKS, check_convert_kind, check_floats, networks_of, reading,
-                             select_network, split_arrays)
+from converters.load import (GENERATOR_KINDS, NETWORKS, check_convert_kind, check_finite, check_floats, networks_of,
+                             reading, select_network, split_arrays)
 from converters.modules import (class_name, generator_info, generator_kind, guess_state_dict_kind, module_state_dict,
                                 summarize_kwargs, to_jsonable)
 from converters.tensors import DEFAULT_LIMITS, ReadLimits, UnsafeOrBroken
-from converters.orbax_io import is_converted_dir, read_converted, write_converted
+from converters.orbax_io import check_dst, is_converted_dir, read_converted, write_converted
 from converters.safe_pickle import CheckpointError
 from converters.torch_format import read_checkpoint_object
 
@@ -82,11 +82,13 @@ def convert(src, dst, network: str = "G_ema", kind: str = "auto",
         raise ValueError(f"network: expected one of {NETWORKS}, got {network!r}")
     if is_converted_dir(src):
         raise ValueError(f"src: {src} is already a converted checkpoint")
+    check_dst(dst)  # before the (long) conversion
     start = time.perf_counter()
     state_dict, meta, detected, info, snapshot = _read(src, network, limits)
     kind = check_convert_kind(kind, detected, src, snapshot=snapshot)
     if not state_dict:
         raise CheckpointError(f"{src}: holds no tensors")
+    check_finite(src, state_dict)
     if kind in GENERATOR_KINDS and network != "D":
         if not snapshot:
             raise ValueError(f"src: {src} is a bare {kind} state_dict without constructor kwargs; convert the "

@@ -88,9 +88,23 @@ def split_arrays(obj: Any) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
 
 
 def check_floats(path, state_dict):
+    """Generator weights: every array floating point and finite (CheckpointError naming the tensor)."""
     for key, value in state_dict.items():
         if value.dtype.kind != "f" and value.dtype.name != "bfloat16":
             raise CheckpointError(f"{path}: {key} has dtype {value.dtype.name}, expected floating point weights")
+    check_finite(path, state_dict)
+
+
+def check_finite(path, state_dict):
+    """CheckpointError naming the first floating-point array with NaN / Inf values (a diverged or
+    corrupted checkpoint would otherwise load and produce NaN images)."""
+    for key, value in state_dict.items():
+        if (value.dtype.kind == "f" or value.dtype.name == "bfloat16") and value.size:
+            finite = np.isfinite(np.asarray(value, np.float32))
+            if not finite.all():
+                bad = int(finite.size - np.count_nonzero(finite))
+                what = "all NaN/Inf" if bad == finite.size else f"{bad:,} of {finite.size:,} values NaN/Inf"
+                raise CheckpointError(f"{path}: tensor {key} is {what}; the checkpoint is diverged or corrupt")
 
 
 def read_generator_source(source, network: str = "G_ema", limits: ReadLimits = DEFAULT_LIMITS) -> GeneratorSource:

@@ -7,13 +7,15 @@
 layout 'flax': the Flax variables tree {'params', 'buffers'} that `load_generator(DST)` uses as is.
 layout 'state_dict': {'state_dict': {PyTorch name: array}} in PyTorch layouts, for networks without a
 Flax port yet (discriminators, encoders, losses); later key maps read these.
-The directory is written under a temporary name beside DST and renamed at the end, so a failed
-conversion never leaves a partial DST.
+The directory is written under a temporary name beside DST (`.DST.<pid>.partial`) and renamed at
+the end, so a failed conversion never leaves a partial DST; the partial folder of a killed run (its
+pid no longer running) is removed by the next conversion to the same DST. Folders and files get the
+usual permissions (0777 / 0666 minus the umask).
 """
 import json
 import os
+import re
 import shutil
-import tempfile
 from typing import Any, Dict, Mapping, Tuple
 
 import numpy as np
@@ -34,17 +36,66 @@ def _checkpointer():
     return ocp.StandardCheckpointer()
 
 
-def write_converted(dst, tree: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
-    """Writes `tree` (nested dict of arrays) and `meta` to a new directory `dst`; returns its path."""
+def check_dst(dst) -> str:
+    """The absolute path of a DST that does not exist yet (ValueError otherwise)."""
     dst = os.path.abspath(os.fspath(dst))
     if os.path.lexists(dst):
         raise ValueError(f"dst: {dst} already exists; choose a new output directory")
+    return dst
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_partials(dst: str) -> list:
+    """Removes `.DST.<pid>.partial` folders beside `dst` whose process is gone; returns their paths."""
+    parent, base = os.path.split(dst)
+    pattern = re.compile(r"\." + re.escape(base) + r"\.(\d+)\.partial\Z")
+    removed = []
+    for name in os.listdir(parent) if os.path.isdir(parent) else ():
+        match = pattern.match(name)
+        if match and int(match.group(1)) != os.getpid() and not _running(int(match.group(1))):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            removed.append(os.path.join(parent, name))
+    return removed
+
+
+def _permissions(folder):
+    """Orbax / mkdir results to the usual modes (0777 / 0666 minus the umask), as a plain copy would be."""
+    mask = _umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for root, dirs, names in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o777 & ~mask)
+        for n in names:
+            os.chmod(os.path.join(root, n), 0o666 & ~mask)
+
+
+def write_converted(dst, tree: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """Writes `tree` (nested dict of arrays) and `meta` to a new directory `dst`; returns its path."""
+    dst = check_dst(dst)
     if meta.get("layout") not in LAYOUTS:
         raise ValueError(f"layout: expected one of {LAYOUTS}, got {meta.get('layout')!r}")
     parent = os.path.dirname(dst)
+    tmp = os.path.join(parent, f".{os.path.basename(dst)}.{os.getpid()}.partial")
     try:
         os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(dst)}.", suffix=".partial", dir=parent)
+        remove_stale_partials(dst)
+        shutil.rmtree(tmp, ignore_errors=True)  # an earlier failed try of this same process
+        os.mkdir(tmp)
     except OSError as err:
         raise ValueError(f"dst: cannot create {dst}: {err.strerror or err}") from None
     try:
@@ -54,6 +105,7 @@ def write_converted(dst, tree: Mapping[str, Any], meta: Mapping[str, Any]) -> st
         checkpointer.wait_until_finished()
         with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as f:
             json.dump(dict(meta, format=FORMAT_VERSION), f, indent=1, sort_keys=True)
+        _permissions(tmp)
         os.rename(tmp, dst)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

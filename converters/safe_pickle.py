@@ -23,6 +23,9 @@ from converters.tensors import DTypeTag, Storage, TensorRef, UnsafeOrBroken, sto
 
 MAX_STACK = 20_000  # values on the unpickler stack at once (legit checkpoints stay below ~3k)
 MAX_MARKS = 1_000  # open MARKs at once
+# Containers inside containers, as the pickle builds them (a tensor is ~4 levels: REDUCE, args tuple,
+# storage tuple ...; the tiny EG3D test snapshot, with the full module tree, reaches 36); torch_format.MAX_DEPTH checks the objects after.
+MAX_NESTING = 300
 FORBIDDEN_OPCODES = {"EXT1", "EXT2", "EXT4", "INST", "OBJ", "PERSID", "NEXT_BUFFER", "READONLY_BUFFER"}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -31,14 +34,47 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be read safely; the message is one line: '<file>: <reason>'."""
 
 
+class _Node:
+    """A container the pre-scan models: the longest chain of containers known above it (`level`) and
+    below it (`height`)."""
+
+    __slots__ = ("level", "height")
+
+    def __init__(self, height=0):
+        self.level, self.height = 0, height
+
+
+# Opcodes that make a new container from what they pop (its children), and those that add the popped
+# values to the container below them (APPEND: list, SETITEM: dict, BUILD: object state ...).
+_MAKES = {"EMPTY_LIST", "EMPTY_DICT", "EMPTY_TUPLE", "EMPTY_SET", "LIST", "DICT", "TUPLE", "TUPLE1", "TUPLE2",
+          "TUPLE3", "FROZENSET", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
+_ADDS = {"APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS", "BUILD"}
+_PUTS = {"PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"}
+_GETS = {"GET", "BINGET", "LONG_BINGET"}
+
+
+def _link(parent, child, what):
+    """Records that `child` is nested in `parent`; refuses a chain longer than MAX_NESTING."""
+    if not isinstance(child, _Node):
+        return
+    if parent.level + 1 + child.height > MAX_NESTING:
+        raise UnsafeOrBroken(f"{what}: object nesting deeper than {MAX_NESTING} levels (pickle bomb?)")
+    child.level = max(child.level, parent.level + 1)
+    parent.height = max(parent.height, child.height + 1)
+
+
 def prescan(stream, what: str = "pickle") -> None:
     """Checks one pickle's opcodes from the stream's position to its STOP (the stream is advanced).
 
     Rejects opcodes that construct objects outside `find_class` (INST/OBJ/EXT*), out-of-band
     buffers, memo indices larger than the pickle could have created, a stack deeper than
-    MAX_STACK and every length that runs past the end of the data (pickletools raises).
+    MAX_STACK, every length that runs past the end of the data (pickletools raises) and chains of
+    containers nested deeper than MAX_NESTING, also when they are built through the memo with a
+    shallow stack (a 10^6-deep chain is refused after MAX_NESTING links, not after building it).
+    The nesting model keeps, per container, the longest chain known above and below it when a link
+    is made, so it never over-counts; `torch_format.resolve` checks the exact depth afterwards.
     """
-    depth, marks, count = 0, [], 0
+    stack, marks, memo, count = [], [], {}, 0
     start = stream.tell()
     stream.seek(0, 2)
     remaining = stream.tell() - start
@@ -53,23 +89,49 @@ def prescan(stream, what: str = "pickle") -> None:
                 raise UnsafeOrBroken(f"{what}: memo index {arg} out of range (pickle bomb?)")
             if name == "FRAME" and int(arg) > remaining:
                 raise UnsafeOrBroken(f"{what}: frame of {arg} bytes runs past the end of the data")
-            before, after = opcode.stack_before, opcode.stack_after
             if name == "MARK":
-                marks.append(depth)
+                marks.append(len(stack))
                 if len(marks) > MAX_MARKS:
                     raise UnsafeOrBroken(f"{what}: more than {MAX_MARKS} nested MARKs (pickle bomb?)")
                 continue
-            if pickletools.markobject in before:
-                if not marks:
-                    raise UnsafeOrBroken(f"{what}: malformed pickle ({name} without MARK)")
-                depth = marks.pop() - before.index(pickletools.markobject) + len(after)
-            elif name == "POP" and marks and marks[-1] == depth:
-                marks.pop()
+            before, after = opcode.stack_before, opcode.stack_after
+            if name in _PUTS:
+                if not stack:
+                    raise UnsafeOrBroken(f"{what}: malformed pickle (stack underflow at {name})")
+                memo[len(memo) if name == "MEMOIZE" else int(arg)] = stack[-1]
+                continue
+            if name in _GETS:
+                stack.append(memo.get(int(arg)))
+            elif name == "DUP":
+                stack.append(stack[-1] if stack else None)
             else:
-                depth += len(after) - len(before)
-            if depth < 0:
-                raise UnsafeOrBroken(f"{what}: malformed pickle (stack underflow at {name})")
-            if depth > MAX_STACK:
+                if pickletools.markobject in before:
+                    if not marks:
+                        raise UnsafeOrBroken(f"{what}: malformed pickle ({name} without MARK)")
+                    base = marks.pop() - before.index(pickletools.markobject)
+                elif name == "POP" and marks and marks[-1] == len(stack):
+                    marks.pop()  # POP of an empty MARK
+                    continue
+                else:
+                    base = len(stack) - len(before)
+                if base < 0:
+                    raise UnsafeOrBroken(f"{what}: malformed pickle (stack underflow at {name})")
+                popped = stack[base:]
+                del stack[base:]
+                if name in _ADDS:  # the container stays below: popped = [container, (mark,) values...]
+                    container = popped[0]
+                    if isinstance(container, _Node):
+                        for child in popped[1:]:
+                            _link(container, child, what)
+                    stack.append(container)
+                elif name in _MAKES:
+                    node = _Node()
+                    for child in popped:
+                        _link(node, child, what)
+                    stack.append(node)
+                else:
+                    stack.extend([None] * len(after))
+            if len(stack) > MAX_STACK:
                 raise UnsafeOrBroken(f"{what}: nesting deeper than {MAX_STACK} levels (pickle bomb?)")
     except ValueError as err:  # pickletools: truncated data, bad lengths, no STOP
         raise UnsafeOrBroken(f"{what}: {err}") from None

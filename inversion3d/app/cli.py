@@ -13,9 +13,13 @@
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
 config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
+Every error is one line on stderr, `inversion3d: error: ...`, with the exit codes of EPILOG; `--debug`
+(anywhere on the line) shows the traceback instead.
 """
 import argparse
 import importlib
+import os
+import shutil
 import sys
 
 # command -> (module of inversion3d.app with its run function, flags whose `--FLAG.KEY=VALUE` it takes)
@@ -29,6 +33,39 @@ COMMANDS = {
     "eval": ("eval", "run", ()),
 }
 OVERRIDE_FLAGS = ("config", "generator")
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EPILOG = """exit codes: 0 done; 2 bad input or usage (a missing / unreadable / unsafe file, a value out of
+range, an unknown flag or config key; checked before any model loads); 1 a failure while running
+(out of memory, a full disk, a bug); 130 interrupted (Ctrl-C). Errors are one line on stderr; add
+--debug anywhere to see the traceback. Outputs are written atomically; render / invert / preprocess
+refuse to replace earlier outputs unless --resume (skip finished items) or --overwrite (replace them)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2) and the exit codes in every --help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("epilog", EPILOG)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def _add_rerun_flags(parser):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="skip items whose outputs are already complete in --out")
+    group.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
+
+
+def _add_max_pixels(parser):
+    from inversion3d.images import DEFAULT_MAX_PIXELS
+
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f"refuse images declaring more pixels (checked from the header before decoding; "
+                             f"default {DEFAULT_MAX_PIXELS:,})")
 
 
 def _add_demo(sub):
@@ -55,6 +92,7 @@ def _add_render(sub):
     render.add_argument("--out", required=True, help="output directory")
     render.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
                         help="compute dtype; bfloat16 = mixed precision for TPU / GPU (README 'Mixed precision')")
+    _add_rerun_flags(render)
 
 
 def _add_convert_and_info(sub):
@@ -102,6 +140,8 @@ def _add_invert(sub):
                                                    "and/or alex.pth + alexnet*.pth, or one file with trunk and heads; "
                                                    "without it the loss is MSE only")
     inv.add_argument("--out", required=True, help="output directory")
+    _add_rerun_flags(inv)
+    _add_max_pixels(inv)
 
 
 def _add_preprocess(sub):
@@ -119,6 +159,8 @@ def _add_preprocess(sub):
                       help="estimate the camera from the landmarks, or use the frontal default")
     prep.add_argument("--weights", default=None, help="folder with MTCNN pnet.pt / rnet.pt / onet.pt "
                                                       "(default: the installed facenet-pytorch package)")
+    _add_rerun_flags(prep)
+    _add_max_pixels(prep)
 
 
 def _add_eval(sub):
@@ -132,11 +174,13 @@ def _add_eval(sub):
     ev.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
     ev.add_argument("--arcface", default=None, help="ArcFace IR-SE50 model_ir_se50.pth or converted directory")
     ev.add_argument("--inception", default=None, help="FID Inception-v3 weights (.pth state dict, torchvision layout)")
+    _add_max_pixels(ev)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="inversion3d", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="inversion3d", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval):
         add(sub)
     return parser
@@ -146,11 +190,33 @@ def _is_override(arg):
     return any(arg.startswith((f"--{flag}.", f"--no{flag}.")) for flag in OVERRIDE_FLAGS)
 
 
+def _one_line(err):
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _new_dirs(args):
+    """Output folders that do not exist yet: removed again when the run fails before writing into them."""
+    paths = [getattr(args, name, None) for name in ("out", "dst")]
+    return [os.path.abspath(p) for p in paths if isinstance(p, str) and not os.path.lexists(p)]
+
+
+def _remove_if_empty(paths):
+    for path in paths:
+        if os.path.isdir(path) and not any(files for _, _, files in os.walk(path)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def main(argv=None):
+    """Runs one command; returns its exit code (EPILOG)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     overrides = [a for a in argv if _is_override(a)]
-    args = build_parser().parse_args([a for a in argv if not _is_override(a)])
+    try:
+        args = build_parser().parse_args([a for a in argv if not _is_override(a) and a != "--debug"])
+    except SystemExit as exit_:  # usage errors (one line, _Parser.error) and --help
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     module, function, accepted = COMMANDS[args.command]
+    created = _new_dirs(args)
     try:
         for arg in overrides:
             flag = arg.split(".", 1)[0].lstrip("-")
@@ -159,10 +225,20 @@ def main(argv=None):
                                  f"overrides")
         run = getattr(importlib.import_module(f"inversion3d.app.{module}"), function)
         run(args, overrides)
-    except ValueError as err:
-        print(f"inversion3d: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    except BaseException as err:
+        _remove_if_empty(created)
+        if debug or isinstance(err, SystemExit):
+            raise
+        if isinstance(err, KeyboardInterrupt):
+            print("inversion3d: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(err, ValueError):
+            print(f"inversion3d: error: {_one_line(err)}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"inversion3d: error: {type(err).__name__}: {_one_line(err)} (a failure while running; "
+              f"rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 if __name__ == "__main__":

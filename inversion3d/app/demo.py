@@ -15,11 +15,25 @@ def run(args, overrides=()):
     return run_demo(loading.load_config(path, overrides), args.out)
 
 
+def check_config(config):
+    """One-line errors for config values the demo cannot render (before the generator is built)."""
+    missing = [k for k in loading.GENERATOR_CONFIG_KEYS + ("num_samples", "yaws_deg", "pitch_deg", "pivot", "radius",
+                                                            "focal", "truncation_psi", "truncation_cutoff")
+               if k not in config]
+    if missing:
+        raise ValueError(f"--config: not a demo config (no {', '.join(missing)}); expected a file like configs/demo.py")
+    if config.num_samples < 1:
+        raise ValueError(f"--config.num_samples: expected >= 1, got {config.num_samples}")
+    if not len(config.yaws_deg):
+        raise ValueError("--config.yaws_deg: expected at least one yaw")
+
+
 def run_demo(config, out_dir):
     """Renders a seeded tiny generator at several yaws; writes grid.png, depth.png and per-view PNGs."""
     from inversion3d.api import load_generator
 
-    files.ensure_writable_dir(out_dir)
+    check_config(config)
+    files.check_writable_dir(out_dir)
     start = time.time()
     gen = load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
                          neural_rendering_resolution=config.neural_rendering_resolution,
@@ -30,6 +44,7 @@ def run_demo(config, out_dir):
     pitch = np.pi / 2 + np.deg2rad(config.pitch_deg)
     cams = rig.labels(np.pi / 2 + yaws, np.full_like(yaws, pitch))
     image_rows, depth_rows = [], []
+    print(loading.COMPILING.format(command="demo"), flush=True)
     for sample in range(config.num_samples):
         z = np.random.RandomState(sample).randn(1, gen.config.z_dim).astype(np.float32)
         ws = gen.mapping(z, cond, config.truncation_psi, config.truncation_cutoff)

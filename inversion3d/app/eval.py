@@ -7,6 +7,9 @@ import os
 
 import numpy as np
 
+from inversion3d import images
+from inversion3d.images import DEFAULT_MAX_PIXELS
+
 REQUIRED = {"name": str, "method": str, "yaw_deg": (int, float), "target": str, "result": str}
 FID_REASON = "--inception not given (FID Inception-v3 weights, torchvision layout)"
 GEO_REASON = "no pseudo-ground-truth depth model (3D face reconstruction) ported"
@@ -54,18 +57,16 @@ def read_pairs(data_dir, methods=None):
     return out
 
 
-def load_image(path):
-    """PNG in [0, 255] -> (H, W, 3) float32 in [-1, 1]; ValueError naming the file when unreadable."""
-    from PIL import Image, UnidentifiedImageError
-
+def load_image(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """PNG in [0, 255] -> (H, W, 3) float32 in [-1, 1] (inversion3d/images.py: pixel limit, EXIF
+    orientation, conversion by range); ValueError naming the file when unreadable."""
     try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"), np.float32) / 127.5 - 1.0
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{path}: not a readable image ({err})") from None
+        return images.read_rgb(path, max_pixels).astype(np.float32) / 127.5 - 1.0
+    except images.ImageError as err:
+        raise ValueError(str(err).replace("cannot read the image", "not a readable image")) from None
 
 
-def compute_metrics(entries, lpips=None, arcface=None):
+def compute_metrics(entries, lpips=None, arcface=None, max_pixels=DEFAULT_MAX_PIXELS):
     """Per-entry metric dicts. lpips / arcface: (module, variables) or None."""
     from inversion3d.losses.identity import id_similarity
     from inversion3d.metrics.image import at_metric_resolution, mse, psnr, ssim
@@ -73,8 +74,8 @@ def compute_metrics(entries, lpips=None, arcface=None):
     results = [dict() for _ in entries]
     for start in range(0, len(entries), CHUNK):
         part = entries[start:start + CHUNK]
-        x = np.concatenate([np.asarray(at_metric_resolution(load_image(e["result"])[None])) for e in part])
-        y = np.concatenate([np.asarray(at_metric_resolution(load_image(e["target"])[None])) for e in part])
+        x = np.concatenate([np.asarray(at_metric_resolution(load_image(e["result"], max_pixels)[None])) for e in part])
+        y = np.concatenate([np.asarray(at_metric_resolution(load_image(e["target"], max_pixels)[None])) for e in part])
         values = {"mse": mse(x, y), "psnr": psnr(x, y), "ssim": ssim(x, y)}
         if lpips is not None:
             values["lpips"] = lpips[0].apply(lpips[1], x, y)
@@ -86,7 +87,7 @@ def compute_metrics(entries, lpips=None, arcface=None):
     return results
 
 
-def method_fid(entries, inception_path):
+def method_fid(entries, inception_path, max_pixels=DEFAULT_MAX_PIXELS):
     """{method: FID between the Inception features of its results and of its targets}."""
     from converters.inception import load_inception_variables
     from inversion3d.metrics import fid
@@ -97,7 +98,7 @@ def method_fid(entries, inception_path):
         mine = [e for e in entries if e["method"] == method]
         if len(mine) < 2:
             continue  # a covariance needs two images
-        feats = {k: fid.inception_features(variables, np.stack([load_image(e[k]) for e in mine]))
+        feats = {k: fid.inception_features(variables, np.stack([load_image(e[k], max_pixels) for e in mine]))
                  for k in ("result", "target")}
         out[method] = fid.frechet_distance(*fid.feature_statistics(feats["result"]),
                                            *fid.feature_statistics(feats["target"]))
@@ -105,15 +106,23 @@ def method_fid(entries, inception_path):
 
 
 def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=None, lpips_net="alex",
-             arcface=None, grids=True, inception=None):
-    """Reads DATA/pairs.json, computes the metrics, writes the report; returns the paths written."""
+             arcface=None, grids=True, inception=None, max_pixels=DEFAULT_MAX_PIXELS):
+    """Reads DATA/pairs.json, computes the metrics, writes the report; returns the paths written.
+    Everything a user gives is checked before any network loads."""
     import jax
 
-    from inversion3d.files import ensure_writable_dir
+    from inversion3d.files import check_writable_dir
     from inversion3d.metrics.report import view_label, write_report
 
+    images.check_max_pixels(max_pixels)
     entries = read_pairs(data_dir, methods)
-    ensure_writable_dir(out_dir)
+    check_writable_dir(out_dir)
+    for flag, path in (("--lpips-backbone", lpips_backbone), ("--lpips-heads", lpips_heads), ("--arcface", arcface),
+                       ("--inception", inception)):
+        if path and not os.path.exists(path):
+            raise ValueError(f"{flag}: no such file or directory: {path}")
+    if bool(lpips_backbone) != bool(lpips_heads):
+        raise ValueError("--lpips-backbone and --lpips-heads: give both or neither")
     missing = {"Geo. Err.": GEO_REASON}
     if not inception:
         missing["FID"] = FID_REASON
@@ -134,7 +143,7 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
         arc = (enc.modules["arcface"], enc.variables["arcface"])
     else:
         missing["ID"] = "--arcface not given (ArcFace IR-SE50 .pth or converted directory)"
-    metrics = compute_metrics(entries, lp, arc)
+    metrics = compute_metrics(entries, lp, arc, max_pixels)
     records = [{"name": e["name"], "method": e["method"], "yaw_deg": e["yaw_deg"], "view": view_label(e["yaw_deg"]),
                 "time_s": e["time_s"], "target": e["target"], "result": e["result"], "metrics": m}
                for e, m in zip(entries, metrics)]
@@ -144,14 +153,14 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
                       "Input-view columns use yaw 0 entries; novel views are pooled into |yaw| bins.",
                       "time s: mean time_s of the input-view entries as given in pairs.json.",
                       f"Metrics computed on {jax.devices()[0]}."]}
-    fids = method_fid(entries, inception) if inception else None
+    fids = method_fid(entries, inception, max_pixels) if inception else None
     return write_report(out_dir, records, missing, meta, fid=fids, grids=grids)
 
 
 def run(args, overrides=()):
     """`inversion3d eval`: writes the report and prints the paths written."""
     paths = evaluate(args.data, args.out, args.method, args.lpips_backbone, args.lpips_heads, args.lpips_net,
-                     args.arcface, inception=args.inception)
+                     args.arcface, inception=args.inception, max_pixels=args.max_pixels)
     for kind, path in paths.items():
         print(f"[eval] {kind}: {path}")
     return paths

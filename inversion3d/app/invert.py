@@ -23,6 +23,7 @@ import numpy as np
 
 from inversion3d import camera, files, viz
 from inversion3d.app import inputs, loading
+from inversion3d.images import DEFAULT_MAX_PIXELS, check_max_pixels
 from inversion3d.losses_api import load_lpips
 
 YAW_RANGE = 0.35  # +-20 degrees, the `render --orbit yaw` sweep
@@ -30,7 +31,13 @@ OPT_METHODS = ("wplus", "pti")  # optimisation-based: no encoder (inversion/wplu
 
 
 def check_method_flags(args, overrides=()):
-    """One-line errors for flags the method needs or does not use (before anything is loaded)."""
+    """One-line errors for flags the method needs or does not use and for values out of range (before
+    anything is read or loaded)."""
+    inputs.check_counts(args)
+    inputs.check_camera_spec(args.camera)
+    check_max_pixels(args.max_pixels)
+    if args.resume and args.overwrite:
+        raise ValueError("--resume / --overwrite: pick one")
     if args.method in OPT_METHODS:
         for flag, value in (("--encoder", args.encoder), ("--afa", args.afa), ("--encoder2", args.encoder2)):
             if value:
@@ -66,7 +73,9 @@ def run(args, overrides=()):
     gen_overrides = [a for a in overrides if loading.is_override(a, "generator")]
     if args.method in OPT_METHODS:
         return run_optimization(args, [a for a in overrides if loading.is_override(a, "config")], gen_overrides)
-    stems, labels = inputs.prepare(args)
+    stems, labels = inputs.prepare(args, _alignment_kind(args, gen_overrides))
+    if not stems:
+        return {}
     start = time.time()
     sources = [args.encoder] + [v for v in (args.afa, args.encoder2) if v]
     encoders = loading.open_encoders(args.method, sources)  # before the (slower) generator
@@ -77,7 +86,15 @@ def run(args, overrides=()):
     print(f"[invert] {args.method} on a {gen.kind} generator, {len(args.images)} image(s) at "
           f"{inverter.input_size}x{inverter.input_size}; models loaded in {time.time() - start:.1f}s", flush=True)
     return invert_images(inverter, gen, args.images, args.out, args.camera, views=args.views, batch=args.batch,
-                         labels=labels, stems=stems)
+                         labels=labels, stems=stems, max_pixels=args.max_pixels)
+
+
+def _alignment_kind(args, gen_overrides):
+    """The generator kind --camera photo aligns for, resolved before alignment (and before the
+    generator is loaded); other cameras need none."""
+    if args.camera != inputs.PHOTO:
+        return args.kind
+    return loading.resolve_kind(args.generator, args.kind, gen_overrides, name="generator")
 
 
 def run_optimization(args, overrides=(), gen_overrides=()):
@@ -93,7 +110,9 @@ def run_optimization(args, overrides=(), gen_overrides=()):
             config.tune.max_steps = args.steps
     if args.pose_opt:
         config.pose_opt.enabled = True
-    stems, labels = inputs.prepare(args)
+    stems, labels = inputs.prepare(args, _alignment_kind(args, gen_overrides))
+    if not stems:
+        return {}
     start = time.time()
     lpips = load_lpips(args.lpips) if args.lpips else None
     if lpips is None:
@@ -104,7 +123,7 @@ def run_optimization(args, overrides=(), gen_overrides=()):
     print(f"[invert] {args.method} on a {gen.kind} generator, {len(args.images)} image(s) at {size}x{size}; "
           f"models loaded in {time.time() - start:.1f}s", flush=True)
     return invert_images_optimized(args.method, gen, config, args.images, args.out, labels, stems, views=args.views,
-                                   batch=args.batch, lpips=lpips)
+                                   batch=args.batch, lpips=lpips, max_pixels=args.max_pixels)
 
 
 def view_cameras(gen, intrinsics, views):
@@ -121,21 +140,24 @@ def _progress(total):
 
 
 def invert_images(inverter, gen, paths, out_dir, camera_spec=inputs.FRONTAL, views=8, batch=1, labels=None,
-                  stems=None):
+                  stems=None, max_pixels=DEFAULT_MAX_PIXELS):
     """Runs `inverter` (methods/registry.py) on every image; returns {path: [written files]}."""
     from inversion3d.inversion.common import view_renderer
 
     if views < 1 or batch < 1:
         raise ValueError(f"--views / --batch: expected >= 1, got {views} / {batch}")
     if stems is None:
-        stems, labels = inputs.check_inputs(paths, camera_spec)
+        stems, labels = inputs.check_inputs(paths, camera_spec, max_pixels)
     files.ensure_writable_dir(out_dir)
     front = camera.generator_frontal_label(gen) if labels is None else None
     render_views = view_renderer(inverter.config)
     written, bar = {}, _progress(len(paths))
     log = bar.write if hasattr(bar, "write") else print
-    for chunk, images, cams in inputs.batches(paths, labels, front, inverter.input_size, batch, log=log):
+    for chunk, images, cams in inputs.batches(paths, labels, front, inverter.input_size, batch, log=log,
+                                              max_pixels=max_pixels):
         start = time.time()
+        if not written:
+            log(loading.COMPILING.format(command="invert"))
         out = inverter(images, cams)
         view_cams = np.stack([view_cameras(gen, c[16:], views) for c in cams], axis=1)  # (V, B, 25)
         sweep = render_views(inverter.params["generator"], out["planes"], out["ws"], view_cams)
@@ -158,7 +180,7 @@ def _angles(label):
 
 
 def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, stems=None, views=8, batch=1,
-                            lpips=None, log=None):
+                            lpips=None, log=None, max_pixels=DEFAULT_MAX_PIXELS):
     """Runs W+ optimisation or PTI (with config.pose_opt) on every image; returns {path: [written files]}."""
     import jax
     from inversion3d.inversion import optimization, pti, wplus
@@ -166,16 +188,19 @@ def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, st
 
     log = log or (lambda *a, **k: print(*a, **k, flush=True))
     if stems is None:
-        stems, labels = inputs.check_inputs(paths, inputs.FRONTAL)
+        stems, labels = inputs.check_inputs(paths, inputs.FRONTAL, max_pixels)
     files.ensure_writable_dir(out_dir)
     front = camera.generator_frontal_label(gen) if labels is None else None
     written = {}
     stats = config if method == "wplus" else config.pivot
     w_stats = optimization.compute_w_statistics(gen, camera.generator_frontal_label(gen), stats.w_avg_samples,
                                                 stats.w_avg_seed)  # once for all images
-    for chunk, images, cams in inputs.batches(paths, labels, front, gen.config.img_resolution, batch, log=log):
+    for chunk, images, cams in inputs.batches(paths, labels, front, gen.config.img_resolution, batch, log=log,
+                                              max_pixels=max_pixels):
         start = time.time()
         log(f"[invert] {method}: {', '.join(stems[i] for i in chunk)}")
+        if not written:
+            log(loading.COMPILING.format(command="invert"))
         if method == "wplus":
             res = wplus.run(gen, images, cams, config, lpips, w_stats=w_stats, log=log)
             variables = gen.params

@@ -12,6 +12,9 @@ import configs
 
 CONFIG_DIR = os.path.dirname(os.path.abspath(configs.__file__))
 DEFAULT_GENERATORS = {"default": "demo.py", "default-panohead": "demo_panohead.py"}
+GENERATOR_CONFIG_KEYS = ("kind", "init_kwargs", "seed", "neural_rendering_resolution", "ray_chunk")
+# Printed before the first compiled call of a command: XLA compiles silently for tens of seconds.
+COMPILING = "[{command}] compiling (first call; ~30 s on a 2-core CPU, once per shape)..."
 
 
 def is_override(arg, name="config"):
@@ -65,16 +68,59 @@ def load_config(path, overrides=(), name="config"):
     return config
 
 
+def generator_config(path, overrides=(), name="config"):
+    """`load_config` of a generator config .py, checked to have the keys `open_generator` needs (one
+    line naming the missing ones, e.g. for a training config given as a generator)."""
+    config = load_config(path, overrides, name)
+    missing = [k for k in GENERATOR_CONFIG_KEYS if k not in config]
+    if missing:
+        raise ValueError(f"{path}: not a generator config (no {', '.join(missing)}); expected a file like "
+                         f"configs/demo.py, a checkpoint, 'default' or 'default-panohead'")
+    return config
+
+
+def _source_path(source, name):
+    if source in DEFAULT_GENERATORS:
+        return os.path.join(CONFIG_DIR, DEFAULT_GENERATORS[source])
+    if not str(source).endswith(".py") and not os.path.exists(source):
+        raise ValueError(f"{'CKPT' if name == 'config' else '--' + name}: no such file or directory: {source}")
+    return source
+
+
+def check_source(source, overrides=(), name="config"):
+    """The generator flag's checks that need no loading: the file exists; overrides only for a config."""
+    source = _source_path(source, name)
+    if overrides and not str(source).endswith(".py"):
+        raise ValueError(f"{overrides[0].split('=', 1)[0]}: overrides need a config .py generator, got {source}")
+    return source
+
+
+def resolve_kind(source, kind="auto", overrides=(), name="config"):
+    """The generator kind ('eg3d' / 'panohead') of `source` without building the generator: from the
+    config file (defaults, .py), a converted directory's JSON, or an official file's constructor
+    kwargs (read safely, no network built). `kind` other than 'auto' wins."""
+    if kind != "auto":
+        return kind
+    source = _source_path(source, name)
+    if str(source).endswith(".py"):
+        return generator_config(source, overrides, name).kind
+    from converters.load import read_generator_source
+    from converters.orbax_io import is_converted_dir, read_meta
+
+    if is_converted_dir(source):  # its JSON names the kind: no arrays read
+        return read_meta(source).get("kind")
+    return read_generator_source(source).kind
+
+
 def open_generator(source, kind="auto", overrides=(), compute_dtype="float32", name="config"):
     """A generator from 'default' / 'default-panohead', a config .py (random weights from its
     init_kwargs; `overrides` as in `load_config`, flag `name`), or a checkpoint path handed to
     `load_generator` (with `compute_dtype`)."""
     from inversion3d.api import load_generator
 
-    if source in DEFAULT_GENERATORS:
-        source = os.path.join(CONFIG_DIR, DEFAULT_GENERATORS[source])
+    source = _source_path(source, name)
     if str(source).endswith(".py"):
-        config = load_config(source, overrides, name)
+        config = generator_config(source, overrides, name)
         return load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
                               neural_rendering_resolution=config.neural_rendering_resolution,
                               ray_chunk=config.ray_chunk, compute_dtype=compute_dtype)

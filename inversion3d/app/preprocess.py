@@ -2,6 +2,7 @@
 MTCNN); prints every photo it could not use with the reason."""
 import os
 
+from inversion3d.app.loading import COMPILING
 from inversion3d.preprocess.pipeline import preprocess_photos
 
 
@@ -9,9 +10,15 @@ def run(args, overrides=()):
     """Crops + dataset.json; prints every skipped photo with its reason; returns the summary."""
     if args.size < 16:
         raise ValueError(f"--size: expected >= 16, got {args.size}")
+    if not args.min_size >= 0:
+        raise ValueError(f"--min-size: expected >= 0 photo pixels, got {args.min_size}")
+    if args.weights and not os.path.isdir(args.weights):
+        raise ValueError(f"--weights: no such directory: {args.weights}")
+    print(COMPILING.format(command="preprocess"), flush=True)
     summary = preprocess_photos(args.inputs, args.out, style=args.style, size=args.size, min_size=args.min_size,
                                 require_single=args.require_single, camera_mode=args.camera,
-                                weights_dir=args.weights)
+                                weights_dir=args.weights, max_pixels=args.max_pixels, resume=args.resume,
+                                overwrite=args.overwrite)
     for item in summary["used"]:
         cam = item["camera"]
         print(f"[preprocess] {item['source']} -> {os.path.join(args.out, item['image'])}: yaw {cam['yaw']:+.1f} deg, "

@@ -1,7 +1,9 @@
 """`inversion3d render`: orbit videos, PNG grids, depth maps and meshes for latent seeds.
 
 Frames are rendered in jit-compiled batches of `batch` views with a progress bar; every output is
-written atomically. Works for EG3D and PanoHead generators alike.
+written atomically. Works for EG3D and PanoHead generators alike. Arguments are checked before the
+generator loads; seeds whose files are all in --out already are an error unless --resume (skipped)
+or --overwrite (rendered again).
 """
 import os
 import time
@@ -14,10 +16,37 @@ from inversion3d.app.video import VIDEO_FORMATS, write_video
 
 
 
+def check_args(args):
+    """One-line errors for values out of range (before anything is loaded)."""
+    for flag, value, low in (("--frames", args.frames, 1), ("--batch", args.batch, 1), ("--fps", args.fps, 1),
+                             ("--shape-res", args.shape_res, 8), ("--trunc-cutoff", args.trunc_cutoff, 0)):
+        if value < low:
+            raise ValueError(f"{flag}: expected >= {low}, got {value}")
+    if not np.isfinite(args.trunc):
+        raise ValueError(f"--trunc: expected a finite number, got {args.trunc}")
+    if args.level is not None and not np.isfinite(args.level):
+        raise ValueError(f"--level: expected a finite number, got {args.level}")
+
+
+def output_files(out_dir, seed, video_format="mp4", mesh=False):
+    """The files one seed needs (the mesh .ply / .obj are optional: skipped when no surface is found)."""
+    stem = os.path.join(out_dir, f"seed{seed:04d}")
+    return [f"{stem}.{video_format}", f"{stem}_grid.png", f"{stem}_depth.png"] + ([f"{stem}.mrc"] if mesh else [])
+
+
 def run(args, overrides=()):
     """`inversion3d render`: `--config.KEY=VALUE` overrides apply to a config .py / default generator."""
     seeds = parse_seeds(args.seeds)
-    files.ensure_writable_dir(args.out)  # fail before any loading or rendering
+    check_args(args)
+    files.check_writable_dir(args.out)  # fail before any loading or rendering
+    done = [i for i, s in enumerate(seeds) if files.outputs_exist(output_files(args.out, s, args.format, args.mesh))]
+    keep = files.resume_plan(done, len(seeds), args.out, [f"seed {seeds[i]}" for i in done], args.resume,
+                             args.overwrite, "seed")
+    seeds = [seeds[i] for i in keep]
+    if not seeds:
+        return {}
+    if str(loading.check_source(args.ckpt, overrides)).endswith(".py"):
+        loading.resolve_kind(args.ckpt, "auto", overrides)  # config errors before the generator is built
     gen = loading.open_generator(args.ckpt, args.kind, overrides, compute_dtype=args.dtype)
     return render_orbit(gen, seeds, args.out, truncation_psi=args.trunc, truncation_cutoff=args.trunc_cutoff,
                         orbit=args.orbit, frames=args.frames, batch=args.batch, video_format=args.format,
@@ -31,10 +60,14 @@ def parse_seeds(text):
         for part in str(text).split(","):
             lo, sep, hi = part.partition("-")
             seeds.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
-    except ValueError:
-        raise ValueError(f"--seeds: expected a list like '0-3,7', got {text!r}") from None
+            if sep and int(hi) < int(lo):
+                raise ValueError(f"--seeds: range {part!r} is empty (expected LOW-HIGH with LOW <= HIGH)")
+    except ValueError as err:
+        if str(err).startswith("--seeds"):
+            raise
+        raise ValueError(f"--seeds: expected a list like '0-3,7' of seeds >= 0, got {text!r}") from None
     if not seeds or min(seeds) < 0:
-        raise ValueError(f"--seeds: expected non-negative seeds, got {text!r}")
+        raise ValueError(f"--seeds: expected seeds >= 0, got {text!r}")
     return seeds
 
 
@@ -58,6 +91,7 @@ def render_orbit(gen, seeds, out_dir, truncation_psi=0.7, truncation_cutoff=14, 
     cams = rig.labels(yaw, pitch)
     cond = rig.labels(camera.FRONT, camera.FRONT)
     written = {}
+    print(loading.COMPILING.format(command="render"), flush=True)
     for seed in seeds:
         start = time.time()
         z = np.random.RandomState(seed).randn(1, gen.config.z_dim).astype(np.float32)

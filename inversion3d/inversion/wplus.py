@@ -130,6 +130,7 @@ def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, 
         state, metrics = step_fn(state, params, target, camera, rng)
         losses.append(metrics["loss"])
         if (i + 1) % max(1, int(config.log_every)) == 0 or i + 1 == total:
+            jax.block_until_ready(state)  # steps are dispatched asynchronously: time them finished
             per_step = (time.time() - start) / (i + 1)
             log(f"[{stage}] step {i + 1}/{total}: {format_metrics(metrics)} ({per_step:.2f} s/step)")
     return {"ws": state.ws, "camera": camera_lib.apply_camera_delta(camera, state.pose), "pose_delta": state.pose,

@@ -1,9 +1,12 @@
 """Photos -> aligned crops + dataset.json (`inversion3d preprocess`), never dropping one silently.
 
-Per photo (editing-and-eval.md §6): EXIF orientation applied -> MTCNN faces with confidence > 0.9
+Per photo (editing-and-eval.md §6): read by inversion3d/images.py (pixel limit from the header, EXIF
+orientation applied, 16-bit converted by range) -> MTCNN faces with confidence > 0.9
 -> the biggest (largest box width + height, as EG3D's batch_mtcnn.py picks) -> EG3D or PanoHead crop
 -> camera from the crop's landmarks (pose.py). A photo that cannot be used raises PhotoRejected with
-the reason; `preprocess_photos` lists every such photo with its reason.
+the reason; `preprocess_photos` lists every such photo with its reason. An output folder that holds
+files already is refused unless `overwrite` (what an earlier run wrote there, named by its report and
+dataset.json, is removed first) or `resume` (photos the earlier report lists are kept as they were).
 """
 import dataclasses
 import json
@@ -11,9 +14,10 @@ import os
 from typing import Optional
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from inversion3d import camera, files
+from inversion3d import camera, files, images
+from inversion3d.images import DEFAULT_MAX_PIXELS
 from inversion3d.preprocess import align, dataset_json, pose
 from inversion3d.preprocess.mtcnn import MTCNNConfig, as_rgb, detect_faces
 
@@ -95,13 +99,15 @@ def prepare_photo(image, params, style="eg3d", size=OUTPUT_SIZE, min_size=DEFAUL
                              faces.scores > MIN_CONFIDENCE)), note)
 
 
-def read_photo(path):
-    """(H, W, 3) uint8 RGB with the EXIF orientation applied; PhotoRejected if unreadable."""
+def read_photo(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """(H, W, 3) uint8 RGB (images.read_rgb: pixel limit, EXIF orientation, conversion by range);
+    PhotoRejected if unreadable or over `max_pixels`."""
     try:
-        with Image.open(path) as im:
-            return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise PhotoRejected(f"cannot read image ({' '.join(str(err).split())[:200]})") from None
+        return images.read_rgb(path, max_pixels)
+    except images.ImageError as err:
+        reason = str(err).removeprefix(f"{path}: ")
+        raise PhotoRejected(reason if "--max-pixels" in reason else reason.replace("cannot read the image",
+                                                                                   "cannot read image")) from None
 
 
 def list_photos(inputs):
@@ -124,6 +130,47 @@ def list_photos(inputs):
     return photos, ignored
 
 
+def _previous_run(out_dir):
+    """The report of an earlier run in out_dir ({} when none or unreadable) and the files it owns
+    (its crops, the crops dataset.json names, dataset.json, the report)."""
+    report, owned = {}, {REPORT_FILE, "dataset.json"}
+    try:
+        with open(os.path.join(out_dir, REPORT_FILE), encoding="utf-8") as f:
+            report = json.load(f)
+        owned.update(item["image"] for item in report.get("used", []))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        report = {}
+    try:
+        with open(os.path.join(out_dir, "dataset.json"), encoding="utf-8") as f:
+            owned.update(str(entry[0]) for entry in json.load(f).get("labels", []))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
+        pass
+    return report, {name for name in owned if os.path.basename(name) == name}  # never outside out_dir
+
+
+def _start_output(out_dir, style, resume, overwrite):
+    """Checks out_dir against resume / overwrite; returns the earlier run's (used, skipped) to keep."""
+    if resume and overwrite:
+        raise ValueError("--resume / --overwrite: pick one")
+    files.check_writable_dir(out_dir)
+    present = sorted(os.listdir(out_dir)) if os.path.isdir(out_dir) else []
+    if not present:
+        return [], []
+    if not (resume or overwrite):
+        raise ValueError(f"out: {out_dir} is not empty ({len(present)} entries, e.g. {present[0]}); pass --overwrite "
+                         f"to replace an earlier preprocess there, or --resume to keep its results and add the rest")
+    report, owned = _previous_run(out_dir)
+    if overwrite:
+        for name in owned:
+            if os.path.isfile(os.path.join(out_dir, name)):
+                os.remove(os.path.join(out_dir, name))
+        return [], []
+    if report.get("style", style) != style:
+        raise ValueError(f"--resume: {out_dir} holds {report.get('style')} crops, got --style {style}")
+    used = [u for u in report.get("used", []) if os.path.isfile(os.path.join(out_dir, u["image"]))]
+    return used, list(report.get("skipped", []))
+
+
 def _unique_name(path, taken):
     stem = os.path.splitext(os.path.basename(path))[0]
     name, k = f"{stem}.png", 1
@@ -135,12 +182,14 @@ def _unique_name(path, taken):
 
 def preprocess_photos(inputs, out_dir, style="eg3d", params=None, size=OUTPUT_SIZE, min_size=DEFAULT_MIN_SIZE,
                       require_single=False, camera_mode="pnp", config=MTCNNConfig(), progress=True,
-                      weights_dir: Optional[str] = None):
+                      weights_dir: Optional[str] = None, max_pixels=DEFAULT_MAX_PIXELS, resume=False,
+                      overwrite=False):
     """Photos -> out_dir/<name>.png crops, out_dir/dataset.json and out_dir/preprocess_report.json.
 
     Returns {'used': [{source, image, box, score, camera...}], 'skipped': [{source, reason}],
     'dataset_json': path or None}. Every input appears in exactly one of the two lists (files in the
-    folders that are not images go to 'skipped' too).
+    folders that are not images go to 'skipped' too). max_pixels: images.open_image's limit; resume /
+    overwrite: what to do with an earlier run in out_dir (the module docstring).
     """
     from tqdm import tqdm
 
@@ -149,13 +198,22 @@ def preprocess_photos(inputs, out_dir, style="eg3d", params=None, size=OUTPUT_SI
     if style not in STYLES:
         raise ValueError(f"style: expected one of {STYLES}, got {style!r}")
     photos, ignored = list_photos(inputs)
+    images.check_max_pixels(max_pixels)
+    kept_used, kept_skipped = _start_output(out_dir, style, resume, overwrite)  # before the weights load
+    done = {u["source"] for u in kept_used} | {s["source"] for s in kept_skipped}
+    if done:
+        print(f"[resume] {len(done)} photo(s) kept from the earlier run in {out_dir}", flush=True)
+    if params is None and set(photos) - done:
+        params = load_mtcnn_params(weights_dir)
+    used = list(kept_used)
+    skipped = list(kept_skipped) + [{"source": p, "reason": r} for p, r in ignored if p not in done]
+    entries = [(u["image"], np.asarray(u["label"], np.float32)) for u in used]
+    taken = {u["image"] for u in used}
     files.ensure_writable_dir(out_dir)
-    params = load_mtcnn_params(weights_dir) if params is None else params
-    used, skipped, entries, taken = [], [{"source": p, "reason": r} for p, r in ignored], [], set()
-    bar = tqdm(photos, desc=f"preprocess ({style})", unit="photo", disable=not progress)
+    bar = tqdm([p for p in photos if p not in done], desc=f"preprocess ({style})", unit="photo", disable=not progress)
     for path in bar:
         try:
-            result = prepare_photo(read_photo(path), params, style, size, min_size, require_single, camera_mode,
+            result = prepare_photo(read_photo(path, max_pixels), params, style, size, min_size, require_single, camera_mode,
                                    config)
         except PhotoRejected as err:
             skipped.append({"source": path, "reason": str(err)})

@@ -110,6 +110,16 @@ def _deep(levels):
     return b"\x80\x02" + b"]" * levels + b"a" * (levels - 1) + b"."
 
 
+def _memo_chain(levels, top_down=True):
+    """`levels` lists each nested in the next through the memo, with a stack of at most 3 values
+    (top-down: each new list appended into the previous one; bottom-up: each new list wraps it)."""
+    put, get = (lambda i: b"r" + struct.pack("<I", i)), (lambda i: b"j" + struct.pack("<I", i))
+    parts = [b"\x80\x02]" + put(0)]
+    for i in range(1, levels):
+        parts.append(get(i - 1) + b"]" + put(i) + b"a0" if top_down else b"]" + get(i - 1) + b"a" + put(i) + b"0")
+    return b"".join(parts) + get(0 if top_down else levels - 1) + b"."
+
+
 def _cycle(folder, sentinel):
     loop = []
     loop.append(loop)
@@ -183,7 +193,12 @@ CORPUS = [
      "numpy dtype 'O' is not allowed"),
     ("integer_generator_weights", _int_weights, "has dtype int64, expected floating point"),
     ("deep_nesting_stack", lambda f, s: _pkl(f, "deep.pkl", _deep(100_000)), "nesting deeper than 20000 levels"),
-    ("deep_nesting_objects", lambda f, s: _pkl(f, "deep2.pkl", _deep(5_000)), "nesting deeper than 100 levels"),
+    ("deep_nesting_objects", lambda f, s: _pkl(f, "deep2.pkl", _deep(5_000)), "object nesting deeper than 300 levels"),
+    ("deep_nesting_memo_top_down", lambda f, s: _pkl(f, "chain.pkl", _memo_chain(1_000_000)),
+     "object nesting deeper than 300 levels"),
+    ("deep_nesting_memo_bottom_up", lambda f, s: _pkl(f, "chain2.pkl", _memo_chain(100_000, top_down=False)),
+     "object nesting deeper than 300 levels"),
+    ("deep_nesting_resolved", lambda f, s: _pkl(f, "deep3.pkl", _deep(200)), "nesting deeper than 100 levels"),
     ("huge_bytes_length", lambda f, s: _pkl(f, "bytes8.pkl", b"\x80\x04\x8e" + struct.pack("<Q", 1 << 40) + b"x."),
      "bytes8, but only"),
     ("huge_memo_index", lambda f, s: _pkl(f, "memo.pkl", b"\x80\x02Nr" + struct.pack("<I", 1 << 31) + b"."),
