@@ -80,7 +80,7 @@ def _check_labels(labels):
         assert np.all(np.isfinite(value)), (name, value)
 
 
-@fuzz_settings(max_examples=300)
+@fuzz_settings(max_examples=500)
 @given(document=DOCUMENTS)
 @example(document={"labels": [["a.png", FRONT[:5] + [Raw("9" * 400)] + FRONT[6:]]]})  # OverflowError
 @example(document=Raw("[" * 100_000 + "]" * 100_000))  # RecursionError

@@ -61,7 +61,7 @@ def _check_file(path):
     return obj
 
 
-@fuzz_settings(max_examples=300)
+@fuzz_settings(max_examples=600)
 @given(seed=st.sampled_from(sorted(mutators.seeds("S", GADGET))), ops=st.lists(MUTATION, min_size=1, max_size=4),
        whole_file=st.booleans())
 @example(seed="zip_payloads", ops=[("opcode", 3, 40)], whole_file=False)
@@ -92,7 +92,7 @@ STORAGES = ["FloatStorage", "HalfStorage", "LongStorage", "ByteStorage", "BoolSt
             "UntypedStorage", "QInt8Storage", "Storage", "float32"]
 
 
-@fuzz_settings(max_examples=250)
+@fuzz_settings(max_examples=400)
 @given(tag=st.sampled_from(STORAGES), numel=INTS, extra_bytes=st.integers(-5, 5), offset=INTS,
        size=st.lists(INTS, max_size=4), stride=st.lists(INTS, max_size=4), key=st.sampled_from(["0", "../0", "", "a" * 200]),
        fields=st.sampled_from([5, 4, 6]))
@@ -131,7 +131,7 @@ KWARG_NAMES = st.sampled_from(["rendering_kwargs", "z_dim", "c_dim", "w_dim", "i
                                "sr_num_fp16_res", "x"])
 
 
-@fuzz_settings(max_examples=150)
+@fuzz_settings(max_examples=200)
 @given(init_kwargs=st.one_of(VALUES, st.dictionaries(KWARG_NAMES, VALUES, max_size=4)),
        rendering_kwargs=st.one_of(st.none(), VALUES), nrr=st.one_of(LEAVES, st.sampled_from([0, 32, 4096, 4097])),
        network=st.sampled_from(load.NETWORKS))

@@ -56,7 +56,7 @@ CASES = st.sampled_from(sorted(CONFIGS)).flatmap(
     lambda name: st.tuples(st.just(name), st.lists(overrides(name), min_size=1, max_size=3)))
 
 
-@fuzz_settings(max_examples=150)
+@fuzz_settings(max_examples=250)
 @given(case=CASES)
 @example(case=("demo", ["--config.seed=abc", "--config.init_kwargs.nope=3"]))
 @example(case=("demo", ["--config.init_kwargs.fused_modconv_default.nope=1"]))  # was a TypeError (key below a str)

@@ -82,7 +82,7 @@ def _check(path):
         assert np.all(np.isfinite(image)) and image.min() >= -1 and image.max() <= 1
 
 
-@fuzz_settings(max_examples=300)
+@fuzz_settings(max_examples=500)
 @given(case=image_files())
 @example(case=("PNG", "1", "mutate", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00(\x01\x00\x00\x00"
                              b"\x00\x17\xcd\xad\xda\x00\x00\x00\x01IDATx\x9cc``h```\x80\x90P\x16\x13\x82d@\x91k`b`B\xe3#"
