@@ -31,4 +31,4 @@ bench-quick: $(STAMP)
 	$(PY) experiments/benchmarks/run_all.py --quick --out out/bench-quick
 
 clean:
-	rm -rf out .jax_cache .pytest_cache
+	rm -rf out .jax_cache .pytest_cache .hypothesis

@@ -35,8 +35,8 @@ setup(
     ],
     extras_require={
         # torch only writes reference .pth files in tests/converters (never needed to convert);
-        # pinned to the CPU build available offline, never torchvision.
-        "test": ["pytest>=8.0", "pytest-xdist>=3.5", "torch==2.13.0"],
+        # pinned to the CPU build available offline, never torchvision. hypothesis: tests/fuzz.
+        "test": ["pytest>=8.0", "pytest-xdist>=3.5", "hypothesis>=6.100", "torch==2.13.0"],
         # viewing training logs (`tensorboard --logdir WORKDIR`); training never imports it
         "tensorboard": ["tensorboard>=2.21"],
     },

@@ -101,6 +101,9 @@ def generator_info(module: Any, where: str) -> Dict[str, Any]:
     live = state.get("rendering_kwargs")
     if isinstance(live, dict):  # the attribute is authoritative for rendering (checkpoints.md §2)
         init_kwargs["rendering_kwargs"] = to_jsonable(live, f"{where}.rendering_kwargs")
+    rendering = init_kwargs.get("rendering_kwargs")
+    if rendering is not None and not isinstance(rendering, dict):  # generator_kind looks keys up in it
+        raise UnsafeOrBroken(f"{where}: rendering_kwargs is a {type(rendering).__name__}, expected a dict")
     nrr = state.get("neural_rendering_resolution")
     if isinstance(nrr, np.generic):
         nrr = nrr.item()

@@ -48,7 +48,7 @@ def open_image(path, max_pixels=DEFAULT_MAX_PIXELS):
         except Image.DecompressionBombError:
             raise ImageError(f"{path}: image declares more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels "
                              f"(PIL's decompression-bomb limit); not decoded") from None
-        except (OSError, UnidentifiedImageError, ValueError) as err:
+        except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
             raise ImageError(f"{path}: cannot read the image ({_reason(err)})") from None
         width, height = img.size
         if width * height > max_pixels:

@@ -33,3 +33,8 @@ def ops_golden():
 
 def nchw_to_nhwc(x):
     return np.moveaxis(np.asarray(x), 1, -1)
+
+
+def pytest_configure(config):
+    # fuzz tests run in the default suite; `-m fuzz` selects them, `-m "not fuzz"` leaves them out
+    config.addinivalue_line("markers", "fuzz: hypothesis fuzz tests of the readers (tests/fuzz, issue 20 B4)")

@@ -52,7 +52,7 @@ def read_camera_file(path):
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:  # RecursionError: json nested too deep
         raise ValueError(f"--camera: cannot read {path} ({getattr(err, 'strerror', None) or err})") from None
     entries = data.get("labels", data) if isinstance(data, dict) else None
     if isinstance(entries, dict):
@@ -63,7 +63,7 @@ def read_camera_file(path):
     for name, label in entries:
         try:  # numbers, or numeric strings as PanoHead's dataset.json stores them
             value = np.asarray(label, np.float32).reshape(-1) if isinstance(label, (list, tuple)) else np.zeros(0)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int past float range
             value = np.zeros(0)
         if value.shape != (25,) or not np.all(np.isfinite(value)):
             raise ValueError(f"--camera: {path}: entry {name!r} is not 25 finite numbers")

@@ -54,16 +54,18 @@ def load_config(path, overrides=(), name="config"):
         key = _override_path(arg, name)
         try:
             config_path.get_value(key, config)
-        except (KeyError, AttributeError, IndexError, ValueError):
+        except (KeyError, AttributeError, IndexError, TypeError, ValueError):  # TypeError: a key below a leaf
             raise ValueError(f"--{name}.{key}: config has no key {key!r} ({file})") from None
     if overrides:
         values = flags.FlagValues()
         argv = ["inversion3d", *overrides]
-        config_flags.DEFINE_config_dict(name, config, flag_values=values, lock_config=True, sys_argv=argv)
-        try:
+        try:  # defining the flag already checks the overrides (types it cannot parse, spaces in names)
+            config_flags.DEFINE_config_dict(name, config, flag_values=values, lock_config=True, sys_argv=argv)
             values(argv)
         except flags.Error as err:
             raise ValueError(str(err).strip().splitlines()[0]) from None
+        except (LookupError, TypeError, AttributeError) as err:  # e.g. an index into a string field
+            raise ValueError(f"--{name} overrides: {' '.join(str(err).split())}") from None
         config = values[name].value
     return config
 

@@ -39,6 +39,8 @@ def write_dataset_json(path, entries, style="eg3d"):
 def _number(value):
     if isinstance(value, bool):
         raise ValueError("a boolean")
+    if isinstance(value, int) and abs(value) >= 2 ** 1024:  # float() would raise OverflowError
+        raise ValueError("an integer too large for a float")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -85,6 +87,11 @@ def label_problems(label, radius=camera.FFHQ_RADIUS, focal=camera.FFHQ_FOCAL):
     return problems
 
 
+def _printable(text):
+    """`text`, or its repr if it holds line breaks or other control characters (problems are one line)."""
+    return text if text.isprintable() else repr(text)
+
+
 def _fmt(values):
     return "[" + " ".join(f"{v:g}" for v in np.asarray(values).reshape(-1)) + "]"
 
@@ -105,7 +112,7 @@ def check_dataset_json(path, image_root=None, radius=camera.FFHQ_RADIUS, focal=c
             data = json.load(f)
     except OSError as err:
         return {}, [f"{path}: cannot read: {err.strerror}"]
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (ValueError, RecursionError) as err:  # also json's digit limit of ints and its nesting limit
         return {}, [f"{path}: not valid JSON ({err})"]
     if not isinstance(data, dict) or not isinstance(data.get("labels"), list):
         return {}, [f"{path}: expected an object with a 'labels' list, got {type(data).__name__}"
@@ -114,10 +121,11 @@ def check_dataset_json(path, image_root=None, radius=camera.FFHQ_RADIUS, focal=c
     for i, entry in enumerate(data["labels"]):
         where = f"labels[{i}]"
         if not isinstance(entry, (list, tuple)) or len(entry) != 2 or not isinstance(entry[0], str):
-            problems.append(f"{where}: expected [\"relative/path.png\", [25 numbers]], got {str(entry)[:60]}")
+            got = _printable(str(entry)[:60])
+            problems.append(f"{where}: expected [\"relative/path.png\", [25 numbers]], got {got}")
             continue
         name, values = entry[0].replace("\\", "/"), entry[1]
-        where = f"{where} ({name})"
+        where = f"{where} ({_printable(name)})"
         if name in labels:
             problems.append(f"{where}: duplicate entry")
             continue
@@ -130,8 +138,10 @@ def check_dataset_json(path, image_root=None, radius=camera.FFHQ_RADIUS, focal=c
         except ValueError as err:
             problems.append(f"{where}: entries must be numbers or numeric strings ({err})")
             continue
-        if not np.all(np.isfinite(label)):
-            problems.append(f"{where}: entry {int(np.argmin(np.isfinite(label)))} is not finite")
+        with np.errstate(over="ignore"):  # the labels are float32: 1e39 is not finite there
+            finite = np.isfinite(label.astype(np.float32))
+        if not np.all(finite):
+            problems.append(f"{where}: entry {int(np.argmin(finite))} is not finite (as float32)")
             continue
         problems += [f"{where}: {p}" for p in label_problems(label, radius, focal)]
         labels[name] = label.astype(np.float32)
