@@ -4,9 +4,12 @@ embedded tiny EG3D generator, trained on its pseudo-pairs (inversion3d/methods/p
   .venv/bin/python experiments/train.py --config configs/psp.py --workdir out/psp
   .venv/bin/python experiments/train.py --config configs/psp.py --workdir out/psp --config.total_steps=200
 Hardware: the 2-core CPU (any single GPU / TPU host works; multi-device meshes are automatic).
-Expected time on the 2-core CPU: about 1 min of compilation, then MEASURED_SPEED (every step
-back-propagates through the generator's render and LPIPS).
-Expected metric: MEASURED_LOSS.
+Expected time on the 2-core CPU: 1 to 2.5 min of compilation, then about 1.1 s a step at batch 4
+(measured 0.9 steps/s on a quiet machine, 0.27 steps/s beside ~8 other jobs): every step
+back-propagates through the generator's 256² tri-plane backbone, its render and LPIPS.
+Expected metric: loss (= l2 + 0.8 lpips; no ID without ArcFace weights) 1.58 at step 1 -> 0.49 at
+step 40, mean of the first / last 10 steps 1.09 -> 0.53 (measured; the pairs change every step,
+so single values scatter by about +-0.4).
 The generator and LPIPS have random weights (configs/demo.py's seeded tiny generator; LPIPS
 'random-init:alex'): the point is the training path, not faces. configs/psp_full.py has the paper's sizes.
 """
@@ -78,8 +81,9 @@ def get_config():
     config.losses.arcface_weights = ""  # '' = no ID term; real runs: model_ir_se50.pth
 
     config.optim = ml_collections.ConfigDict()
-    config.optim.encoder = ml_collections.ConfigDict(dict(  # training.md §3-4: Ranger lr 1e-4
-        name="ranger", lr=1e-4, b1=0.95, b2=0.999, eps=1e-5, weight_decay=0.0, lookahead_k=6,
+    # training.md §3-4: Ranger lr 1e-4 (psp_full.py); tiny: 1e-3, so that 40 steps show the fall
+    config.optim.encoder = ml_collections.ConfigDict(dict(
+        name="ranger", lr=1e-3, b1=0.95, b2=0.999, eps=1e-5, weight_decay=0.0, lookahead_k=6,
         lookahead_alpha=0.5, sma_threshold=5.0, centralize=True, schedule="constant", warmup_steps=0,
         clip_norm=0.0, ema_decay=0.0))
 

@@ -35,6 +35,7 @@ def full_sizes(config):
     config.model.widths = (64, 128, 256, 512)  # IR-SE-50 (encoders.md §2.1)
     config.model.style_hidden = None  # style-block convs 512 wide (encoders.md §2.2)
     config.losses.resolution = 256  # training.md §1.1
+    config.optim.encoder.lr = 1e-4  # training.md §4 (pSp / e4e: Ranger lr 1e-4)
     config.losses.lpips_weights = ""  # required: the LPIPS AlexNet v0.1 weights (training.md §1.2)
     config.losses.arcface_weights = ""  # required for the ID term: model_ir_se50.pth (training.md §1.3)
     config.total_steps = 500000  # training.md §4 (pSp max_steps)

@@ -19,10 +19,14 @@ from inversion3d.methods import registry
 from inversion3d.methods.psp import losses
 from inversion3d.training import loop
 from tests.methods.psp_train_helpers import BATCH, tiny_config
-from tests.training.helpers import REPO, flat_params, rel_diff, max_rel_diff, subprocess_env
+from tests.training.helpers import REPO, flat_params, rel_diff, subprocess_env
 
 K, N = 3, 6  # checkpoint / resume at K; N steps in all
-TOL, LEAF_TOL = 1e-5, 1e-4  # 8 devices vs 1 after 3 steps (relative): reductions in another order
+# 8 devices vs 1 after 3 steps: reductions in another order. TOL: all params as one vector, relative
+# (measured 2e-9 pSp, 4e-8 e4e). LEAF_ATOL: absolute per leaf (measured <= 2e-7): a relative per-leaf
+# bound is ill-posed for leaves near zero (e4e's styles_1 bias, norm 2e-6 after its first update,
+# differs by 5e-10 = 1.4e-3 relative); 1e-5 is < 1% of what 3 steps at lr 1e-3 move a weight.
+TOL, LEAF_ATOL = 1e-6, 1e-5
 HELD_OUT = 10_000  # pair indices of the held-out batch (training reads 0 .. N * BATCH)
 
 
@@ -135,6 +139,8 @@ def test_eight_devices_equal_one_device(runs, eight_devices):
     with np.load(eight_devices / f"{runs['name']}.npz") as f:
         eight = {k: f[k] for k in f.files}
     one = runs["at_k"]
-    print(runs["name"], "8 vs 1 device after 3 steps: rel", rel_diff(eight, one), "max leaf", max_rel_diff(eight, one))
+    assert sorted(eight) == sorted(one)
+    worst = max(float(np.max(np.abs(eight[k] - one[k]))) for k in one)
+    print(runs["name"], "8 vs 1 device after 3 steps: rel", rel_diff(eight, one), "max abs", worst)
     assert rel_diff(eight, one) <= TOL
-    assert max_rel_diff(eight, one) <= LEAF_TOL
+    assert worst <= LEAF_ATOL
