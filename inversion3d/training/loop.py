@@ -14,6 +14,7 @@ import os
 import time
 
 import jax
+import jax.numpy as jnp
 from clu import metrics as clu_metrics
 
 from inversion3d import viz
@@ -55,20 +56,20 @@ def _barrier(name: str):
 
 
 class MetricAverager:
-    """Averages each step's scalar dict with clu.metrics (collection built from the first keys)."""
+    """Averages each step's scalars per key with clu.metrics.Average. A key some steps lack (the lazy
+    R1 terms of a GAN step) is averaged over the steps that have it."""
 
     def __init__(self):
-        self._cls, self._acc = None, None
+        self._acc = {}
 
     def add(self, scalars):
-        if self._cls is None:
-            self._cls = clu_metrics.Collection.create(**{k: clu_metrics.Average.from_output(k) for k in scalars})
-        single = self._cls.single_from_model_output(**scalars)
-        self._acc = single if self._acc is None else self._acc.merge(single)
+        for k, v in scalars.items():
+            single = clu_metrics.Average.from_model_output(jnp.asarray(v))
+            self._acc[k] = self._acc[k].merge(single) if k in self._acc else single
 
     def compute_and_reset(self):
-        out = {k: float(v) for k, v in sharding.fetch(self._acc.compute()).items()} if self._acc is not None else {}
-        self._acc = None
+        out = {k: float(v) for k, v in sharding.fetch({k: a.compute() for k, a in self._acc.items()}).items()}
+        self._acc = {}
         return out
 
 

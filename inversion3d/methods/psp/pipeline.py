@@ -12,9 +12,17 @@ FILE_KINDS = {"psp": ("psp",), "e4e": ("e4e",)}  # method -> the kinds of its en
 ROLES = ("encoder",)
 
 
-def encode(encoder, variables, image, size, offset):
-    """image (N, S, S, 3) in [-1, 1] -> ws (N, n_styles, w_dim) = encoder(image resized to `size`) + offset."""
-    return encoder.apply(variables, resize_image(image, size), latent_avg=offset)
+def encode(encoder, variables, image, size, offset, **apply_kwargs):
+    """image (N, S, S, 3) in [-1, 1] -> ws (N, n_styles, w_dim) = encoder(image resized to `size`) + offset.
+
+    apply_kwargs go to `encoder.apply` (training: train=True, mutable=['batch_stats'], e4e's
+    delta_mask; then the result is (ws, updated collections))."""
+    return encoder.apply(variables, resize_image(image, size), latent_avg=offset, **apply_kwargs)
+
+
+def decode(cfg, gen, ws, c):
+    """ws (N, num_ws, w_dim) -> the generator's render at cameras c (N, 25): the result dict (common.py)."""
+    return result(ws, render(cfg, gen, generator_planes(cfg, gen, ws), ws, c))
 
 
 def invert(cfg, encoder, size, params, image, c):
@@ -22,8 +30,7 @@ def invert(cfg, encoder, size, params, image, c):
     Encoder4Editing with input side `size`; params {'generator', 'encoder', 'latent_avg' (None = the
     generator's w_avg)}; image (N, S, S, 3) in [-1, 1]; c (N, 25) -> result dict (common.py)."""
     ws = encode(encoder, params["encoder"], image, size, latent_offset(params))
-    gen = params["generator"]
-    return result(ws, render(cfg, gen, generator_planes(cfg, gen, ws), ws, c))
+    return decode(cfg, params["generator"], ws, c)
 
 
 def parts(cfg, enc, method, role="encoder"):
