@@ -249,19 +249,21 @@ class E4E(PSP):
                                                 self.d_apply(params, None, fake))
         return loss, (parts, batch_stats)
 
-    def make_step(self, mode, mesh):
-        """-> (step(state, batch, frozen, regularize), r1_every) for training/gan.LazyRegularizedStep."""
+    def make_step(self, mode, mesh, skip_nonfinite=False):
+        """-> (step(state, batch, frozen, regularize), r1_every) for training/gan.LazyRegularizedStep;
+        skip_nonfinite: config.on_nonfinite == 'skip' (training/nonfinite.py)."""
         if mode != "jit":
             raise ValueError(f"mesh.mode: pSp / e4e need 'jit' (BatchNorm over the global batch), got {mode!r}")
         if self.adversarial:
             d = self.config.discriminator
             g_loss = lambda p, s, b, rng, ctx: self.encoder_loss(p, s, b, ctx["frozen"], ctx["params"]["discriminator"])  # noqa: E731
             r1 = gan.r1_penalty(self.d_apply, float(d.r1_gamma), int(d.r1_every), real_key="real_w")
-            inner = gan.make_gan_step(g_loss, self.d_loss, r1, "encoder", "discriminator", mode, mesh)
+            inner = gan.make_gan_step(g_loss, self.d_loss, r1, "encoder", "discriminator", mode, mesh,
+                                      skip_nonfinite=skip_nonfinite)
             r1_every = int(d.r1_every)
         else:
             one = step_lib.make_train_step(lambda p, s, b, rng, f: self.encoder_loss(p, s, b, f, None), "encoder",
-                                           mode, mesh)
+                                           mode, mesh, skip_nonfinite)
             inner = lambda state, batch, frozen, regularize: one(state, batch, frozen)  # noqa: E731
             r1_every = 1  # one variant only (no regulariser): LazyRegularizedStep compiles what it calls
 
