@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
-.PHONY: demo test bench bench-quick clean
+.PHONY: demo test test-slow bench bench-quick clean
 
 # facenet-pytorch ships the MTCNN weights `inversion3d preprocess` reads; installed with --no-deps
 # (pip's install_requires cannot say that) because its dependencies (torch, torchvision) are not needed.
@@ -21,6 +21,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# The real methods' training runs through the loop (loss falls, resume == straight, 8 devices == 1):
+# tens of minutes on a 2-core CPU, so outside `make test` (tests marked `slow`).
+test-slow: $(STAMP)
+	$(PY) -m pytest -q --runslow -m slow tests
 
 # One summary table (compile, steady time, memory, FLOPs, fraction of matmul peak per workload):
 # out/bench/bench.md + bench.json; see experiments/benchmarks/README.md. Full sizes take an hour or more on 2 CPUs.

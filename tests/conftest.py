@@ -38,3 +38,19 @@ def nchw_to_nhwc(x):
 def pytest_configure(config):
     # fuzz tests run in the default suite; `-m fuzz` selects them, `-m "not fuzz"` leaves them out
     config.addinivalue_line("markers", "fuzz: hypothesis fuzz tests of the readers (tests/fuzz, issue 20 B4)")
+    config.addinivalue_line("markers", "slow: training runs of the real methods through the loop (minutes each on a "
+                                       "2-core CPU); left out of `make test`, run by `make test-slow` (--runslow)")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run tests marked slow (make test-slow)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow (make test-slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

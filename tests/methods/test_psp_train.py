@@ -71,6 +71,7 @@ def runs(request, tmp_path_factory):
                 rows=rows)
 
 
+@pytest.mark.slow
 def test_held_out_loss_falls_and_terms_finite(runs):
     held = runs["held"]
     assert float(held["final"][0]) < float(held["initial"][0])
@@ -82,6 +83,7 @@ def test_held_out_loss_falls_and_terms_finite(runs):
         assert all(np.isfinite(v) for k, v in row.items() if isinstance(v, float)), row
 
 
+@pytest.mark.slow
 def test_resume_equals_straight_run(runs):
     a = jax.tree.map(np.asarray, jax.device_get(runs["resumed"]))
     b = jax.tree.map(np.asarray, jax.device_get(runs["straight"]))
@@ -90,6 +92,7 @@ def test_resume_equals_straight_run(runs):
                  (b.params, b.opt_state, b.batch_stats))
 
 
+@pytest.mark.slow
 def test_e4e_metrics_and_progressive_stages(runs):
     """The logged stage follows the tiny schedule (a delta every 2 steps from step 2); the style
     blocks of deltas never switched on keep their initial weights, active ones move; D trains with
@@ -135,6 +138,7 @@ def eight_devices(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_eight_devices_equal_one_device(runs, eight_devices):
     with np.load(eight_devices / f"{runs['name']}.npz") as f:
         eight = {k: f[k] for k in f.files}
