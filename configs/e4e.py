@@ -14,16 +14,7 @@ Tiny schedule: a new delta every 2 steps from step 2 (official: from 20000, ever
 4 steps (official 16), so a short run crosses every stage and several R1 steps.
 configs/e4e_full.py has the paper's sizes.
 """
-import importlib.util
-import os
-
-
-def _sibling(name):
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"_inversion3d_{name}_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from configs import psp
 
 
 def add_e4e(config):
@@ -49,7 +40,7 @@ def add_e4e(config):
 
 
 def get_config():
-    config = add_e4e(_sibling("psp").get_config())
+    config = add_e4e(psp.get_config())
     config.progressive.start = 2  # tiny (see the docstring)
     config.progressive.every = 2
     config.discriminator.r1_every = 4

@@ -11,19 +11,10 @@ Expected metric: the reconstruction terms fall while `stage` (active deltas) cli
 20000 + 12 x 2000 = 44000; GOAE Table 1 reports e4e on EG3D (CelebA-HQ input view) MSE .0808 / LPIPS .2281 / ID .7359
 (editing-and-eval.md §5).
 """
-import importlib.util
-import os
-
-
-def _sibling(name):
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"_inversion3d_{name}_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from configs import e4e, psp_full
 
 
 def get_config():
-    config = _sibling("e4e").add_e4e(_sibling("psp_full").get_config())
+    config = e4e.add_e4e(psp_full.get_config())
     config.total_steps = 200000  # e4e README (--max_steps 200000)
     return config

@@ -15,20 +15,12 @@ The generator and LPIPS have random weights (configs/demo.py's seeded tiny gener
 """
 import ml_collections
 
+from configs import generators
+
 
 def generator_kwargs():
-    """configs/demo.py's embedded tiny EG3D (128 px, SR 2X, 32-channel backbone)."""
-    return dict(
-        z_dim=64, w_dim=512, c_dim=25, img_resolution=128, img_channels=3,
-        mapping_kwargs=dict(num_layers=2), channel_base=1024, channel_max=32, num_fp16_res=0,
-        conv_clamp=None, fused_modconv_default="inference_only", sr_num_fp16_res=4,
-        sr_kwargs=dict(channel_base=1024, channel_max=32, fused_modconv_default="inference_only"),
-        rendering_kwargs=dict(
-            image_resolution=128, disparity_space_sampling=False, clamp_mode="softplus",
-            superresolution_module="training.superresolution.SuperresolutionHybrid2X",
-            c_gen_conditioning_zero=False, c_scale=1.0, superresolution_noise_mode="none",
-            decoder_lr_mul=1.0, sr_antialias=True, depth_resolution=8, depth_resolution_importance=8,
-            ray_start=2.25, ray_end=3.3, box_warp=1, avg_camera_radius=2.7, avg_camera_pivot=[0, 0, 0.2]))
+    """configs/demo.py's embedded tiny EG3D (128 px, SR 2X, 32-channel backbone) with 8 + 8 depth samples."""
+    return generators.eg3d_init_kwargs(depth_resolution=8, depth_resolution_importance=8)
 
 
 def get_config():
@@ -45,7 +37,7 @@ def get_config():
     config.generator.checkpoint = ""  # '' = seeded random weights; else an EG3D .pkl / .pth / converted dir
     config.generator.init_kwargs = generator_kwargs()
     config.generator.neural_rendering_resolution = 16  # tiny: 16² rays x (8 + 8) samples
-    config.generator.ray_chunk = 4096
+    config.generator.ray_chunk = generators.RAY_CHUNK
 
     config.data = ml_collections.ConfigDict()
     config.data.source = "generator"  # generator (pseudo-pairs) | folder (aligned photos + dataset.json)

@@ -11,21 +11,12 @@ random weights (the official pSp starts its IR-SE-50 body from model_ir_se50.pth
 Expected metric: the reconstruction terms (l2, lpips, id) fall; GOAE Table 1 reports pSp on EG3D
 (CelebA-HQ input view) MSE .0726 / LPIPS .2082 / ID .7817 (editing-and-eval.md §5).
 """
-import importlib.util
-import os
-
-
-def _sibling(name):
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"_inversion3d_{name}_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from configs import eg3d_ffhq512, psp
 
 
 def full_sizes(config):
     """Tiny pSp / e4e config -> the paper's sizes (in place)."""
-    eg3d = _sibling("eg3d_ffhq512").get_config()
+    eg3d = eg3d_ffhq512.get_config()
     config.generator.init_kwargs = eg3d.init_kwargs  # EG3D ffhq512-128 (eg3d.md §0, §6)
     config.generator.neural_rendering_resolution = eg3d.neural_rendering_resolution  # 128
     config.generator.ray_chunk = eg3d.ray_chunk
@@ -46,4 +37,4 @@ def full_sizes(config):
 
 
 def get_config():
-    return full_sizes(_sibling("psp").get_config())
+    return full_sizes(psp.get_config())
