@@ -30,7 +30,8 @@ METHODS = tuple(PIPELINES)
 FILE_KINDS = {m: p.FILE_KINDS[m] for m, p in PIPELINES.items()}
 ROLES = {m: p.ROLES for m, p in PIPELINES.items()}
 # Imported on demand: a train module pulls in the training stack, which inference does not need.
-TRAINERS = {"toy_psp": "inversion3d.methods.toy_psp.train"}
+TRAINERS = {"toy_psp": "inversion3d.methods.toy_psp.train",
+            "triplanenet": "inversion3d.methods.triplanenet.train"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,16 +52,21 @@ class MetricAverager:
     """Averages each step's scalar dict with clu.metrics (collection built from the first keys)."""
 
     def __init__(self):
-        self._cls, self._acc = None, None
+        self._cls, self._acc, self._names = None, None, ()
 
     def add(self, scalars):
         if self._cls is None:
-            self._cls = clu_metrics.Collection.create(**{k: clu_metrics.Average.from_output(k) for k in scalars})
-        single = self._cls.single_from_model_output(**scalars)
+            # clu fields must be identifiers; metric names may hold '/' ('g/loss', 'psp/l2')
+            self._names = tuple(scalars)
+            self._cls = clu_metrics.Collection.create(
+                **{f"m{i}": clu_metrics.Average.from_output(f"m{i}") for i in range(len(self._names))})
+        single = self._cls.single_from_model_output(**{f"m{i}": scalars[k] for i, k in enumerate(self._names)})
         self._acc = single if self._acc is None else self._acc.merge(single)
 
     def compute_and_reset(self):
-        out = {k: float(v) for k, v in sharding.fetch(self._acc.compute()).items()} if self._acc is not None else {}
+        out = {}
+        if self._acc is not None:
+            out = {self._names[int(k[1:])]: float(v) for k, v in sharding.fetch(self._acc.compute()).items()}
         self._acc = None
         return out
 

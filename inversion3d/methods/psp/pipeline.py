@@ -12,9 +12,12 @@ FILE_KINDS = {"psp": ("psp",), "e4e": ("e4e",)}  # method -> the kinds of its en
 ROLES = ("encoder",)
 
 
-def encode(encoder, variables, image, size, offset):
-    """image (N, S, S, 3) in [-1, 1] -> ws (N, n_styles, w_dim) = encoder(image resized to `size`) + offset."""
-    return encoder.apply(variables, resize_image(image, size), latent_avg=offset)
+def encode(encoder, variables, image, size, offset, **apply_kwargs):
+    """image (N, S, S, 3) in [-1, 1] -> ws (N, n_styles, w_dim) = encoder(image resized to `size`) + offset.
+
+    apply_kwargs go to `encoder.apply` (training passes train=True, mutable=['batch_stats'] and
+    then gets (ws, updates) back, as flax's apply returns them)."""
+    return encoder.apply(variables, resize_image(image, size), latent_avg=offset, **apply_kwargs)
 
 
 def invert(cfg, encoder, size, params, image, c):
