@@ -3,10 +3,13 @@
   .venv/bin/python -m experiments.train --config=configs/triplanenet.py --workdir=out/triplanenet
   .venv/bin/python -m experiments.train --config=configs/triplanenet.py --workdir=out/triplanenet \
       --config.total_steps=200 --config.phases.add_triplanenet=50
-Hardware: the 2-core CPU (or any single GPU / TPU host). Expected time on the 2-core CPU: about
-MEASURED_COMPILE s of compilation, then about MEASURED_RATE steps/s at batch 2 (every step back-propagates
-through the generator's tri-planes, renderer and super-resolution, twice in the two-branch phase).
-Expected metric: the logged 'loss' (the tri-plane branch's once it trains, else pSp's) MEASURED_LOSS.
+Hardware: the 2-core CPU (or any single GPU / TPU host). Measured on the 2-core CPU (lightly loaded,
+cold compilation cache): 218 s in all for the default 30 steps at batch 2, of which about 130 s is
+compilation (one program for every phase); then 0.75 steps/s pSp-only (steps 1-10), 0.28 steps/s
+with both branches (11-20), 0.45 steps/s tri-plane only (21-30); 0.41 steps/s over the run.
+Expected metric (measured, log_every=1): 'loss' 1.79 at step 1 (pSp branch) -> 0.11 at step 30
+(tri-plane branch); psp/loss mean 1.21 over steps 1-5 -> 0.59 over 16-20; triplanenet/loss mean 0.30
+over 11-15 -> 0.23 over 26-30 (new pseudo-pairs every step, so single steps are noisy).
 Outputs as configs/toy_psp.py: <workdir>/checkpoints, best/, metrics.jsonl, TensorBoard scalars
 (psp/*, triplanenet/* terms, grad / param / update norms) and grids [input, pSp, TriPlaneNet,
 mirrored camera, novel views]. The generator has random weights (configs/demo.py's seeded
@@ -43,6 +46,7 @@ def get_config():
     # tiny: planes of 32 x 32 (8 ws) instead of EG3D's 256 (14 ws): the tri-plane encoder runs at the
     # planes' resolution; at 256 one two-branch step takes minutes on the CPU
     config.generator.triplane_resolution = 32
+    config.generator.source = ""  # '' = random weights seeded by config.seed; else a generator file (api.load_generator)
 
     config.data = ml_collections.ConfigDict()
     config.data.source = "generator"  # generator (pseudo-pairs) | folder (aligned photos + dataset.json)

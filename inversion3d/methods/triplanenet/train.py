@@ -103,9 +103,24 @@ class Method:
         k_gen, k_loss = jax.random.split(rng)
         nets = loss_networks.load(self.config.losses, k_loss)
         self.loss_modules = {k: None if v is None else v[0] for k, v in nets.items()}
-        out = {"generator": eg3d.init_variables(self.gen_cfg, k_gen)}
+        out = {"generator": self._generator_variables(k_gen)}
         out.update({k: v[1] for k, v in nets.items() if v is not None})
         return out
+
+    def _generator_variables(self, rng):
+        """Random weights, or config.generator.source's (an official .pkl / .pth or a converted directory)."""
+        g = self.config.generator
+        if not g.get("source", ""):
+            return eg3d.init_variables(self.gen_cfg, rng)
+        from inversion3d.api import load_generator  # on demand: the file readers live above the library
+
+        gen = load_generator(g.source, init_kwargs=g.init_kwargs.to_dict() if hasattr(g.init_kwargs, "to_dict")
+                             else g.init_kwargs, neural_rendering_resolution=int(g.neural_rendering_resolution),
+                             ray_chunk=g.get("ray_chunk"))
+        if gen.config.num_ws != self.gen_cfg.num_ws:
+            raise ValueError(f"generator.source: {g.source} has {gen.config.num_ws} ws, the config's generator "
+                             f"{self.gen_cfg.num_ws}")
+        return gen.params
 
     def init_variables(self, rng):
         k_psp, k_tri = jax.random.split(rng)
