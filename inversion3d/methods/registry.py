@@ -31,7 +31,8 @@ FILE_KINDS = {m: p.FILE_KINDS[m] for m, p in PIPELINES.items()}
 ROLES = {m: p.ROLES for m, p in PIPELINES.items()}
 # Imported on demand: a train module pulls in the training stack, which inference does not need.
 TRAINERS = {"toy_psp": "inversion3d.methods.toy_psp.train", "psp": "inversion3d.methods.psp.train",
-            "e4e": "inversion3d.methods.psp.train"}  # e4e = pSp plus extras (psp/train.py)
+            "e4e": "inversion3d.methods.psp.train",  # e4e = pSp plus extras (psp/train.py)
+            "triplanenet": "inversion3d.methods.triplanenet.train"}
 
 
 @dataclasses.dataclass(frozen=True)

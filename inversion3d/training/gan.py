@@ -65,15 +65,18 @@ def make_gan_step(g_loss_fn, d_loss_fn, r1_loss_fn, g_net: str = "encoder", d_ne
 
 class LazyRegularizedStep:
     """Compiles `make_gan_step`'s two variants; call(state, batch, frozen, step_index) runs the R1
-    variant when step_index % r1_every == 0 (StyleGAN2's phase schedule)."""
+    variant when step_index % r1_every == 0 (StyleGAN2's phase schedule). r1_every None: a method
+    without a regulariser; only the regularize=False variant exists (one compilation)."""
 
-    def __init__(self, step: Callable, r1_every: int, mesh, state_shardings, batch_shardings, frozen_shardings):
-        if r1_every < 1:
-            raise ValueError(f"r1_every: expected >= 1, got {r1_every}")
-        self.r1_every = int(r1_every)
+    def __init__(self, step: Callable, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings):
+        if r1_every is not None and r1_every < 1:
+            raise ValueError(f"r1_every: expected >= 1 or None, got {r1_every}")
+        self.r1_every = None if r1_every is None else int(r1_every)
+        variants = (False,) if self.r1_every is None else (False, True)
         self._fns = {reg: step_lib.compile_step(lambda s, b, f, reg=reg: step(s, b, f, reg), mesh,
                                                 state_shardings, batch_shardings, frozen_shardings)
-                     for reg in (False, True)}
+                     for reg in variants}
 
     def __call__(self, state, batch, frozen, step_index: int):
-        return self._fns[int(step_index) % self.r1_every == 0](state, batch, frozen)
+        regularize = self.r1_every is not None and int(step_index) % self.r1_every == 0
+        return self._fns[regularize](state, batch, frozen)

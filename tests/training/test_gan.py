@@ -86,3 +86,20 @@ def test_alternation_order(setup):
     gd = jax.grad(lambda p: d_loss(p, None, batch, None, ctx2)[0])(state.params["discriminator"])
     np.testing.assert_allclose(new.params["discriminator"]["w"], state.params["discriminator"]["w"] - 0.1 * gd["w"],
                                rtol=1e-6)
+
+
+def test_no_regulariser_compiles_one_variant(setup):
+    """r1_every=None (a method without R1): one compiled variant, regularize always False."""
+    state, _, _, batch = setup
+    mesh = sharding.make_mesh(1)
+    rep = sharding.replicated(mesh)
+    shardings = jax.tree.map(lambda _: rep, state)
+    step = gan.make_gan_step(g_loss, d_loss, gan.r1_penalty(d_apply, GAMMA, K))
+    runner = gan.LazyRegularizedStep(step, None, mesh, shardings, rep, rep)
+    assert sorted(runner._fns) == [False]
+    state = _copy(state)
+    for i in range(2):
+        state, metrics = runner(state, batch, {}, i)
+        assert "r1/r1_penalty" not in metrics
+    with pytest.raises(ValueError, match="r1_every"):
+        gan.LazyRegularizedStep(step, 0, mesh, shardings, rep, rep)

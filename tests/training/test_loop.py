@@ -72,3 +72,11 @@ def test_resume_order_config_resume_then_init_from(runs, tmp_path):
     # the workdir's own checkpoint wins over both.
     b = loop.build(tiny_config(**CKPT, resume=str(root / "b")), str(root / "a"), Method)
     assert b["source"] == "workdir"
+
+
+def test_metric_averager_accepts_slashes_in_names():
+    """Multi-network steps name their scalars 'g/loss', 'psp/l2', ... (not Python identifiers)."""
+    avg = loop.MetricAverager()
+    avg.add({"g/loss": jax.numpy.asarray(1.0), "loss": jax.numpy.asarray(2.0)})
+    avg.add({"g/loss": jax.numpy.asarray(3.0), "loss": jax.numpy.asarray(4.0)})
+    assert avg.compute_and_reset() == {"g/loss": 2.0, "loss": 3.0}

@@ -24,14 +24,20 @@ def refine(cfg, encoder, size, tri_encoder, params, image, c):
     params {'generator', 'psp', 'triplanenet', 'latent_avg' (None = the generator's w_avg)}."""
     gen = params["generator"]
     ws = psp.encode(encoder, params["psp"], image, size, latent_offset(params))
+    t0, inputs = encoder_inputs(cfg, gen, ws, image, c)
+    planes = tri_encoder.apply(params["triplanenet"], inputs, t0)
+    return ws, t0, planes, render(cfg, gen, planes, ws, c)
+
+
+def encoder_inputs(cfg, gen, ws, image, c):
+    """Steps 1-2 for given codes: (T0 (N, 3, R, R, C), the tri-plane encoder's input (N, R, R, 9) =
+    concat(y0, x - y0, x_mirror - y0_mirror) at the tri-plane resolution R). Training calls it too."""
     t0 = generator_planes(cfg, gen, ws)
     res = t0.shape[2]
     y0 = resize_image(render(cfg, gen, t0, ws, c)["image"], res)
     y0_mirror = resize_image(render(cfg, gen, t0, ws, mirror_label(c))["image"], res)
     x = resize_image(image, res)
-    inputs = jnp.concatenate([y0, x - y0, x[:, :, ::-1] - y0_mirror], axis=-1)
-    planes = tri_encoder.apply(params["triplanenet"], inputs, t0)
-    return ws, t0, planes, render(cfg, gen, planes, ws, c)
+    return t0, jnp.concatenate([y0, x - y0, x[:, :, ::-1] - y0_mirror], axis=-1)
 
 
 def invert(cfg, encoder, size, tri_encoder, params, image, c):
