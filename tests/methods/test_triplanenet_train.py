@@ -58,6 +58,7 @@ def _changed(a, b, net):
     return any(not np.array_equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_phases_switch_at_step_boundaries(stepped):
     """Step 0 trains pSp only, step 1 both, from step 2 (stop_psp) the tri-plane encoder only."""
     params, stats, metrics = stepped
@@ -73,6 +74,7 @@ def test_phases_switch_at_step_boundaries(stepped):
         np.testing.assert_array_equal(stats[1][k], v)
 
 
+@pytest.mark.slow
 def test_every_term_finite_and_loss_goes_down(stepped):
     _, _, metrics = stepped
     for m in metrics:
@@ -86,6 +88,7 @@ def test_every_term_finite_and_loss_goes_down(stepped):
     assert all(b <= a for a, b in zip(fit, fit[1:])) and fit[-1] < fit[0], fit
 
 
+@pytest.mark.slow
 def test_stop_and_resume_equals_straight_run(stepped, tmp_path):
     params, _, _ = stepped
     workdir = str(tmp_path / "resumed")
@@ -97,6 +100,7 @@ def test_stop_and_resume_equals_straight_run(stepped, tmp_path):
         np.testing.assert_array_equal(resumed[k], params[-1][k], err_msg=k)
 
 
+@pytest.mark.slow
 def test_eight_devices_equal_one(stepped, tmp_path):
     params, _, _ = stepped
     proc = subprocess.run([sys.executable, str(REPO / "tests" / "methods" / "triplanenet_multidevice_worker.py"),
