@@ -15,7 +15,7 @@ The generator and LPIPS have random weights (configs/demo.py's seeded tiny gener
 """
 import ml_collections
 
-from configs import generators
+from configs import generators, runs
 
 
 def generator_kwargs():
@@ -79,11 +79,5 @@ def get_config():
         lookahead_alpha=0.5, sma_threshold=5.0, centralize=True, schedule="constant", warmup_steps=0,
         clip_norm=0.0, ema_decay=0.0))
 
-    config.mesh = ml_collections.ConfigDict(dict(num_devices=0, mode="jit", fsdp=False, fsdp_min_size=2 ** 14))
-    config.distributed = ml_collections.ConfigDict(dict(enabled="auto", coordinator_address="",
-                                                        num_processes=0, process_id=-1))
-    config.checkpoint = ml_collections.ConfigDict(dict(every=20, keep=2, keep_best=1, best_metric="loss",
-                                                       best_mode="min", async_save=True))
-    config.logging = ml_collections.ConfigDict(dict(log_every=10, image_every=20, image_rows=4, tensorboard=True,
-                                                    profile_at=0, profile_steps=3))
+    config.update(runs.run_sections(checkpoint_every=20, log_every=10, image_every=20, image_rows=4))
     return config

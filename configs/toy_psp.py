@@ -17,7 +17,7 @@ rendering resolution 16 with 8 + 8 depth samples): the point is the training sta
 """
 import ml_collections
 
-from configs import generators
+from configs import generators, runs
 
 
 def get_config():
@@ -29,7 +29,6 @@ def get_config():
     config.resume = ""  # another run's workdir to continue (full state + input position)
     config.init_from = ""  # another run's workdir to take encoder weights from (fresh optimiser)
     config.init_from_nets = ("encoder",)
-    config.on_nonfinite = "stop"  # NaN / Inf loss term or gradient: 'stop' (exit 65) | 'skip' the update
 
     config.generator = ml_collections.ConfigDict()
     config.generator.init_kwargs = generators.eg3d_init_kwargs(  # configs/demo.py's embedded tiny generator
@@ -70,13 +69,5 @@ def get_config():
         lookahead_alpha=0.5, sma_threshold=5.0, centralize=True, schedule="cosine", warmup_steps=10,
         decay_steps=100, end_lr_factor=0.1, clip_norm=1.0, ema_decay=0.0))
 
-    config.mesh = ml_collections.ConfigDict(dict(num_devices=0, mode="jit", fsdp=False, fsdp_min_size=2 ** 14))
-    config.distributed = ml_collections.ConfigDict(dict(enabled="auto", coordinator_address="",
-                                                        num_processes=0, process_id=-1))
-    config.checkpoint = ml_collections.ConfigDict(dict(every=50, keep=2, keep_best=1, best_metric="loss",
-                                                       best_mode="min", async_save=True,
-                                                       on_corrupt="fallback"))  # | 'stop' (damaged latest)
-    config.logging = ml_collections.ConfigDict(dict(log_every=10, image_every=50, image_rows=4, tensorboard=True,
-                                                    profile_at=0, profile_steps=3))  # trace steps profile_at.. (0 = off)
-    config.debug = ml_collections.ConfigDict(dict(nonfinite_at=0))  # tests: NaN inputs at this step (0 = off)
+    config.update(runs.run_sections(checkpoint_every=50, log_every=10, image_every=50, image_rows=4))
     return config

@@ -18,7 +18,7 @@ Every training constant not marked "tiny" is training.md §2's (options/train_op
 """
 import ml_collections
 
-from configs import generators
+from configs import generators, runs
 
 
 def get_config():
@@ -89,11 +89,5 @@ def get_config():
     config.optim.psp = ml_collections.ConfigDict(dict(ranger, lr=1e-3))  # tiny: 10x the official lr
     config.optim.triplanenet = ml_collections.ConfigDict(dict(ranger, lr=1e-3))  # tiny: 10x
 
-    config.mesh = ml_collections.ConfigDict(dict(num_devices=0, mode="jit", fsdp=False, fsdp_min_size=2 ** 14))
-    config.distributed = ml_collections.ConfigDict(dict(enabled="auto", coordinator_address="",
-                                                        num_processes=0, process_id=-1))
-    config.checkpoint = ml_collections.ConfigDict(dict(every=10, keep=2, keep_best=1, best_metric="loss",
-                                                       best_mode="min", async_save=True))
-    config.logging = ml_collections.ConfigDict(dict(log_every=5, image_every=30, image_rows=2, tensorboard=True,
-                                                    profile_at=0, profile_steps=3))
+    config.update(runs.run_sections(checkpoint_every=10, log_every=5, image_every=30, image_rows=2))
     return config

@@ -125,7 +125,7 @@ def violations(graph: dict, external: dict, package: str = "inversion3d") -> lis
 
 def test_package_import_graph_follows_the_rules():
     graph, external = import_graph(ROOT)
-    assert f"inversion3d.app.cli" in graph, "expected the command layer in inversion3d/app/"
+    assert "inversion3d.app.cli" in graph, "expected the command layer in inversion3d/app/"
     problems = violations(graph, external)
     assert not problems, "\n".join(problems)
 

@@ -11,6 +11,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from inversion3d import camera
 from inversion3d.generators import eg3d
@@ -39,6 +40,14 @@ def sample_pose(key, pose_cfg, labels=None):
     intr = camera.intrinsics_matrix(jnp.asarray(pose_cfg.focal, jnp.float32))
     return camera.lookat_labels(yaw, pitch, jnp.asarray(pose_cfg.pivot, jnp.float32),
                                 jnp.asarray(pose_cfg.radius, jnp.float32), intr)[0]
+
+
+def side_view_labels(pose_cfg, n: int, yaw_offset: float):
+    """(n, 25) labels at yaw pi/2 + yaw_offset, pitch pi/2, on the pose config's rig (pivot, radius,
+    focal): the novel views of the training image grids."""
+    intr = camera.intrinsics_matrix(float(pose_cfg.focal))
+    return jnp.asarray(camera.lookat_labels(np.full(n, math.pi / 2 + yaw_offset), np.full(n, math.pi / 2),
+                                            np.asarray(pose_cfg.pivot, np.float32), float(pose_cfg.radius), intr))
 
 
 def _per_example(key, indices, fn):

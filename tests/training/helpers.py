@@ -1,5 +1,5 @@
 """Shared pieces of the training tests: the tiny toy config and param comparison."""
-import importlib.util
+import importlib
 import os
 import pathlib
 
@@ -8,12 +8,25 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
+def load_config(name: str):
+    """get_config() of configs/<name>.py (the configs package)."""
+    return importlib.import_module(f"configs.{name}").get_config()
+
+
+def apply_overrides(config, overrides):
+    """Sets dotted keys ('a.b': value) in a ConfigDict, in place; returns it."""
+    for key, value in overrides.items():
+        node = config
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    return config
+
+
 def tiny_config(**overrides):
     """configs/toy_psp.py at test size: synthetic target, 8x8 images, w+ of 4 x 8, BatchNorm on."""
-    spec = importlib.util.spec_from_file_location("toy_psp_config", REPO / "configs" / "toy_psp.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config()
+    config = load_config("toy_psp")
     config.data.source = "synthetic"
     config.data.resolution = 8
     config.model.num_ws, config.model.w_dim, config.model.widths = 4, 8, (8, 16)
@@ -29,13 +42,7 @@ def tiny_config(**overrides):
     config.logging.tensorboard = False
     config.mesh.fsdp_min_size = 64
     config.distributed.enabled = "no"
-    for key, value in overrides.items():
-        node = config
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node[p]
-        node[leaf] = value
-    return config
+    return apply_overrides(config, overrides)
 
 
 def flat_params(state):

@@ -28,11 +28,9 @@ encoder forward uses batch statistics but does not update the running ones a sec
 optional w pool (use_w_pool) is not implemented. BatchNorm is the global batch's ('jit' mesh mode).
 """
 import logging
-import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from inversion3d import camera
 from inversion3d.data import pseudo_pairs
@@ -182,13 +180,9 @@ class PSP:
         ws = self.encode(state.variables("encoder"), images, frozen)
         down = lambda x: at_resolution(x, images.shape[1])  # noqa: E731
         cols = [images, down(self.render(frozen, ws, c))]
-        p = self.config.data.poses
-        intr = camera.intrinsics_matrix(float(p.focal))
         for yaw in (-float(self.config.data.vis_yaw), float(self.config.data.vis_yaw)):
-            n = images.shape[0]
-            c_yaw = camera.lookat_labels(np.full(n, math.pi / 2 + yaw), np.full(n, math.pi / 2),
-                                         np.asarray(p.pivot, np.float32), float(p.radius), intr)
-            cols.append(down(self.render(frozen, ws, jnp.asarray(c_yaw))))
+            c_yaw = pseudo_pairs.side_view_labels(self.config.data.poses, images.shape[0], yaw)
+            cols.append(down(self.render(frozen, ws, c_yaw)))
         return cols
 
 

@@ -7,12 +7,9 @@ cheap synthetic linear target (data.source='synthetic'). Losses (config.losses, 
   image_l2: mean squared error between the pair image and the frozen target's render of the
     predicted w+ at the pair camera (training.md §1.1).
 """
-import math
 
 import jax.numpy as jnp
-import numpy as np
 
-from inversion3d import camera
 from inversion3d.data import pseudo_pairs
 from inversion3d.encoders import toy
 from inversion3d.generators import eg3d
@@ -106,11 +103,7 @@ class Method:
         ws = self.eval_model.apply(state.variables("encoder"), images, train=False, latent_avg=self.latent_avg(frozen))
         cols = [images, self.render(frozen, ws, c)]
         if self.gen_cfg is not None:
-            p = self.config.data.poses
-            intr = camera.intrinsics_matrix(float(p.focal))
             for yaw in (-float(self.config.data.vis_yaw), float(self.config.data.vis_yaw)):
-                n = images.shape[0]
-                c_yaw = camera.lookat_labels(np.full(n, math.pi / 2 + yaw), np.full(n, math.pi / 2),
-                                             np.asarray(p.pivot, np.float32), float(p.radius), intr)
-                cols.append(self.render(frozen, ws, jnp.asarray(c_yaw)))
+                c_yaw = pseudo_pairs.side_view_labels(self.config.data.poses, images.shape[0], yaw)
+                cols.append(self.render(frozen, ws, c_yaw))
         return cols
