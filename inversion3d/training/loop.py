@@ -49,20 +49,21 @@ def _barrier(name: str):
 
 
 class MetricAverager:
-    """Averages each step's scalar dict with clu.metrics (collection built from the first keys)."""
+    """Averages each key of the steps' scalar dicts (clu.metrics.Average) over the steps that report
+    it: GAN steps report their lazy-R1 terms on R1 steps only, and keys like 'g/loss' are no
+    identifiers, so no clu Collection (a dataclass of the first step's keys) fits them."""
 
     def __init__(self):
-        self._cls, self._acc = None, None
+        self._acc = {}
 
     def add(self, scalars):
-        if self._cls is None:
-            self._cls = clu_metrics.Collection.create(**{k: clu_metrics.Average.from_output(k) for k in scalars})
-        single = self._cls.single_from_model_output(**scalars)
-        self._acc = single if self._acc is None else self._acc.merge(single)
+        for k, v in scalars.items():
+            single = clu_metrics.Average.from_model_output(v)
+            self._acc[k] = self._acc[k].merge(single) if k in self._acc else single
 
     def compute_and_reset(self):
-        out = {k: float(v) for k, v in sharding.fetch(self._acc.compute()).items()} if self._acc is not None else {}
-        self._acc = None
+        out = {k: float(v) for k, v in sharding.fetch({k: m.compute() for k, m in self._acc.items()}).items()}
+        self._acc = {}
         return out
 
 
