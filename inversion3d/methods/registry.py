@@ -31,6 +31,8 @@ FILE_KINDS = {m: p.FILE_KINDS[m] for m, p in PIPELINES.items()}
 ROLES = {m: p.ROLES for m, p in PIPELINES.items()}
 # Imported on demand: a train module pulls in the training stack, which inference does not need.
 TRAINERS = {"toy_psp": "inversion3d.methods.toy_psp.train"}
+TRAINERS["goae_stage1"] = "inversion3d.methods.goae.train_stage1"
+TRAINERS["goae_stage2"] = "inversion3d.methods.goae.train_stage2"
 
 
 @dataclasses.dataclass(frozen=True)

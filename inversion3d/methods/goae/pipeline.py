@@ -22,14 +22,24 @@ FILE_KINDS = {"goae": ("goae", "goae")}  # method -> the kinds of its encoder fi
 ROLES = ("encoder", "AFA")
 
 
+def feature_channels(cfg):
+    """Channels of F, the backbone feature after b32 (§1.3): what AFA's feature_dim must be."""
+    return min(cfg.channel_base // SPLIT, cfg.channel_max)
+
+
+def codes(encoder, encoder_vars, gen, image, stage=None):
+    """Step 1: image (N, S, S, 3) -> ws (N, num_ws, w_dim), resized to the encoder's input, plus w_avg."""
+    ws, _ = encoder.apply(encoder_vars, resize_image(image, encoder.swin.img_size), latent_avg=w_avg(gen), stage=stage)
+    return ws
+
+
 def encode(cfg, encoder, encoder_vars, gen, image, c, stage=None):
     """Steps 1-2: image (N, S, S, 3) -> dict ws (N, num_ws, w_dim), feature F and skip (the backbone
     after b32), w_planes (the W tri-planes) and render_w (render 1 at cameras c, a render dict).
     stage: the encoder's progressive stage (None = its attribute, 3 at inference; training passes
     the schedule's, possibly traced)."""
     module = eg3d.TriPlaneGenerator(cfg)
-    x = resize_image(image, encoder.swin.img_size)
-    ws, _ = encoder.apply(encoder_vars, x, latent_avg=w_avg(gen), stage=stage)
+    ws = codes(encoder, encoder_vars, gen, image, stage)
     feature, skip = module.apply(gen, ws, NOISE_MODE, SPLIT, method=eg3d.TriPlaneGenerator.backbone_features)
     w_planes = finish_planes(cfg, gen, feature, skip, ws)
     return {"ws": ws, "feature": feature, "skip": skip, "w_planes": w_planes,
@@ -86,7 +96,7 @@ def build(method, cfg, encoders, sigma=visibility.DEFAULT_SIGMA):
     encoder, encoder_vars = network(enc, "goae", method, ROLES[0])
     afa, afa_vars = network(afa_enc, "afa", method, ROLES[1])
     check_ws(cfg, encoder.num_ws, encoder.w_dim, enc.source)
-    channels = min(cfg.channel_base // SPLIT, cfg.channel_max)  # F = the backbone's b32 feature
+    channels = feature_channels(cfg)
     if cfg.triplane_resolution <= SPLIT or afa.feature_dim != channels:
         raise ValueError(f"--afa: {afa_enc.source} refines {afa.feature_dim}-channel features at 32x32, the "
                          f"generator's b32 block has {channels} channels (tri-planes {cfg.triplane_resolution})")

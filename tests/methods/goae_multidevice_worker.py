@@ -1,0 +1,34 @@
+"""GOAE steps on 8 fake CPU devices vs 1 device after 3 steps, one run per step kind (stage 1's
+encoder + D + R1 step, stage 2's AFA step); writes results.json. Driven by test_goae_train.py.
+Usage: python goae_multidevice_worker.py OUT_DIR (XLA_FLAGS must ask for 8 host devices)."""
+import json
+import os
+import sys
+
+assert "xla_force_host_platform_device_count=8" in os.environ.get("XLA_FLAGS", ""), "set XLA_FLAGS first"
+
+import jax  # noqa: E402
+
+jax.config.update("jax_default_matmul_precision", "highest")
+
+from inversion3d.methods import registry  # noqa: E402
+from inversion3d.training import loop  # noqa: E402
+from tests.methods.goae_helpers import config  # noqa: E402
+from tests.training.helpers import flat_params, max_rel_diff, rel_diff  # noqa: E402
+
+OUT = sys.argv[1]
+# r1_every = 1: every step is the R1 variant, which runs all three updates (one compile per mesh)
+KINDS = {"stage1": (1, {"losses.r1_every": 1}), "stage2": (2, {})}
+
+res = {"device_count": jax.device_count()}
+for name, (stage, extra) in KINDS.items():
+    states = {}
+    for devices in (1, 8):
+        cfg = config(stage, total_steps=3, batch_size=8, **{"mesh.num_devices": devices}, **extra)
+        states[devices] = flat_params(loop.train_and_evaluate(cfg, os.path.join(OUT, f"{name}_{devices}"),
+                                                              registry.trainer(cfg.method)))
+    res[name] = rel_diff(states[8], states[1])
+    res[name + "_max_leaf"] = max_rel_diff(states[8], states[1])
+with open(os.path.join(OUT, "results.json"), "w") as f:
+    json.dump(res, f, indent=1)
+print(json.dumps(res))
