@@ -2,8 +2,8 @@
 
 Shared terms stay in `losses/`: reconstruction (L2 / LPIPS / ID), the non-saturating and logistic
 adversarial losses, R1, and the regularisers (background depth, Δw+, ΔF). Here: the progressive
-stage schedule of the encoder heads, the background mask from the generator's opacity, and the
-background-depth term rendered at the canonical camera.
+stage schedule of the encoder heads, the Δw+ norm, the background mask from the generator's
+opacity, and the background-depth term rendered at the canonical camera.
 """
 from typing import Sequence
 
@@ -27,6 +27,19 @@ def progressive_stage(step, thresholds: Sequence[int]):
     step = jnp.asarray(step, jnp.int32)
     return ((step >= t1).astype(jnp.int32) + (step >= t2).astype(jnp.int32)
             + (step > t3).astype(jnp.int32))
+
+
+def wplus_delta_norm(ws):
+    """L_w+ / lambda_6 (text after Eq. 11): mean over the batch of ||Δw+||_2, Δw+ = (w_1 - w_0, ...,
+    w_13 - w_0) (N, 13, w_dim) as one vector; ws (N, num_ws, w_dim).
+
+    A norm, not its square (`regularisers.wplus_delta`): GOAE's heads end in a LayerNorm-ed
+    residual, so at initialisation every delta entry is O(1) and the squared sum (~6000 at
+    14 x 512) times 0.001 would outweigh L_rec ~10x; e4e (the paper's [31]) also penalises
+    delta norms. Zero deltas (the heads not yet switched on) give a zero gradient, not NaN."""
+    sq = jnp.sum(jnp.square(ws[:, 1:] - ws[:, :1]), axis=(1, 2))
+    safe = jnp.where(sq > 0, sq, 1.0)
+    return jnp.mean(jnp.where(sq > 0, jnp.sqrt(safe), 0.0))
 
 
 def opacity_background(weights_sum, threshold: float):

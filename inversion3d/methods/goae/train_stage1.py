@@ -4,7 +4,8 @@
 One step (training/gan.make_gan_step): the encoder update, then the discriminator update, and
 every losses.r1_every steps the lazy R1 update of the discriminator on real codes.
   encoder:  L_rec (1.0 L2 + 0.8 LPIPS + 0.25 ID on the input view, Eq. 10)
-            + 0.05 L_adv^E (non-saturating, Eq. 3) + 5.0 L_BG (Eq. 4) + 0.001 ||Δw+|| (Eq. 11)
+            + 0.05 L_adv^E (non-saturating, Eq. 3) + 5.0 L_BG (Eq. 4) + 0.001 ||Δw+||_2 (Eq. 11;
+            losses.wplus_delta_norm)
   D_Wc:     logistic loss, real = mapping(z, c_front) (row 0 of fresh z at the canonical camera),
             fake = every row w_i of the encoder's w+ (Eq. 2); R1 gamma = 10 on real codes.
 The encoder's w+ render at the input camera is `pipeline.encode`'s render 1 (inference's own).
@@ -20,10 +21,10 @@ import jax.numpy as jnp
 from inversion3d.discriminators.latent import CanonicalLatentDiscriminator
 from inversion3d.generators import eg3d
 from inversion3d.inversion.common import render
-from inversion3d.losses import adversarial, regularisers
+from inversion3d.losses import adversarial
 from inversion3d.losses.reconstruction import weighted_total
 from inversion3d.methods.goae import depth_avg, pipeline
-from inversion3d.methods.goae.losses import front_background_depth, progressive_stage
+from inversion3d.methods.goae.losses import front_background_depth, progressive_stage, wplus_delta_norm
 from inversion3d.methods.goae.train import GOAETraining
 from inversion3d.training import gan
 
@@ -94,7 +95,7 @@ class Method(GOAETraining):
                                                        self.front_cameras(image.shape[0]), self.depth_avg,
                                                        self.bg_threshold)
         if self.uses("wplus_delta"):
-            terms["wplus_delta"] = regularisers.wplus_delta(w["ws"])
+            terms["wplus_delta"] = wplus_delta_norm(w["ws"])
         return weighted_total(terms, self.weights), (terms, batch_stats)
 
     def disc_loss(self, params, batch_stats, batch, rng, ctx):
