@@ -8,15 +8,17 @@ import sys
 assert "xla_force_host_platform_device_count=8" in os.environ.get("XLA_FLAGS", ""), "set XLA_FLAGS first"
 
 import jax  # noqa: E402
+import numpy as np  # noqa: E402
 
 jax.config.update("jax_default_matmul_precision", "highest")
 
 from inversion3d.methods import registry  # noqa: E402
 from inversion3d.training import loop  # noqa: E402
 from tests.methods.goae_helpers import config, logged  # noqa: E402
-from tests.training.helpers import flat_params, max_rel_diff, rel_diff  # noqa: E402
+from tests.training.helpers import flat_params, rel_diff  # noqa: E402
 
 OUT = sys.argv[1]
+FLOOR = 1e-6
 # r1_every = 1: every step is the R1 variant, which runs all three updates (one compile per mesh);
 # thresholds (1, 2, 3): the three steps run progressive stages 0, 1, 2 (the heads switching on)
 # SGD: Adam would turn rounding-level differences of near-zero gradient coordinates into lr-sized
@@ -33,7 +35,12 @@ for name, (stage, extra) in KINDS.items():
         states[devices] = flat_params(loop.train_and_evaluate(cfg, os.path.join(OUT, f"{name}_{devices}"),
                                                               registry.trainer(cfg.method)))
     res[name] = rel_diff(states[8], states[1])
-    res[name + "_max_leaf"] = max_rel_diff(states[8], states[1])
+    # per leaf relative to max(||leaf||, FLOOR): a leaf at rounding level (e.g. a BatchNorm bias of
+    # AFA whose gradient is ~0, ||leaf|| ~ 1e-11) has no meaningful relative error
+    diffs = {k: np.linalg.norm(states[8][k] - states[1][k]) / max(np.linalg.norm(states[1][k]), FLOOR)
+             for k in states[1]}
+    worst = max(diffs, key=diffs.get)
+    res[name + "_max_leaf"], res[name + "_worst_leaf"] = float(diffs[worst]), worst
     if name == "stage1":
         rows = logged(os.path.join(OUT, f"{name}_1"))
         res["stage1_stages"] = [r["progressive_stage"] for r in rows]

@@ -14,11 +14,14 @@ import sys
 import jax
 import numpy as np
 import pytest
+from PIL import Image
 
+from inversion3d import camera
 from inversion3d.methods import registry
 from inversion3d.methods.goae import depth_avg
 from inversion3d.methods.goae.losses import progressive_stage
 from inversion3d.methods.goae.train import load_generator
+from inversion3d.preprocess.dataset_json import write_dataset_json
 from inversion3d.training import loop
 from tests.methods.goae_helpers import config, logged
 from tests.training.helpers import REPO, subprocess_env
@@ -104,6 +107,25 @@ def test_stage2_encoder_is_stage1s_and_frozen(stage1, stage2):
 def test_stage2_resume_is_exact(stage2):
     straight, resumed, _ = stage2
     jax.tree.map(np.testing.assert_array_equal, resumed, straight)
+
+
+def test_stage1_trains_on_an_aligned_folder(tmp_path):
+    """data.source='folder': photos + dataset.json through the loop's tfds / grain pipeline (one step;
+    the batch has the pseudo-pairs' shapes, so the compiled step is the fixture's)."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    labels = camera.make_label(camera.lookat_pose(np.pi / 2 + np.array([-0.2, 0.2]), np.full(2, np.pi / 2),
+                                                  radius=camera.FFHQ_RADIUS), camera.intrinsics_matrix(camera.FFHQ_FOCAL))
+    rs = np.random.RandomState(0)
+    for i in range(2):
+        Image.fromarray(rs.randint(0, 256, (128, 128, 3)).astype(np.uint8)).save(root / f"p{i}.png")
+    write_dataset_json(root / "dataset.json", [(f"p{i}.png", labels[i]) for i in range(2)])
+    cfg = config(1, total_steps=1, **{"losses.r1_every": R1_EVERY, "data.source": "folder", "data.folder": str(root),
+                                      "data.tfds_dir": str(tmp_path / "tfds")})
+    state = loop.train_and_evaluate(cfg, str(tmp_path / "work"), registry.trainer("goae_stage1"))
+    assert int(state.step) == 1
+    row = logged(str(tmp_path / "work"))[0]
+    assert all(math.isfinite(row[k]) for k in ("loss", "g/l2", "g/bg_depth", "d/loss", "r1/r1_penalty"))
 
 
 @pytest.mark.parametrize("step, expected", [(0, 0), (9, 0), (10, 1), (19, 1), (20, 2), (30, 2), (31, 3), (10 ** 6, 3)])
