@@ -8,8 +8,6 @@ Also D_avg of a generator and the progressive schedule.
 """
 import json
 import math
-import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -24,7 +22,7 @@ from inversion3d.methods.goae.train import load_generator
 from inversion3d.preprocess.dataset_json import write_dataset_json
 from inversion3d.training import loop
 from tests.methods.goae_helpers import config, logged
-from tests.training.helpers import REPO, subprocess_env
+from tests.training.helpers import REPO, run_worker
 
 STEPS, STOP = 8, 3  # straight run length; the interrupted run stops here and resumes to STEPS
 R1_EVERY = 4  # lazy R1 on steps 0 and 4: the resumed part runs both step variants
@@ -173,12 +171,7 @@ def test_d_avg_outside_the_ray_range_is_an_error():
 
 @pytest.fixture(scope="module")
 def multidevice(tmp_path_factory):
-    out = tmp_path_factory.mktemp("goae_multidevice")
-    proc = subprocess.run([sys.executable, str(REPO / "tests" / "methods" / "goae_multidevice_worker.py"), str(out)],
-                          cwd=REPO, env=subprocess_env(8), capture_output=True, text=True, timeout=1200)
-    if proc.returncode:
-        pytest.fail(f"goae multidevice worker failed:\n{proc.stderr[-4000:]}")
-    res = json.loads((out / "results.json").read_text())
+    res = run_worker("methods/goae_multidevice_worker.py", tmp_path_factory.mktemp("goae_multidevice"), timeout=1200)
     print("goae multidevice results:", res)
     return res
 

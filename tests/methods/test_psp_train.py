@@ -7,8 +7,6 @@ Per method: one compiled step shared by every in-process run (batch 8, as the 8-
 K + (N - K) resumed steps, N straight steps, one held-out evaluation compile.
 """
 import json
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +17,7 @@ from inversion3d.methods import registry
 from inversion3d.methods.psp import losses
 from inversion3d.training import loop
 from tests.methods.psp_train_helpers import BATCH, tiny_config
-from tests.training.helpers import REPO, flat_params, rel_diff, subprocess_env
+from tests.training.helpers import flat_params, rel_diff, run_worker
 
 K, N = 3, 6  # checkpoint / resume at K; N steps in all
 # 8 devices vs 1 after 3 steps: reductions in another order. TOL: all params as one vector, relative
@@ -131,10 +129,7 @@ def test_no_progressive_schedule_is_all_rows():
 @pytest.fixture(scope="module")
 def eight_devices(tmp_path_factory):
     out = tmp_path_factory.mktemp("psp_multidevice")
-    proc = subprocess.run([sys.executable, str(REPO / "tests" / "methods" / "psp_multidevice_worker.py"), str(out)],
-                          cwd=REPO, env=subprocess_env(8), capture_output=True, text=True, timeout=900)
-    if proc.returncode:
-        pytest.fail(f"psp multidevice worker failed:\n{proc.stderr[-4000:]}")
+    run_worker("methods/psp_multidevice_worker.py", out, timeout=900)
     return out
 
 

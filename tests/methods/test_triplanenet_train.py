@@ -6,8 +6,6 @@ runs FIT more steps on one fixed batch (the loss on it must fall). The other tes
 resumed runs get the same program from the persistent compilation cache.
 """
 import json
-import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -17,7 +15,7 @@ from inversion3d.methods.triplanenet.losses import branch_loss
 from inversion3d.methods.triplanenet.train import Method
 from inversion3d.training import loop, sharding
 from tests.methods.triplanenet_train_helpers import N_STEPS, config
-from tests.training.helpers import REPO, flat_params, rel_diff, subprocess_env
+from tests.training.helpers import REPO, flat_params, rel_diff, run_worker
 
 FIT = 6  # extra steps on one fixed batch
 # 8 devices vs 1 after 3 steps: all params as one vector (measured 7e-8), and each net's update
@@ -103,11 +101,7 @@ def test_stop_and_resume_equals_straight_run(stepped, tmp_path):
 @pytest.mark.slow
 def test_eight_devices_equal_one(stepped, tmp_path):
     params, _, _ = stepped
-    proc = subprocess.run([sys.executable, str(REPO / "tests" / "methods" / "triplanenet_multidevice_worker.py"),
-                           str(tmp_path)], cwd=REPO, env=subprocess_env(8), capture_output=True, text=True,
-                          timeout=900)
-    if proc.returncode:
-        pytest.fail(f"worker failed:\n{proc.stderr[-4000:]}")
+    run_worker("methods/triplanenet_multidevice_worker.py", tmp_path, timeout=900)
     with np.load(tmp_path / "params8.npz") as f:
         assert int(f["devices"]) == 8
         eight = {k: f[k] for k in f.files if k != "devices"}

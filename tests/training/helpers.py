@@ -85,3 +85,21 @@ def subprocess_env(num_devices=None):
     if num_devices:
         env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={num_devices}"
     return env
+
+
+def run_worker(script: str, out, timeout: int, devices: int = 8):
+    """Runs tests/<script> OUT in a subprocess with `devices` fake CPU devices; fails the test with the
+    worker's stderr tail when it exits non-zero. Returns OUT/results.json when the worker wrote one."""
+    import json
+    import subprocess
+    import sys
+
+    import pytest
+
+    proc = subprocess.run([sys.executable, str(REPO / "tests" / script), str(out)], cwd=REPO,
+                          env=subprocess_env(devices), capture_output=True, text=True, timeout=timeout)
+    if proc.returncode:
+        pytest.fail(f"{script} failed:\n{proc.stderr[-4000:]}")
+    results = pathlib.Path(out) / "results.json"
+    return json.loads(results.read_text()) if results.exists() else None
+

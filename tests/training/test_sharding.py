@@ -1,13 +1,10 @@
 """The toy step on 8 fake CPU devices (jit / FSDP / shard_map with sync BatchNorm) equals the
 single-device step; checkpoints restore across mesh shapes. One subprocess (XLA_FLAGS must be
 set before JAX starts; the main pytest process keeps its single device)."""
-import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.training.helpers import REPO, subprocess_env
+from tests.training.helpers import run_worker
 
 TOL = 1e-6  # relative (all params as one vector) after 3 steps
 LEAF_TOL = 1e-5  # per leaf: small leaves (BN biases ~5e-3) carry Adam-normalised rounding noise
@@ -15,12 +12,7 @@ LEAF_TOL = 1e-5  # per leaf: small leaves (BN biases ~5e-3) carry Adam-normalise
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("multidevice")
-    proc = subprocess.run([sys.executable, str(REPO / "tests" / "training" / "multidevice_worker.py"), str(out)],
-                          cwd=REPO, env=subprocess_env(8), capture_output=True, text=True, timeout=600)
-    if proc.returncode:
-        pytest.fail(f"multidevice worker failed:\n{proc.stderr[-4000:]}")
-    res = json.loads((out / "results.json").read_text())
+    res = run_worker("training/multidevice_worker.py", tmp_path_factory.mktemp("multidevice"), timeout=600)
     print("multidevice results:", res)
     return res
 
