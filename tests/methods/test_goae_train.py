@@ -26,7 +26,10 @@ from tests.training.helpers import REPO, run_worker
 
 STEPS, STOP = 8, 3  # straight run length; the interrupted run stops here and resumes to STEPS
 R1_EVERY = 4  # lazy R1 on steps 0 and 4: the resumed part runs both step variants
-MULTI_TOL, MULTI_LEAF_TOL = 1e-5, 1e-4  # relative after 3 SGD steps (the worker), 10x test_sharding.py's
+# relative after 3 SGD steps (the worker): all params as one vector, as tests/training/test_sharding.py;
+# per leaf looser: the worst leaves are small BatchNorm biases of AFA whose gradients nearly cancel
+# (measured 7e-4 there; 3e-5 for stage 1's worst leaf), leaves under 1e-6 are compared absolutely
+MULTI_TOL, MULTI_LEAF_TOL = 1e-6, 1e-3
 
 
 def _tree(state):
