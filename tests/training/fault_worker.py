@@ -1,6 +1,7 @@
 """experiments/train.py with the test's JAX settings, for the fault tests (test_faults.py).
 
-Usage: python fault_worker.py WORKDIR [--config.x=v ...]   (config: tests/training/tiny_toy_config.py)
+Usage: python fault_worker.py WORKDIR [--config.x=v ...]   (config: $FAULT_CONFIG, by default
+tests/training/tiny_toy_config.py)
 With FAULT_FINALIZE_SLEEP=S, every checkpoint is held S seconds after its files are written and
 before Orbax renames its temporary folder to `<step>` (the commit), and "FINALIZING <step>" is
 printed then: a kill on that line lands inside a save.
@@ -30,6 +31,6 @@ if delay:
     atomicity.AtomicRenameTemporaryPath.finalize = slow_finalize
 
 repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.argv = [os.path.join(repo, "experiments", "train.py"), "--config", os.path.join(repo, "tests", "training",
-            "tiny_toy_config.py"), "--workdir", sys.argv[1], *sys.argv[2:]]
+config = os.environ.get("FAULT_CONFIG", os.path.join(repo, "tests", "training", "tiny_toy_config.py"))
+sys.argv = [os.path.join(repo, "experiments", "train.py"), "--config", config, "--workdir", sys.argv[1], *sys.argv[2:]]
 runpy.run_path(sys.argv[0], run_name="__main__")

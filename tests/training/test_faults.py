@@ -26,13 +26,13 @@ WORKER = str(REPO / "tests" / "training" / "fault_worker.py")
 VOLATILE = {"time", "steps_per_sec", "checkpoint_blocking_sec"}
 
 
-def _start(workdir, log, env=None):
-    args = [f"--config.{k}={v}" for k, v in OVERRIDES.items()]
+def _start(workdir, log, env=None, overrides=OVERRIDES):
+    args = [f"--config.{k}={v}" for k, v in overrides.items()]
     return subprocess.Popen([sys.executable, WORKER, str(workdir), *args], cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=open(log, "w"), env=dict(subprocess_env(), **(env or {})))
 
 
-def _wait_for(proc, log, pattern, timeout=120):
+def _wait_for(proc, log, pattern, timeout=600):
     """Polls the log until `pattern` matches (returns the match) or the process ends (fails)."""
     t0 = time.time()
     while time.time() - t0 < timeout:
