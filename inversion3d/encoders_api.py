@@ -51,7 +51,7 @@ def _read(path, kind):
     if not os.path.exists(path):
         raise ValueError(f"source: no such file or directory: {path}")
     from converters.encoder_convert import convert_encoder
-    from converters.load import reading, split_arrays
+    from converters.load import check_finite, reading, split_arrays
     from converters.modules import guess_state_dict_kind
     from converters.torch_format import read_checkpoint_object
 
@@ -59,6 +59,7 @@ def _read(path, kind):
     with reading(path):
         arrays, _ = split_arrays(obj)
         guessed = guess_state_dict_kind(arrays, obj)
+    check_finite(path, arrays)  # a diverged / corrupt file is refused, not loaded to give NaN codes
     if kind is not None and guessed is not None and kind != guessed:
         raise ValueError(f"kind: {path} looks like a {guessed!r} checkpoint, got kind={kind!r}")
     kind = kind or guessed
