@@ -13,20 +13,9 @@ import functools
 import jax
 
 from inversion3d.generators import eg3d
-from inversion3d.ops.resize import area_downsample, resize_bilinear
+from inversion3d.ops.resize import resize_square as resize_image  # noqa: F401 (the pipelines' input resize)
 
 NOISE_MODE = "const"  # deterministic backbone noise (the buffers stored with the generator)
-
-
-def resize_image(images, size: int):
-    """(N, H, H, C) -> (N, size, size, C): area average for integer downscales (= torch avg_pool /
-    'area'), antialiased bilinear otherwise."""
-    h = images.shape[1]
-    if h == size:
-        return images
-    if h > size and h % size == 0:
-        return area_downsample(images, (size, size))
-    return resize_bilinear(images, (size, size), antialias=True)
 
 
 def w_avg(gen_variables):

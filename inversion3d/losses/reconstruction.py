@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from inversion3d.losses.identity import id_loss
 from inversion3d.losses.lpips import lpips_loss
-from inversion3d.ops.resize import area_downsample, resize_bilinear
+from inversion3d.ops.resize import resize_square
 
 PIXEL_LOSSES = ("l2", "smooth_l1")
 Net = Optional[Tuple[Any, Any]]  # (flax module, its variables)
@@ -23,12 +23,7 @@ Net = Optional[Tuple[Any, Any]]  # (flax module, its variables)
 def at_resolution(images, size: int):
     """(N, H, H, C) -> (N, size, size, C): area average for integer downscales (torch's
     adaptive average pooling 512 -> 256), antialiased bilinear otherwise; 0 keeps the size."""
-    h = images.shape[1]
-    if not size or h == size:
-        return images
-    if h > size and h % size == 0:
-        return area_downsample(images, (size, size))
-    return resize_bilinear(images, (size, size), antialias=True)
+    return resize_square(images, size) if size else images
 
 
 def smooth_l1(x, y, beta: float = 1.0):

@@ -119,3 +119,15 @@ def area_downsample(x, size):
     if min(h, w) < 1 or hin % h or win % w:
         raise ValueError(f"size: expected divisors of the input size {(hin, win)}, got {tuple(size)}")
     return x.reshape(n, h, hin // h, w, win // w, c).mean(axis=(2, 4))
+
+
+def resize_square(images, size: int):
+    """(N, H, H, C) -> (N, size, size, C): area average for integer downscales (= torch avg_pool /
+    adaptive average pooling / 'area'), antialiased bilinear otherwise; the same size is unchanged."""
+    h = images.shape[1]
+    if h == size:
+        return images
+    if h > size and h % size == 0:
+        return area_downsample(images, (size, size))
+    return resize_bilinear(images, (size, size), antialias=True)
+
