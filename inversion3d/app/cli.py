@@ -112,9 +112,11 @@ def _add_invert(sub):
     inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder or by optimisation (W+, PTI): "
                                         "reconstruction, novel views, depth, latent / tri-planes npz")
     inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...)")
-    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual", "wplus", "pti"],
+    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual", "wplus", "pti",
+                                                                 "innout"],
                      help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "
-                          "(W+ pivot + generator fine-tuning, configs/pti.py)")
+                          "(W+ pivot + generator fine-tuning, configs/pti.py), innout (In-N-Out on one image or "
+                          "clip .mp4, configs/innout.py)")
     inv.add_argument("--encoder", default=None, help="encoder methods (required for them): encoder .pth / .pt or "
                                                      "converted directory (goae: the encoder; dual: E1, the "
                                                      "occluded-region encoder)")
@@ -139,6 +141,9 @@ def _add_invert(sub):
     inv.add_argument("--lpips", default=None, help="wplus / pti: LPIPS weights, a folder with vgg.pth + vgg16*.pth "
                                                    "and/or alex.pth + alexnet*.pth, or one file with trunk and heads; "
                                                    "without it the loss is MSE only")
+    inv.add_argument("--masks", default=None, help="innout: a folder of per-frame PNG masks (white = face, black = "
+                                                   "the OOD object) or one PNG")
+    inv.add_argument("--depth", default=None, help="innout: a (T, H, W) .npy of monocular depth per frame")
     inv.add_argument("--out", required=True, help="output directory")
     _add_rerun_flags(inv)
     _add_max_pixels(inv)

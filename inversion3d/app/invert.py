@@ -69,6 +69,12 @@ def run(args, overrides=()):
     """The `invert` subcommand: checks flags and inputs, loads the models, inverts every image.
     overrides: `--config.KEY=VALUE` (the wplus / pti config) and `--generator.KEY=VALUE` (a config
     .py generator)."""
+    if args.method == "innout":  # one image or clip, its own stages (app/innout.py)
+        from inversion3d.app import innout
+
+        return innout.run(args, overrides)
+    if getattr(args, "masks", None) or getattr(args, "depth", None):
+        raise ValueError(f"--masks / --depth: only used by --method innout, got --method {args.method}")
     check_method_flags(args, overrides)
     gen_overrides = [a for a in overrides if loading.is_override(a, "generator")]
     if args.method in OPT_METHODS:
