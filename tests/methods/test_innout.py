@@ -87,26 +87,34 @@ def test_learned_blend_puts_a_pasted_patch_in_the_ood_part(gen, scene):
     frozen) the OOD share of the pixels overlaps the patch (IoU stated) and removal brings back the
     generator's render (MSE stated)."""
     ws, c, ref = scene
-    target = np.array(ref["image"][:1])
+    # The random tiny generator's SR is no upsampling of its raw render, so the raw target is the raw
+    # render with the patch (as a trained generator's raw render is its downsampled image).
+    ref_image = np.clip(np.asarray(ref["image"][:1]), -1, 1)  # the random SR leaves [-1, 1]; renders are clipped
+    target, target_raw = ref_image.copy(), np.array(ref["image_raw"][:1])
     mask = np.ones((1, 128, 128, 1), np.float32)
     mask[0, 40:88, 40:88] = 0
-    target[0, 40:88, 40:88] = np.array([0.9, -0.9, 0.9])
+    colour = np.array([0.9, -0.9, 0.9])
+    target[0, 40:88, 40:88] = colour
+    target_raw[0, 5:11, 5:11] = colour
     config = innout_tiny.get_config()
     config.stage_b.steps = 150
     config.log_every = 50
-    data = stage_b.prepare_data(gen.config, target, c[:1], mask)
+    data = stage_b.prepare_data(gen.config, target, c[:1], mask, targets_raw=target_raw)
     res = stage_b.run(gen, data, ws[:1], config, np.zeros(512), masked=True)
     seq, sr = res["params"], gen.params["params"]["superresolution"]
     out = pipeline.render_frames(gen.config, gen.params, seq, sr, c[:1])
     ood = out["blend_image"][0, ..., 0] > 0.5
-    truth = stage_b.nearest(1 - mask, 16)[0, ..., 0] > 0.5
-    iou = np.sum(ood & np.asarray(truth)) / max(np.sum(ood | np.asarray(truth)), 1)
+    truth = np.asarray(stage_b.nearest(1 - mask, 16)[0, ..., 0] > 0.5)
+    iou = np.sum(ood & truth) / max(np.sum(ood | truth), 1)
     scales = pipeline.removal_scale(mask, 16, 5, 1.2)
     removed = pipeline.render_frames(gen.config, gen.params, seq, sr, c[:1], scales)
-    err = float(np.mean((removed["image"][0] - np.asarray(ref["image"][0])) ** 2))
-    print(f"IoU {iou:.3f}, removal MSE {err:.2e}, losses {res['losses'][0]:.3f} -> {res['losses'][-1]:.3f}")
+    err = float(np.mean((removed["image"][0] - ref_image[0]) ** 2))
+    err_raw = float(np.mean((removed["image_raw"][0] - np.asarray(ref["image_raw"][0])) ** 2))
+    recon = float(np.mean((out["image_raw"][0] - target_raw[0]) ** 2))
+    print(f"IoU {iou:.3f}, removal MSE {err:.2e} (raw {err_raw:.2e}), composite raw MSE {recon:.2e}, "
+          f"losses {res['losses'][0]:.3f} -> {res['losses'][-1]:.3f}")
     assert iou > 0.5
-    assert err < 1e-3
+    assert err < 1e-2 and err_raw < 1e-2
 
 
 @pytest.mark.slow

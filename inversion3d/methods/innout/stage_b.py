@@ -109,9 +109,9 @@ def _step(cfg, static, tx, params, opt_state, gen_vars, lpips_vars, weights, w_a
     return optax.apply_updates(params, updates), opt_state, metrics
 
 
-def prepare_data(cfg, targets, cams, masks=None, depth=None):
+def prepare_data(cfg, targets, cams, masks=None, depth=None, targets_raw=None):
     """Sequence arrays on device: targets (T, S, S, 3) [-1, 1] (bilinear to the generator's size),
-    targets_raw (T, R, R, 3) (bilinear), masks (T, S, S, 1) / masks_raw (T, R, R, 1) (nearest; ones when
+    targets_raw (T, R, R, 3) (bilinear from targets unless given), masks (T, S, S, 1) / masks_raw (T, R, R, 1) (nearest; ones when
     None), cams (T, 25) [+ depth (T, H, W, 1) user monocular depth]."""
     targets = jnp.asarray(targets, jnp.float32)
     num, size, res = targets.shape[0], cfg.img_resolution, cfg.neural_rendering_resolution
@@ -119,7 +119,8 @@ def prepare_data(cfg, targets, cams, masks=None, depth=None):
         raise ValueError(f"targets: expected (T, S, S, 3), got {targets.shape}")
     cams = jnp.asarray(cams, jnp.float32).reshape(num, 25)
     data = {"targets": resize_bilinear(targets, (size, size), antialias=False),
-            "targets_raw": resize_bilinear(targets, (res, res), antialias=False), "cams": cams}
+            "targets_raw": resize_bilinear(targets, (res, res), antialias=False) if targets_raw is None
+            else jnp.asarray(targets_raw, jnp.float32).reshape(num, res, res, 3), "cams": cams}
     masks = np.ones(targets.shape[:3] + (1,), np.float32) if masks is None else np.asarray(masks, np.float32)
     if masks.shape[:1] != (num,) or masks.ndim != 4:
         raise ValueError(f"masks: expected ({num}, H, W, 1), got {masks.shape}")
