@@ -34,9 +34,16 @@ def get_config():
     config.tune.fallback_mse = 1.0  # ours: the loss when no LPIPS weights are given (MSE only)
     config.tune.resolution = 0  # PTI compares full-size images (0 = no resize)
     config.tune.lpips_threshold = 0.06  # PTI LPIPS_value_threshold: stop once LPIPS <= this (checked on the host)
-    # PTI use_locality_regularization = False; the regulariser (latent-ball samples, weights 0.1 / 0.1,
-    # alpha 30) is not implemented here: only 0 is accepted.
+    # PTI use_locality_regularization = False (0 here); > 0 adds this multiple of the space regulariser
+    # (inversion/pti.locality_loss; In-N-Out's PTI baseline turns it on with weight 1).
     config.tune.locality_weight = 0.0
+    config.tune.locality = ml_collections.ConfigDict()
+    config.tune.locality.samples = 1  # PTI latent_ball_num_of_samples (In-N-Out's eg3d copy: 2)
+    config.tune.locality.alpha = 30.0  # PTI regulizer_alpha: distance moved from the pivot towards w_z
+    config.tune.locality.l2 = 0.1  # PTI regulizer_l2_lambda
+    config.tune.locality.lpips = 0.1  # PTI regulizer_lpips_lambda
+    config.tune.locality.psi = 0.5  # PTI space_regulizer: mapping(z, truncation_psi=0.5)
+    config.tune.locality.seed = 0  # ours: PRNG seed of the z draws (PTI: np.random.randn)
     config.tune.log_every = 50
 
     config.pose_opt = ml_collections.ConfigDict(config.pivot.pose_opt.to_dict())  # both stages (`--pose-opt`)

@@ -16,6 +16,7 @@ import ml_collections
 
 def get_config():
     config = ml_collections.ConfigDict()
+    config.space = "wplus"  # 'wplus' (EG3D w-plus projector) or 'w' (EG3D projector: one w repeated, --config.space=w)
     config.num_steps = 1000  # EG3D w-plus projector's num_steps (`invert --steps` overrides)
     config.w_avg_samples = 10000  # projector: w statistics from 10k z with the frontal conditioning camera
     config.w_avg_seed = 123  # projector: np.random.RandomState(123).randn(w_avg_samples, z_dim)

@@ -9,8 +9,8 @@ The tuning loss is l2 * MSE + lpips * LPIPS between the render of the pivot and 
 size (MSE alone without LPIPS weights); Adam at lr 3e-4 on every entry of the variables' 'params'
 (the 'buffers' — w_avg, the const noise — stay). The loop in `run` stops early once LPIPS <= the
 threshold: as in PTI the check is made on the loss before an update, and that update is dropped (the
-step is pure; the host keeps the previous state). PTI's locality regulariser is off by default and
-not implemented. With pose refinement the camera delta keeps being optimised (its own Adam) on top of
+step is pure; the host keeps the previous state). PTI's locality regulariser (tune.locality_weight
+> 0, `locality_loss`) is off by default, as in PTI. With pose refinement the camera delta keeps being optimised (its own Adam) on top of
 the pivot stage's refined camera.
 """
 import functools
@@ -54,8 +54,11 @@ def init(gen_variables, batch: int, tune, pose_opt) -> State:
     """Tuning starts from the loaded generator's params and a zero camera delta."""
     params = jax.tree.map(jnp.asarray, gen_variables["params"])
     pose = jnp.zeros((batch, 6), jnp.float32)
+    loc = tune.get("locality") or {}
     hp = {"lr": tune.lr, "b1": tune.b1, "b2": tune.b2, "eps": tune.eps, "mse": tune.l2, "lpips": tune.lpips,
-          "fallback_mse": tune.fallback_mse, "pose_lr": pose_opt.lr, "pose_b1": pose_opt.b1, "pose_b2": pose_opt.b2,
+          "fallback_mse": tune.fallback_mse, "locality_weight": tune.get("locality_weight", 0.0),
+          "locality_l2": loc.get("l2", 0.0), "locality_lpips": loc.get("lpips", 0.0),
+          "locality_alpha": loc.get("alpha", 0.0), "locality_psi": loc.get("psi", 1.0), "pose_lr": pose_opt.lr, "pose_b1": pose_opt.b1, "pose_b2": pose_opt.b2,
           "pose_eps": pose_opt.eps}
     return State(step=jnp.zeros((), jnp.int32), params=params, pose=pose, opt=opt.adam_init(params),
                  pose_opt=opt.adam_init(pose),
@@ -68,10 +71,48 @@ def objective(cfg, static: Static, gen_params, delta, frozen, ws, target, camera
     return opt.projection_loss(cfg, static, variables, ws, camera, delta, target, weights, frozen.get("lpips", {}))
 
 
-def step(cfg, static: Static, state: State, frozen, ws, target, camera):
-    """One tuning step -> (state, metrics); ws (N, num_ws, w_dim) is the fixed pivot."""
+def locality_loss(cfg, static: Static, params, frozen, ws, camera, rng, hp):
+    """PTI's space regulariser: `samples` codes w_z = mapping(z, cond, psi) (z ~ N(0, 1) from rng), each
+    moved from the pivot ws by alpha along (w_z - ws) / ||w_z - ws|| (one norm over the whole code); the
+    tuned and the original generator render it at `camera` and the loss is the mean over samples of
+    l2 * MSE + lpips * LPIPS between the two (MSE alone without LPIPS weights).
+    frozen: {'buffers', 'original' (the generator's params before tuning), 'cond' (25,), 'lpips'}."""
+    from inversion3d.generators import eg3d
+    from inversion3d.losses.lpips import LPIPS, lpips_loss
+
+    num = frozen["samples"].shape[0]
+    z = jax.random.normal(rng, (num, cfg.z_dim))
+    original = {"params": frozen["original"], "buffers": frozen["buffers"]}
+    w_z = eg3d.mapping(cfg, original, z, jnp.broadcast_to(frozen["cond"], (num, 25)), hp["locality_psi"])
+    total = 0.0
+    for i in range(num):
+        d = w_z[i][None] - ws[:1]
+        w_r = ws[:1] + hp["locality_alpha"] * d / jnp.sqrt(jnp.sum(jnp.square(d)))
+        new = eg3d.synthesize(cfg, {"params": params, "buffers": frozen["buffers"]}, w_r, camera[:1],
+                              noise_mode=opt.NOISE_MODE)["image"]
+        old = jax.lax.stop_gradient(eg3d.synthesize(cfg, original, w_r, camera[:1], noise_mode=opt.NOISE_MODE)["image"])
+        term = hp["locality_l2"] * opt.mse(new, old)
+        if static.lpips_net is not None:
+            term = term + hp["locality_lpips"] * lpips_loss(LPIPS(static.lpips_net), frozen["lpips"], new, old)
+        total = total + term
+    return total / num
+
+
+def step(cfg, static: Static, state: State, frozen, ws, target, camera, rng=None):
+    """One tuning step -> (state, metrics); ws (N, num_ws, w_dim) is the fixed pivot. With
+    frozen['original'] (locality on) the space regulariser is added, its z drawn from fold_in(rng, step)."""
     hp = state.hparams
-    fn = lambda p, d: objective(cfg, static, p, d, frozen, ws, target, camera, hp)  # noqa: E731
+    local = "original" in frozen
+
+    def fn(p, d):
+        loss, metrics = objective(cfg, static, p, d, frozen, ws, target, camera, hp)
+        if local:
+            cam = camera_lib.apply_camera_delta(camera, d)
+            reg = locality_loss(cfg, static, p, frozen, ws, cam, jax.random.fold_in(rng, state.step), hp)
+            loss = loss + hp["locality_weight"] * reg
+            metrics = dict(metrics, locality=reg, loss=loss)
+        return loss, metrics
+
     metrics, g_params, g_pose = opt.loss_and_grads(fn, state.params, state.pose, static.pose_opt)
     params, opt_state = opt.adam_update(state.params, g_params, state.opt, hp["lr"], hp["b1"], hp["b2"], hp["eps"])
     new = opt.update_pose(state.replace(step=state.step + 1, params=params, opt=opt_state), g_pose, hp)
@@ -102,9 +143,8 @@ def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, 
     'tune_losses' (before each update), 'tune_steps' (updates applied), 'stopped_early', 'config'}.
     """
     tune = config.tune
-    if float(tune.locality_weight) != 0.0:
-        raise ValueError(f"tune.locality_weight: PTI's locality regulariser is not implemented; expected 0, got "
-                         f"{tune.locality_weight}")
+    if float(tune.locality_weight) < 0.0:
+        raise ValueError(f"tune.locality_weight: expected >= 0, got {tune.locality_weight}")
     pivot = wplus.run(gen, target, camera, pivot_config(config), lpips, rng=rng, w_stats=w_stats, log=log,
                       stage="pti pivot")
     cfg, ws, cam = pivot["config"], pivot["ws"], pivot["camera"]
@@ -116,8 +156,13 @@ def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, 
     state = init(gen.params, target.shape[0], tune, config.pose_opt)
     step_fn = make_step(cfg, static)
     frozen = {"buffers": gen.params["buffers"], "lpips": lpips_vars}
+    args = (frozen, ws, target, cam)
+    if float(tune.locality_weight) > 0:
+        frozen.update(original=gen.params["params"], cond=jnp.asarray(camera_lib.generator_frontal_label(gen)),
+                      samples=jnp.zeros((int(tune.locality.samples),)))
+        args = args + (jax.random.PRNGKey(int(tune.locality.seed)),)
     threshold = None if net is None else float(tune.lpips_threshold)
-    state, losses, stopped = tune_loop(step_fn, state, (frozen, ws, target, cam), int(tune.max_steps), threshold,
+    state, losses, stopped = tune_loop(step_fn, state, args, int(tune.max_steps), threshold,
                                        int(tune.log_every), log)
     return {"ws": ws, "variables": {"params": state.params, "buffers": gen.params["buffers"]},
             "camera": camera_lib.apply_camera_delta(cam, state.pose), "pose_delta_pivot": pivot["pose_delta"],

@@ -1,5 +1,6 @@
 """W+ optimisation: the EG3D / StyleGAN2 projector in W+ (configs/wplus.py), with optional camera
-refinement ("Pose Opt.", GOAE Table 1).
+refinement ("Pose Opt.", GOAE Table 1); config.space = 'w' optimises one w per image instead (the
+projector's original W space, In-N-Out's "W" baseline).
 
   state = init(w_avg, w_std, num_ws, batch, config)           # ws = w_avg repeated over all num_ws
   step = make_step(gen_cfg, static_settings(config, lpips_net))  # jit-compiled once per setting
@@ -61,9 +62,13 @@ def static_settings(config, lpips_net: Optional[str]) -> Static:
 
 
 def init(w_avg, w_std, num_ws: int, batch: int, config) -> State:
-    """The projector's start: w_avg (w_dim,) repeated over num_ws (W+) for `batch` images."""
+    """The projector's start: w_avg (w_dim,) repeated over num_ws (W+) for `batch` images; with
+    config.space == 'w' a single w per image (N, 1, w_dim), repeated over the layers when rendered."""
     w_avg = jnp.asarray(w_avg, jnp.float32).reshape(-1)
-    ws = jnp.broadcast_to(w_avg, (batch, num_ws, w_avg.shape[0]))
+    space = config.get("space", "wplus")
+    if space not in ("wplus", "w"):
+        raise ValueError(f"space: expected 'wplus' or 'w', got {space!r}")
+    ws = jnp.broadcast_to(w_avg, (batch, num_ws if space == "wplus" else 1, w_avg.shape[0]))
     pose = jnp.zeros((batch, 6), jnp.float32)
     return State(step=jnp.zeros((), jnp.int32), num_steps=jnp.asarray(config.num_steps, jnp.int32), ws=ws,
                  w_std=jnp.asarray(w_std, jnp.float32), pose=pose, opt=opt.adam_init(ws),
@@ -82,7 +87,7 @@ def step(cfg, static: Static, state: State, params, target, camera, rng):
     lr = opt.learning_rate(state.step, state.num_steps, hp["lr"], hp["lr_rampdown_length"], hp["lr_rampup_length"])
     scale = opt.w_noise_scale(state.step, state.num_steps, state.w_std, hp["noise_factor"], hp["noise_ramp_length"])
     noise = jax.random.normal(jax.random.fold_in(rng, state.step), state.ws.shape) * scale
-    fn = lambda ws, delta: objective(cfg, static, ws + noise, delta, params, target, camera, hp)  # noqa: E731
+    fn = lambda ws, delta: objective(cfg, static, expand(cfg, ws + noise), delta, params, target, camera, hp)  # noqa: E731
     metrics, g_ws, g_pose = opt.loss_and_grads(fn, state.ws, state.pose, static.pose_opt)
     ws, opt_state = opt.adam_update(state.ws, g_ws, state.opt, lr, hp["b1"], hp["b2"], hp["eps"])
     new = opt.update_pose(state.replace(step=state.step + 1, ws=ws, opt=opt_state), g_pose, hp)
@@ -90,6 +95,11 @@ def step(cfg, static: Static, state: State, params, target, camera, rng):
     if g_pose is not None:
         metrics["pose_grad_norm"] = opt.tree_norm(g_pose)
     return new, metrics
+
+
+def expand(cfg, ws):
+    """(N, 1 | num_ws, w_dim) -> (N, num_ws, w_dim): a W-space code repeated over the layers."""
+    return jnp.broadcast_to(ws, (ws.shape[0], cfg.num_ws, ws.shape[-1]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -133,5 +143,5 @@ def run(gen, target, camera, config, lpips: Optional[Mapping] = None, rng=None, 
             jax.block_until_ready(state)  # steps are dispatched asynchronously: time them finished
             per_step = (time.time() - start) / (i + 1)
             log(f"[{stage}] step {i + 1}/{total}: {format_metrics(metrics)} ({per_step:.2f} s/step)")
-    return {"ws": state.ws, "camera": camera_lib.apply_camera_delta(camera, state.pose), "pose_delta": state.pose,
+    return {"ws": expand(cfg, state.ws), "camera": camera_lib.apply_camera_delta(camera, state.pose), "pose_delta": state.pose,
             "losses": np.asarray(jnp.stack(losses)) if losses else np.zeros(0, np.float32), "config": cfg}
