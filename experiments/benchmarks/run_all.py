@@ -57,6 +57,8 @@ def plans(args):
          ["GOAE encoder", "AFA", "GOAE inversion (full)"]),
         ("optimization", "bench_optimization.py", (["--quick"] if q else []) + it(2),
          ["W+ optimisation step", "PTI step"]),
+        ("innout", "bench_innout.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2),
+         ["In-N-Out stage-B step", "In-N-Out SR step (stage C)"]),
         ("train", "bench_train.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2), TRAIN),
         ("renderer_memory", "bench_renderer_memory.py", ["--time-iters", "2"], []),
         ("upfirdn2d", "bench_upfirdn2d.py", it(3), []),
