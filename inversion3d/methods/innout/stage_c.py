@@ -68,18 +68,18 @@ def run(gen, data, params, config, lpips=None, log=print, epochs=None):
     opt_state = tx.init(sr)
     num = feats.shape[0]
     total = int(c.epochs if epochs is None else epochs) * num
-    order, history, start, step_time = np.random.RandomState(config.seed), [], time.time(), 0.0
+    order, history, start, step_time, t_mark = np.random.RandomState(config.seed), [], time.time(), 0.0, 0.0
     step = 0
     while step < total:
         for t in order.permutation(num):
-            t0 = time.time()
             sr, opt_state, metrics = _step(cfg, net, tx, sr, opt_state, gen.params, lpips_vars, weights,
                                            feats[t][None], params["ws"][t][None], data["targets"][t][None])
             history.append(metrics["loss"])
             step += 1
-            if step == 2 or step == total:
+            if step == 1 or (step == total and total > 2):  # seconds per step after the compile
                 jax.block_until_ready(metrics)
-                step_time = time.time() - t0
+                t_mark = time.time() if step == 1 else t_mark
+                step_time = (time.time() - t_mark) / max(step - 1, 1)
             if step % max(1, int(config.log_every)) == 0 or step == total:
                 _progress(log, "C", step, total, start, metrics)
             if step == total:
