@@ -147,3 +147,15 @@ def test_stage_a_reduces_the_loss(gen, scene):
     res = stage_a.run(gen, np.asarray(ref["image"][:1]), c[:1], None, config, log=lambda *a, **k: None)
     assert res["ws"].shape == (1, 14, 512)
     assert res["losses"][-1] < res["losses"][0]
+
+
+@pytest.mark.slow
+def test_depth_regulariser_runs_with_a_user_depth(gen, scene):
+    ws, c, ref = scene
+    config = innout_tiny.get_config()
+    config.stage_b.steps, config.stage_b.losses.depth = 3, 1.0
+    depth = np.asarray(ref["image_depth"][:1])[..., 0] * 1.1  # a monocular "estimate": scaled rendered depth
+    data = stage_b.prepare_data(gen.config, np.asarray(ref["image"][:1]), c[:1], depth=depth[..., None])
+    res = stage_b.run(gen, data, ws[:1], config, np.zeros(512), masked=False, log=lambda *a, **k: None)
+    assert "depth" in res["metrics"] and np.isfinite(res["metrics"]["depth"])
+    assert np.all(np.isfinite(res["losses"]))
