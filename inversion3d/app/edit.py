@@ -139,19 +139,25 @@ def open_generator(args, overrides, result):
     return gen, variables
 
 
-@functools.lru_cache(maxsize=None)
 def sweep_fn(method, cfg):
     """jit of the method's edit over strengths: (variables, planes (1, ...), ws (1, ...), direction
-    (num_ws, w_dim), strengths (S,), c (1, 25), f_star or None) -> (ws (S, 1, ...), planes (S, 1, ...))."""
+    (num_ws, w_dim), strengths (S,), c (1, 25), f_star or None) -> (ws (S, 1, ...), planes (S, 1, ...)).
+    GOAE edits its AFA feature (§2); every other method edits its tri-planes by the generator's delta
+    (psp, e4e, wplus, triplanenet, dual; pti with its tuned variables)."""
+    return _sweep_fn("goae" if method == "goae" else "planes", cfg)
+
+
+@functools.lru_cache(maxsize=None)
+def _sweep_fn(kind, cfg):
     import jax
 
     from inversion3d.editing import triplane
 
     def fn(variables, planes, ws, direction, strengths, c, f_star):
-        if method == "goae":
+        if kind == "goae":
             def one(ws_edit):
                 return triplane.goae_edit(cfg, variables, planes, ws, ws_edit, f_star, c)
-        else:  # psp, e4e, wplus, triplanenet, dual; pti with its tuned variables
+        else:
             def one(ws_edit):
                 return triplane.planes_edit(cfg, variables, planes, ws, ws_edit)
         return triplane.sweep(one, ws, direction, strengths)

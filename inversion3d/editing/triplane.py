@@ -70,9 +70,13 @@ def goae_mixed(cfg, gen_variables, ws_rec, ws_edit, f_star, c, sigma=visibility.
 
 def goae_edit(cfg, gen_variables, planes, ws, ws_edit, f_star, c, sigma=visibility.DEFAULT_SIGMA):
     """GOAE tri-plane edit anchored on the stored mixed planes (N, 3, H, W, C): equals `goae_mixed`
-    for the edit up to the inversion program's rounding, and `planes` exactly when ws_edit == ws."""
-    return anchored(planes, goae_mixed(cfg, gen_variables, ws, ws, f_star, c, sigma),
-                    goae_mixed(cfg, gen_variables, ws, ws_edit, f_star, c, sigma))
+    for the edit up to the inversion program's rounding, and `planes` exactly when ws_edit == ws.
+    The unedited and the edited pass run as the two halves of one batch: as two separate calls XLA
+    compiled them differently (rounding-level differences through the render and the mix)."""
+    n = ws.shape[0]
+    both = goae_mixed(cfg, gen_variables, jnp.concatenate([ws, ws]), jnp.concatenate([ws, ws_edit]),
+                      jnp.concatenate([f_star, f_star]), jnp.concatenate([c, c]), sigma)
+    return anchored(planes, both[:n], both[n:])
 
 
 def in_n_out_edit(cfg, gen_variables, result, ws_edit):
