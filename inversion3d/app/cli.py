@@ -38,6 +38,7 @@ COMMANDS = {
     "train-direction": ("train_direction", "run", ("config",)),
 }
 OVERRIDE_FLAGS = ("config", "generator")
+DASH_VALUE_FLAGS = ("--strength",)  # values may start with '-' (e.g. -3:3:7), which argparse takes for a flag
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EPILOG = """exit codes: 0 done; 2 bad input or usage (a missing / unreadable / unsafe file, a value out of
 range, an unknown flag or config key; checked before any model loads); 1 a failure while running
@@ -221,6 +222,19 @@ def _is_override(arg):
     return any(arg.startswith((f"--{flag}.", f"--no{flag}.")) for flag in OVERRIDE_FLAGS)
 
 
+def _join_dash_values(argv):
+    """`--strength -3:3:7` -> `--strength=-3:3:7` (argparse would read '-3:3:7' as an unknown flag)."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in DASH_VALUE_FLAGS and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def _one_line(err):
     return " ".join(str(err).split()) or type(err).__name__
 
@@ -241,6 +255,7 @@ def main(argv=None):
     """Runs one command; returns its exit code (EPILOG)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    argv = _join_dash_values(argv)
     overrides = [a for a in argv if _is_override(a)]
     try:
         args = build_parser().parse_args([a for a in argv if not _is_override(a) and a != "--debug"])

@@ -1,0 +1,107 @@
+"""`inversion3d edit`, `train-direction` and the editability table of `eval`, end to end on the embedded
+default generator (neural resolution 16, 8 + 8 samples) with a tiny W+ inversion (2 steps)."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inversion3d.app import cli
+from inversion3d.editing import directions
+from tests.inversion.test_wplus_pti import GEN_OVERRIDES
+
+EDIT_CONFIG = ["--config.outputs.shape_resolution=16", "--config.outputs.yaws_deg=(-20.0,0.0,20.0)"]
+
+
+@pytest.fixture(scope="module")
+def inverted(tmp_path_factory):
+    d = tmp_path_factory.mktemp("edit")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(d / "a.png")
+    assert cli.main(["invert", str(d / "a.png"), "--method", "wplus", "--generator", "default", "--camera", "frontal",
+                     "--out", str(d / "inv"), "--steps", "2", "--views", "1", "--config.w_avg_samples=200",
+                     *GEN_OVERRIDES]) == 0
+    np.save(d / "age.npy", directions.layered(np.random.RandomState(0).randn(512) / np.sqrt(512), 14))
+    return d
+
+
+def _npz(path):
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def test_invert_npz_names_its_generator(inverted):
+    res = _npz(inverted / "inv" / "a.npz")
+    assert str(res["generator"]) == "default" and str(res["generator_kind"]) == "eg3d"
+    assert list(res["generator_overrides"]) == GEN_OVERRIDES
+
+
+def test_edit_direction_writes_strips_video_mesh_and_pairs(inverted, capsys):
+    out = inverted / "ed"
+    assert cli.main(["edit", "--latent", str(inverted / "inv" / "a.npz"), "--direction", str(inverted / "age.npy"),
+                     "--strength", "-1:1:3", "--frames", "2", "--out", str(out), *EDIT_CONFIG]) == 0, \
+        capsys.readouterr().err
+    for suffix in ("_strip.png", "_depth.png", ".mp4", ".mrc", ".npz", "_input.png", "_sm1.png", "_sp1.png"):
+        assert (out / f"a_age{suffix}").is_file(), suffix
+    assert Image.open(out / "a_age_strip.png").size == (3 * 128, 3 * 128)  # yaws x strengths
+    edit, inv = _npz(out / "a_age.npz"), _npz(inverted / "inv" / "a.npz")
+    np.testing.assert_array_equal(edit["planes"][1], inv["planes"])  # strength 0: the inversion exactly
+    np.testing.assert_array_equal(edit["ws"][1], inv["ws"])
+    np.testing.assert_allclose(edit["ws"][2] - inv["ws"], np.load(inverted / "age.npy")[0], atol=1e-5)
+    pairs = json.loads((out / "pairs.json").read_text())
+    assert [(p["edit"], p["strength"]) for p in pairs] == [("age", -1.0), ("age", 1.0)]
+    rep = inverted / "rep"
+    assert cli.main(["eval", "--data", str(out), "--out", str(rep)]) == 0
+    report = json.loads((rep / "report.json").read_text())
+    assert report["editability"]["wplus"]["age"]["n"] == 2
+    assert report["tables"]["editability"]["header"] == ["method", "age ID", "avg ID"]
+    assert "--arcface not given" in report["missing"]["ID"]
+
+
+def test_edit_reference_region(inverted, capsys):
+    inv = _npz(inverted / "inv" / "a.npz")
+    other = dict(inv, planes=inv["planes"] + 1.0)
+    np.savez(inverted / "other.npz", **other)
+    for region, want in (("box:-1,1,-1,1,-1,1", other["planes"]), ("hair", None)):
+        out = inverted / f"ref{want is None}"
+        assert cli.main(["edit", "--latent", str(inverted / "inv" / "a.npz"), "--reference", str(inverted / "other.npz"),
+                         "--region", region, "--frames", "2", "--out", str(out), *EDIT_CONFIG]) == 0, \
+            capsys.readouterr().err
+        name = "a_ref-box" if want is not None else "a_ref-hair"
+        res = _npz(out / f"{name}.npz")["planes"][2]
+        if want is not None:
+            np.testing.assert_array_equal(res, want)  # the whole cube: the reference
+        else:  # configs/editing.py's hair box: part of every plane
+            changed = np.mean(np.abs(res - inv["planes"]) > 1e-6, axis=(1, 2, 3))
+            assert np.all((0 < changed) & (changed < 1)), changed
+    assert (out / "a_ref-hair.mp4").is_file()
+
+
+def test_train_direction_cli(tmp_path, capsys):
+    rng = np.random.RandomState(5)
+    n = rng.randn(512)
+    n /= np.linalg.norm(n)
+    lines = ["file,score"]
+    for i in range(100):
+        score = rng.randn()
+        w = (0.05 * rng.randn(512) + score * n).astype(np.float32)
+        np.save(tmp_path / f"w{i}.npy", np.repeat(w[None, None], 14, axis=1))  # (1, 14, 512)
+        lines.append(f"w{i},{score}")
+    (tmp_path / "scores.csv").write_text("\n".join(lines) + "\n")
+    assert cli.main(["train-direction", "--latents", str(tmp_path), "--labels", str(tmp_path / "scores.csv"),
+                     "--out", str(tmp_path / "d.npy"), "--config.boundary.chosen_ratio=0.2"]) == 0, capsys.readouterr().err
+    d = np.load(tmp_path / "d.npy")
+    assert d.shape == (1, 14, 512)
+    assert float(d[0, 0] @ n) > 0.9 and np.array_equal(d[0, 0], d[0, 13])
+    assert "40 of 100 latents used (20 positive)" in capsys.readouterr().out
+
+
+def test_edit_flag_errors(inverted, capsys):
+    base = ["edit", "--latent", str(inverted / "inv" / "a.npz"), "--out", str(inverted / "x")]
+    cases = [(base, "--direction / --reference: give exactly one"),
+             (base + ["--direction", str(inverted / "nope.npy")], "--direction: no such file"),
+             (base + ["--reference", str(inverted / "inv" / "a.npz")], "--region: --reference needs it"),
+             (base + ["--reference", str(inverted / "inv" / "a.npz"), "--region", "ears"], "--region: expected one of"),
+             (base + ["--direction", str(inverted / "age.npy"), "--strength", "a:b"], "--strength: expected")]
+    for argv, message in cases:
+        assert cli.main(argv) == 2
+        assert message in capsys.readouterr().err
