@@ -105,3 +105,26 @@ def test_edit_flag_errors(inverted, capsys):
     for argv, message in cases:
         assert cli.main(argv) == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["goae", "pti"])
+def test_edit_goae_and_pti_results(inverted, method, capsys):
+    """GOAE (AFA feature carried, §2) and PTI (the tuned generator) results through the CLI: strength 0
+    is the inversion exactly, a nonzero strength moves the planes."""
+    from tests.inversion import synthetic as syn
+
+    d = inverted
+    if method == "goae":
+        syn.official_file(d / "goae.pt", "goae", {"goae": syn.goae_config()}, seed=1)
+        syn.official_file(d / "afa.pt", "goae", {"afa": syn.afa_config()}, seed=2)
+        extra = ["--encoder", str(d / "goae.pt"), "--afa", str(d / "afa.pt")]
+    else:
+        extra = ["--steps", "2", "--config.pivot.w_avg_samples=200"]
+    assert cli.main(["invert", str(d / "a.png"), "--method", method, "--generator", "default", "--camera", "frontal",
+                     "--out", str(d / method), "--views", "1", *extra, *GEN_OVERRIDES]) == 0, capsys.readouterr().err
+    assert cli.main(["edit", "--latent", str(d / method / "a.npz"), "--direction", str(d / "age.npy"),
+                     "--strength", "-2,0,2", "--frames", "2", "--out", str(d / f"{method}_edit"), *EDIT_CONFIG]) == 0
+    edit, inv = _npz(d / f"{method}_edit" / "a_age.npz"), _npz(d / method / "a.npz")
+    np.testing.assert_array_equal(edit["planes"][1], inv["planes"])
+    assert np.abs(edit["planes"][2] - inv["planes"]).mean() > 1e-3
