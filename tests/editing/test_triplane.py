@@ -18,6 +18,7 @@ from tests.inversion.test_wplus_pti import OVERRIDES
 from tests.tolerances import assert_close_f32
 
 STRENGTHS = np.array([0.0, 1.5], np.float32)
+planes_of = jax.jit(generator_planes, static_argnums=0)  # one compile for every case
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def scene():
 
 
 def _stored(gen, ws, offset_seed):
-    planes = np.asarray(generator_planes(gen.config, gen.params, ws))
+    planes = np.asarray(planes_of(gen.config, gen.params, ws))
     return planes + 0.1 * np.random.RandomState(offset_seed).randn(*planes.shape).astype(np.float32)
 
 
@@ -41,15 +42,15 @@ def test_strength_zero_is_identity_for_plane_delta_methods(scene, method):
     variables = gen.params
     if method == "pti":  # a "tuned" generator: every weight moved a little
         variables = jax.tree.map(lambda v: v * 1.01, gen.params)
-    stored = _stored(gen, ws, 2) if method == "triplanenet" else np.asarray(
-        generator_planes(gen.config, variables, ws))
+    stored = _stored(gen, ws, 2) if method in ("triplanenet", "dual") else np.asarray(
+        planes_of(gen.config, variables, ws))
     out_ws, out_planes = (np.asarray(a) for a in sweep_fn(method, gen.config)(variables, stored, ws, d, STRENGTHS,
                                                                               c, None))
     np.testing.assert_array_equal(out_planes[0], stored)
     np.testing.assert_array_equal(out_ws[0], ws)
     # nonzero: T* + G(w + s d) - G(w); for pSp-like results (T* = G(w)) that is G(w + s d)
-    want = stored + np.asarray(generator_planes(gen.config, variables, ws + 1.5 * d)) - np.asarray(
-        generator_planes(gen.config, variables, ws))
+    want = stored + np.asarray(planes_of(gen.config, variables, ws + 1.5 * d)) - np.asarray(
+        planes_of(gen.config, variables, ws))
     assert_close_f32(out_planes[1], want, n_reduce=512, scale=want)
     assert np.abs(out_planes[1] - stored).max() > 1e-3
 
@@ -96,11 +97,11 @@ def test_goae_edit_reruns_the_inversion_mix(scene):
 
 def test_in_n_out_edits_only_the_in_distribution_part(scene):
     gen, c, ws, d = scene
-    stored = np.asarray(generator_planes(gen.config, gen.params, ws))
+    stored = np.asarray(planes_of(gen.config, gen.params, ws))
     ood = {"planes": np.ones((1, 3, 8, 8, 4), np.float32)}
     result = {"ws": ws, "planes": stored, "ood": ood}
-    same = triplane.in_n_out_edit(gen.config, gen.params, result, ws)
+    same = jax.jit(lambda r, w: triplane.in_n_out_edit(gen.config, gen.params, r, w))(result, ws)
     np.testing.assert_array_equal(np.asarray(same["planes"]), stored)
-    assert same["ood"] is ood
+    np.testing.assert_array_equal(np.asarray(same["ood"]["planes"]), ood["planes"])
     with pytest.raises(ValueError, match="no 'ood' part"):
         triplane.in_n_out_edit(gen.config, gen.params, {"ws": ws, "planes": stored}, ws)
