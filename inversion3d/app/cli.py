@@ -38,7 +38,7 @@ COMMANDS = {
     "train-direction": ("train_direction", "run", ("config",)),
 }
 OVERRIDE_FLAGS = ("config", "generator")
-DASH_VALUE_FLAGS = ("--strength",)  # values may start with '-' (e.g. -3:3:7), which argparse takes for a flag
+DASH_VALUE_FLAGS = ("--strength", "--density-threshold")  # values may start with "-" (-3:3:7, -1e9): argparse reads a flag
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EPILOG = """exit codes: 0 done; 2 bad input or usage (a missing / unreadable / unsafe file, a value out of
 range, an unknown flag or config key; checked before any model loads); 1 a failure while running

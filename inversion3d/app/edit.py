@@ -187,7 +187,7 @@ def region_mask(gen, variables, spec, reference, config):
 
     from inversion3d.editing import reference as ref
     from inversion3d.generators import eg3d
-    from inversion3d.rendering.shapes import sample_density
+    from inversion3d.rendering.shapes import density_grid
 
     cfg, rc = gen.config, config.reference
     points = ref.grid_centres(rc.grid)
@@ -197,10 +197,9 @@ def region_mask(gen, variables, spec, reference, config):
     else:
         painting = np.asarray(Image.open(spec["region"][1]).convert("L"), np.float32) / 255.0
         inside = ref.in_painting(points, painting)
-    if spec.get("density_threshold") is not None:
-        world = points * (cfg.render.box_warp / 2)
-        sigma = sample_density(reference["planes"][None], variables, world, eg3d.decode_apply(cfg), cfg.render)
-        inside &= ref.density_inside(sigma, spec["density_threshold"])
+    if spec.get("density_threshold") is not None:  # the shape export's grid: the same voxel centres, x fastest
+        sigma = density_grid(reference["planes"][None], variables, eg3d.decode_apply(cfg), cfg.render, rc.grid)
+        inside &= ref.density_inside(sigma.reshape(-1), spec["density_threshold"])
     size = reference["planes"].shape[1]
     axes = "eg3d" if cfg.render.plane_kind == "eg3d" else "panohead"
     return ref.plane_mask(inside, points, size, cfg.render.triplane_depth, axes, rc.grid, rc.feather_sigma)

@@ -65,6 +65,7 @@ def test_edit_reference_region(inverted, capsys):
     out = inverted / "ref"
     assert cli.main(["edit", "--latent", str(inverted / "inv" / "a.npz"), "--reference", str(inverted / "other.npz"),
                      "--region", "hair", "--frames", "2", "--out", str(out), "--config.reference.feather_sigma=0",
+                     "--density-threshold", "-1e9", "--config.reference.grid=16",  # the density path, every point kept
                      *EDIT_CONFIG]) == 0, capsys.readouterr().err
     res = _npz(out / "a_ref-hair.npz")["planes"]
     np.testing.assert_array_equal(res[0], inv["planes"])  # rows: target, reference, result
