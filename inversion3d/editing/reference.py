@@ -7,7 +7,8 @@ towards the frontal camera), given as a box, a painted frontal image (extruded a
 inside a box) or the reference's density above a threshold (optionally inside a box). Voxel centres of
 a `grid`^3 lattice inside the region are projected onto the planes like the visibility masks
 (visibility.py): the cells they land in are marked, at `grid` cells per side, then upsampled to the
-plane size. An optional Gaussian feather softens the edge; values within 1e-6 of 0 or 1 are snapped,
+plane size. The planes are the generator's own (ops/grid.py axes): EG3D's official axes make planes 1
+and 2 both x/z planes, so y reaches plane 0 only. An optional Gaussian feather softens the edge; values within 1e-6 of 0 or 1 are snapped,
 so an empty region gives the target exactly and a region covering the cube gives the reference.
 """
 import jax.numpy as jnp

@@ -75,3 +75,6 @@ def test_apply_strength_zero_is_identity_and_layers_restrict():
     np.testing.assert_allclose(out[1, 4:6] - ws[1, 4:6], -2.0 * d[4:6], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(directions.parse_strengths("-3:3:7"), [-3, -2, -1, 0, 1, 2, 3])
     np.testing.assert_allclose(directions.parse_strengths("2.2"), [2.2])
+    glass = np.ones((14, 512), np.float32)  # GOAE infer.py: attributes other than glass minus 0.8 glass
+    np.testing.assert_allclose(directions.goae_corrected(d, glass, "age"), d - 0.8, rtol=1e-6)
+    np.testing.assert_array_equal(directions.goae_corrected(d, glass, "glass"), d)
