@@ -10,6 +10,9 @@
                      [--steps N] [--pose-opt] [--lpips DIR_OR_FILE] [--config.tune.lr=1e-4 ...]
   inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
   inversion3d eval --data DIR --out DIR [--method NAME ...]
+  inversion3d edit --latent RESULT.npz --direction age.npy --strength -3:3:7 --out DIR [--layers 4-13]
+  inversion3d edit --latent RESULT.npz --reference OTHER.npz --region hair --out DIR
+  inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
 config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
@@ -31,8 +34,11 @@ COMMANDS = {
     "invert": ("invert", "run", ("config", "generator")),
     "preprocess": ("preprocess", "run", ()),
     "eval": ("eval", "run", ()),
+    "edit": ("edit", "run", ("config", "generator")),
+    "train-direction": ("train_direction", "run", ("config",)),
 }
 OVERRIDE_FLAGS = ("config", "generator")
+DASH_VALUE_FLAGS = ("--strength", "--density-threshold")  # values may start with "-" (-3:3:7, -1e9): argparse reads a flag
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EPILOG = """exit codes: 0 done; 2 bad input or usage (a missing / unreadable / unsafe file, a value out of
 range, an unknown flag or config key; checked before any model loads); 1 a failure while running
@@ -182,17 +188,56 @@ def _add_eval(sub):
     _add_max_pixels(ev)
 
 
+def _add_edit(sub):
+    ed = sub.add_parser("edit", help="edit an `invert` result along a W direction or with a region of another "
+                                     "result: strips over strength x yaw, orbit video, depth, mesh")
+    ed.add_argument("--latent", required=True, help="STEM.npz written by `inversion3d invert` (any method)")
+    ed.add_argument("--direction", default=None, help="direction .npy (released layouts, or train-direction's)")
+    ed.add_argument("--strength", default=None, help="LOW:HIGH:COUNT, a number or a comma list (default: config)")
+    ed.add_argument("--layers", default=None, help="ws rows the direction edits, e.g. 4-13 (default: all)")
+    ed.add_argument("--reference", default=None, help="another result's npz: copy its --region into --latent")
+    ed.add_argument("--region", default=None, help="hair|face|lower (configs/editing.py), box:x0,x1,y0,y1,z0,z1 "
+                                                   "(cube units in [-1, 1]) or paint:MASK.png (frontal, white = in)")
+    ed.add_argument("--density-threshold", type=float, default=None,
+                    help="keep only region points where the reference's raw density exceeds this (e.g. 10)")
+    ed.add_argument("--generator", default=None, help="override the generator the npz names (checkpoint, config "
+                                                      ".py, 'default'; --generator.KEY=VALUE)")
+    ed.add_argument("--config", default=None, help="editing config (default configs/editing.py; --config.KEY=VALUE)")
+    ed.add_argument("--frames", type=int, default=None, help="orbit video frames (default: config)")
+    ed.add_argument("--out", required=True, help="output directory")
+    td = sub.add_parser("train-direction", help="InterFaceGAN-style W direction from scored latents -> .npy")
+    td.add_argument("--latents", required=True, help="folder of `invert` npz files (ws) or .npy latents")
+    td.add_argument("--labels", required=True, help="CSV: latent file name, score (header optional)")
+    td.add_argument("--out", required=True, help="output .npy, (1, num_ws, w_dim) as the released files")
+    td.add_argument("--layers", default="", help="ws rows the saved direction fills (default: all)")
+    td.add_argument("--config", default=None, help="editing config (default configs/editing.py; --config.KEY=VALUE)")
+
+
 def build_parser():
     parser = _Parser(prog="inversion3d", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval):
+    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval,
+                _add_edit):
         add(sub)
     return parser
 
 
 def _is_override(arg):
     return any(arg.startswith((f"--{flag}.", f"--no{flag}.")) for flag in OVERRIDE_FLAGS)
+
+
+def _join_dash_values(argv):
+    """`--strength -3:3:7` -> `--strength=-3:3:7` (argparse would read '-3:3:7' as an unknown flag)."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in DASH_VALUE_FLAGS and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
 
 
 def _one_line(err):
@@ -215,6 +260,7 @@ def main(argv=None):
     """Runs one command; returns its exit code (EPILOG)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    argv = _join_dash_values(argv)
     overrides = [a for a in argv if _is_override(a)]
     try:
         args = build_parser().parse_args([a for a in argv if not _is_override(a) and a != "--debug"])

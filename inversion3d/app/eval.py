@@ -1,7 +1,10 @@
 """`inversion3d eval`: pairs.json (target / result PNGs per method and yaw) -> the report of
 inversion3d.metrics.report. MSE / PSNR / SSIM always; LPIPS and ID when their weights are given;
 FID (per method: all its results vs all its targets, Inception-v3 pool3) needs --inception.
-Images in [0, 255] -> [-1, 1] at 256²."""
+Images in [0, 255] -> [-1, 1] at 256². Entries with an "edit" (written by `inversion3d edit`: target =
+the inversion, result = the edit, both at the input camera) go into the editability table instead
+(In-N-Out Table 2: ArcFace ID per edit, needs --arcface; the attribute change when entries carry
+"score_before" / "score_after")."""
 import json
 import os
 
@@ -42,6 +45,8 @@ def read_pairs(data_dir, methods=None):
         t = e.get("time_s")
         if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool) or t < 0):
             raise ValueError(f"{where}: 'time_s' must be a non-negative number or null, got {t!r}")
+        if "edit" in e and not isinstance(e["edit"], str):
+            raise ValueError(f"{where}: 'edit' must be a direction / edit name (string), got {e['edit']!r}")
         item = dict(e, yaw_deg=float(e["yaw_deg"]), time_s=None if t is None else float(t))
         for key in ("target", "result"):
             full = e[key] if os.path.isabs(e[key]) else os.path.join(data_dir, e[key])
@@ -143,6 +148,8 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
         arc = (enc.modules["arcface"], enc.variables["arcface"])
     else:
         missing["ID"] = "--arcface not given (ArcFace IR-SE50 .pth or converted directory)"
+    edit_entries = [e for e in entries if "edit" in e]
+    entries = [e for e in entries if "edit" not in e]
     metrics = compute_metrics(entries, lp, arc, max_pixels)
     records = [{"name": e["name"], "method": e["method"], "yaw_deg": e["yaw_deg"], "view": view_label(e["yaw_deg"]),
                 "time_s": e["time_s"], "target": e["target"], "result": e["result"], "metrics": m}
@@ -154,7 +161,30 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
                       "time s: mean time_s of the input-view entries as given in pairs.json.",
                       f"Metrics computed on {jax.devices()[0]}."]}
     fids = method_fid(entries, inception, max_pixels) if inception else None
-    return write_report(out_dir, records, missing, meta, fid=fids, grids=grids)
+    return write_report(out_dir, records, missing, meta, fid=fids, grids=grids,
+                        editability=editability(edit_entries, arc, max_pixels))
+
+
+def editability(entries, arcface, max_pixels=DEFAULT_MAX_PIXELS):
+    """metrics/editability.table of the edit entries (None when there are none): ID between target
+    (the inversion) and result (the edit) with `arcface`, attribute change from score_before / after."""
+    from inversion3d.metrics import editability as ed
+
+    if not entries:
+        return None
+    ids = [None] * len(entries)
+    if arcface is not None:
+        for start in range(0, len(entries), CHUNK):
+            part = entries[start:start + CHUNK]
+            x, y = (np.stack([load_image(e[k], max_pixels) for e in part]) for k in ("target", "result"))
+            ids[start:start + len(part)] = ed.id_preservation(arcface[0], arcface[1], x, y).tolist()
+    records = []
+    for e, sim in zip(entries, ids):
+        change = None
+        if isinstance(e.get("score_before"), (int, float)) and isinstance(e.get("score_after"), (int, float)):
+            change = float(e["score_after"]) - float(e["score_before"])
+        records.append({"method": e["method"], "edit": e["edit"], "metrics": {"id": sim, "attribute_change": change}})
+    return ed.table(records)
 
 
 def run(args, overrides=()):

@@ -8,7 +8,9 @@ name without extension):
   STEM_views.png  novel views: a yaw sweep (EG3D) or a full turn (PanoHead)
   STEM_depth.png  colour-mapped depth of the reconstruction and the views (near = bright)
   STEM.npz        ws (num_ws, w_dim), planes (3, H, W, C), camera (25,), view cameras (V, 25)
-                  [+ mask for goae / dual]
+                  [+ mask for goae / dual, afa_feature (32, 32, C) for goae: what `edit` carries]
+                  and the generator reference `edit` reopens: generator (the --generator value),
+                  generator_kind, generator_overrides (the --generator.KEY=VALUE strings)
 The optimisation methods (inversion/wplus.py, pti.py; configs/wplus.py, pti.py, overridden with
 `--config.KEY=VALUE`) need no encoder; their npz adds the loss curves (and for pti the tuning steps,
 whether it stopped early) and, with --pose-opt, camera_initial (the input camera; `camera` is the
@@ -92,7 +94,8 @@ def run(args, overrides=()):
     print(f"[invert] {args.method} on a {gen.kind} generator, {len(args.images)} image(s) at "
           f"{inverter.input_size}x{inverter.input_size}; models loaded in {time.time() - start:.1f}s", flush=True)
     return invert_images(inverter, gen, args.images, args.out, args.camera, views=args.views, batch=args.batch,
-                         labels=labels, stems=stems, max_pixels=args.max_pixels)
+                         labels=labels, stems=stems, max_pixels=args.max_pixels,
+                         source=generator_reference(args.generator, gen, gen_overrides))
 
 
 def _alignment_kind(args, gen_overrides):
@@ -129,7 +132,17 @@ def run_optimization(args, overrides=(), gen_overrides=()):
     print(f"[invert] {args.method} on a {gen.kind} generator, {len(args.images)} image(s) at {size}x{size}; "
           f"models loaded in {time.time() - start:.1f}s", flush=True)
     return invert_images_optimized(args.method, gen, config, args.images, args.out, labels, stems, views=args.views,
-                                   batch=args.batch, lpips=lpips, max_pixels=args.max_pixels)
+                                   batch=args.batch, lpips=lpips, max_pixels=args.max_pixels,
+                                   source=generator_reference(args.generator, gen, gen_overrides))
+
+
+def generator_reference(source, gen, overrides=()):
+    """The npz entries that let `inversion3d edit` reopen the generator: the --generator value (an
+    absolute path when it is a file or folder), its kind and the --generator.KEY=VALUE overrides."""
+    if os.path.exists(source) and source not in loading.DEFAULT_GENERATORS:
+        source = os.path.abspath(source)
+    return {"generator": np.asarray(str(source)), "generator_kind": np.asarray(gen.kind),
+            "generator_overrides": np.asarray(list(overrides), dtype=str).reshape(-1)}
 
 
 def view_cameras(gen, intrinsics, views):
@@ -146,8 +159,9 @@ def _progress(total):
 
 
 def invert_images(inverter, gen, paths, out_dir, camera_spec=inputs.FRONTAL, views=8, batch=1, labels=None,
-                  stems=None, max_pixels=DEFAULT_MAX_PIXELS):
-    """Runs `inverter` (methods/registry.py) on every image; returns {path: [written files]}."""
+                  stems=None, max_pixels=DEFAULT_MAX_PIXELS, source=None):
+    """Runs `inverter` (methods/registry.py) on every image; returns {path: [written files]}.
+    source: more npz entries for every image (`generator_reference`)."""
     from inversion3d.inversion.common import view_renderer
 
     if views < 1 or batch < 1:
@@ -171,7 +185,7 @@ def invert_images(inverter, gen, paths, out_dir, camera_spec=inputs.FRONTAL, vie
             result = {k: np.asarray(v[j]) for k, v in out.items()}
             written[paths[i]] = write_outputs(out_dir, stems[i], images[j], result, cams[j], view_cams[:, j],
                                               np.asarray(sweep["image"][:, j]), np.asarray(sweep["image_depth"][:, j]),
-                                              inverter.method)
+                                              inverter.method, extra=source)
         bar.update(len(chunk))
         bar.write(f"[invert] {', '.join(stems[i] for i in chunk)}: {time.time() - start:.1f}s -> {out_dir}")
     bar.close()
@@ -186,8 +200,9 @@ def _angles(label):
 
 
 def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, stems=None, views=8, batch=1,
-                            lpips=None, log=None, max_pixels=DEFAULT_MAX_PIXELS):
-    """Runs W+ optimisation or PTI (with config.pose_opt) on every image; returns {path: [written files]}."""
+                            lpips=None, log=None, max_pixels=DEFAULT_MAX_PIXELS, source=None):
+    """Runs W+ optimisation or PTI (with config.pose_opt) on every image; returns {path: [written files]}.
+    source: more npz entries for every image (`generator_reference`)."""
     import jax
     from inversion3d.inversion import optimization, pti, wplus
     from inversion3d.inversion.common import view_renderer
@@ -222,7 +237,9 @@ def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, st
         sweep = view_renderer(cfg)(variables, out["planes"], out["ws"], view_cams)
         for j, i in enumerate(chunk):
             result = {k: np.asarray(v[j]) for k, v in out.items()}
-            more = dict(extra)
+            more = dict(extra, **(source or {}))
+            if method == "pti":
+                more["generator_variables"] = np.asarray(f"{stems[i]}_generator.npz")  # beside the npz
             if config.pose_opt.enabled:
                 more["camera_initial"] = cams[j]
                 (y0, p0), (y1, p1) = _angles(cams[j]), _angles(final_cams[j])
@@ -249,8 +266,9 @@ def write_outputs(out_dir, stem, image, result, cam, view_cams, view_images, vie
     lo, hi = float(np.min(depths)), float(np.max(depths))
     arrays = {"ws": result["ws"], "planes": result["planes"], "camera": cam, "view_cameras": view_cams,
               "method": np.asarray(method)}
-    if "mask" in result:
-        arrays["mask"] = result["mask"]
+    for key in ("mask", "afa_feature"):
+        if key in result:
+            arrays[key] = result[key]
     arrays.update(extra or {})
     return [
         viz.save_png(f"{base}_recon.png", viz.make_grid([[viz.to_uint8(image), recon]], size)),

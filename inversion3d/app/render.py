@@ -131,11 +131,15 @@ def export_shape(gen, ws, stem, resolution, level=None):
     When the density never crosses the level (e.g. untrained weights), the volume is still written
     and the mesh is skipped with a message naming a level that would work.
     """
+    return write_shape(gen.density_grid(ws, resolution=resolution), gen.config.render.box_warp, stem, level)
+
+
+def write_shape(grid, box, stem, level=None):
+    """A density grid (R, R, R) over the feature cube of side `box` -> stem.mrc (+ .ply / .obj when
+    the level is crossed; `export_shape`)."""
     from inversion3d.rendering import shapes
 
     level = shapes.DEFAULT_LEVEL if level is None else float(level)
-    grid = gen.density_grid(ws, resolution=resolution)
-    box = gen.config.render.box_warp
     paths = [shapes.write_mrc(f"{stem}.mrc", grid, box_warp=box)]
     try:
         verts, faces = shapes.extract_mesh(grid, box_warp=box, level=level)

@@ -87,7 +87,23 @@ def tables(summary, fid=None):
 
 TITLES = {"goae": "GOAE Table 1 layout (input view; novel views per yaw bin)",
           "dual_encoder": "Dual Encoder Table 1 layout (input view)",
-          "all": "All metrics per method and view"}
+          "all": "All metrics per method and view",
+          "editability": "Editability (In-N-Out Table 2): ArcFace ID between inverted and edited, per edit"}
+
+
+def editability_table(table):
+    """metrics/editability.table output -> (header, rows): per method the mean ID of every edit and
+    their average (then the attribute score change, when any entry has one)."""
+    edits = []
+    for per in table.values():
+        edits += [e for e in per if e != "avg" and e not in edits]
+    with_attr = any(v["attribute_change"] is not None for per in table.values() for v in per.values())
+    header = ["method"] + [f"{e} ID" for e in edits] + ["avg ID"] + (["avg attr. change"] if with_attr else [])
+    rows = []
+    for method, per in table.items():
+        row = [method] + [_fmt("id", per.get(e, {}).get("id")) for e in edits] + [_fmt("id", per["avg"]["id"])]
+        rows.append(row + ([_fmt("id", per["avg"]["attribute_change"])] if with_attr else []))
+    return header, rows
 
 
 def _markdown(tabs, missing, meta):
@@ -158,11 +174,14 @@ def _write_text(path, text):
     return atomic_write(path, write)
 
 
-def write_report(out_dir, records, missing, meta=None, fid=None, grids=True):
-    """Writes OUT/report.{csv,md,html,json} (+ OUT/grids/*.png); returns {kind: path}."""
+def write_report(out_dir, records, missing, meta=None, fid=None, grids=True, editability=None):
+    """Writes OUT/report.{csv,md,html,json} (+ OUT/grids/*.png); returns {kind: path}.
+    editability: metrics/editability.table output (None: no edit entries)."""
     meta = dict(meta or {})
     summary = summarise(records)
     tabs = tables(summary, fid)
+    if editability:
+        tabs["editability"] = editability_table(editability)
     grid_list = write_grids(out_dir, records) if grids else []
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -173,6 +192,7 @@ def write_report(out_dir, records, missing, meta=None, fid=None, grids=True):
                             + ["" if (fid or {}).get(method) is None else repr(fid[method]),
                                "" if s["time_s"] is None else repr(s["time_s"])])
     payload = {"summary": summary, "fid": fid or {}, "missing": dict(missing), "meta": meta,
+               "editability": editability or {},
                "tables": {k: {"header": h, "rows": r} for k, (h, r) in tabs.items()},
                "images": [{k: r.get(k) for k in ("name", "method", "yaw_deg", "view", "time_s", "target", "result")}
                           | {"metrics": dict(r["metrics"])} for r in records],

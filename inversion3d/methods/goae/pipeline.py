@@ -79,14 +79,15 @@ def invert(cfg, encoder, afa, params, image, c, sigma=visibility.DEFAULT_SIGMA):
     """GOAE inversion. cfg: the generator's EG3DConfig; encoder / afa: GOAEncoder / AFA modules;
     params {'generator', 'goae', 'afa'}; image (N, S, S, 3) in [-1, 1] at the generator's output size
     (AFA's input; the encoder gets it resized); c (N, 25) -> result dict (common.py) plus
-    `image_w` (render 1), `image_f` (render 2) and `mask` (N, H, W) on plane 0.
+    `image_w` (render 1), `image_f` (render 2), `mask` (N, H, W) on plane 0 and `afa_feature`
+    (N, 32, 32, C), AFA's refined feature F* (what GOAE's editing carries, editing/triplane.py).
     Training (methods/goae/train_stage*.py) runs the same pieces: `encode`, `afa_inputs`, `mix`."""
     gen = params["generator"]
     w = encode(cfg, encoder, params["goae"], gen, image, c)
     refined, _, _ = afa.apply(params["afa"], *afa_inputs(image, w["render_w"]), w["feature"])
     m = mix(cfg, gen, w, refined, c, sigma)
     return result(w["ws"], m["final"], m["mixed"], image_w=w["render_w"]["image"], image_f=m["render_f"]["image"],
-                  mask=m["mask"][:, 0, 0])
+                  mask=m["mask"][:, 0, 0], afa_feature=refined)
 
 
 def build(method, cfg, encoders, sigma=visibility.DEFAULT_SIGMA):
