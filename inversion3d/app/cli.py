@@ -10,6 +10,7 @@
                      [--steps N] [--pose-opt] [--lpips DIR_OR_FILE] [--config.tune.lr=1e-4 ...]
   inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
   inversion3d eval --data DIR --out DIR [--method NAME ...]
+  inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=N --out DIR
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
 config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
@@ -31,6 +32,7 @@ COMMANDS = {
     "invert": ("invert", "run", ("config", "generator")),
     "preprocess": ("preprocess", "run", ()),
     "eval": ("eval", "run", ()),
+    "synth-data": ("synth_data", "run", ("config",)),
 }
 OVERRIDE_FLAGS = ("config", "generator")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -177,11 +179,20 @@ def _add_eval(sub):
     _add_max_pixels(ev)
 
 
+def _add_synth_data(sub):
+    synth = sub.add_parser("synth-data", help="render a split of the procedural head dataset (images, cameras; "
+                                              "depth and masks for test splits) into an aligned folder")
+    synth.add_argument("--config", default=None, help="config file (default: configs/synthetic_heads.py); its "
+                                                      "values: --config.split=test --config.num_scenes=200 ...")
+    synth.add_argument("--out", required=True, help="dataset root (splits add to it; reruns resume)")
+
+
 def build_parser():
     parser = _Parser(prog="inversion3d", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval):
+    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval,
+                _add_synth_data):
         add(sub)
     return parser
 
