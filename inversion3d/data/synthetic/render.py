@@ -7,6 +7,7 @@ renderer leaves empty rays before clamping. Silhouettes are antialiased from the
 a missing ray (the cone-tracing coverage clip(0.5 - distance / pixel footprint)); masks and depth are
 the pixel-centre ray's (a mask is 1 exactly where depth is finite).
 """
+import functools
 from typing import NamedTuple, Tuple
 
 import jax
@@ -173,7 +174,13 @@ def render_view(scene, cam2world, intrinsics, resolution, layout: Layout, trace:
 
 def make_renderer(resolution, ids, trace: TraceSpec):
     """jit(vmap(render_view)) over a batch: (scenes with a leading N, cam2world (N, 4, 4), intrinsics
-    (N, 3, 3)) -> dict of (N, ...) arrays (render_view's). ids: the scenes' parts (scene.part_ids)."""
+    (N, 3, 3)) -> dict of (N, ...) arrays (render_view's). ids: the scenes' parts (scene.part_ids).
+    One function per (resolution, ids, trace), so its compilations are shared."""
+    return _renderer(int(resolution), tuple(int(i) for i in ids), trace)
+
+
+@functools.lru_cache(maxsize=8)
+def _renderer(resolution, ids, trace):
     layout = Layout(ids)
 
     def one(scene, cam2world, intrinsics):

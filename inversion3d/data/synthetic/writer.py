@@ -11,6 +11,7 @@
 A chunk is rendered into <root>/.tmp-<split>-<chunk>/ and renamed into place (its image folder
 last), so an interrupted run leaves no half-written chunk and a rerun skips finished chunks.
 """
+import functools
 import json
 import math
 import os
@@ -95,14 +96,27 @@ class _Poses(NamedTuple):
     pitch_clip: float
 
 
+@functools.lru_cache(maxsize=8)
+def _sampler(spec, pose_spec, full_turn):
+    """jit(vmap) of one scene's shape (fold_in(key, 0)) and input angles (fold_in(key, 1))."""
+
+    def one(key):
+        yaw, pitch = poses.input_angles(jax.random.fold_in(key, 1), pose_spec, full_turn)
+        return scene.sample_scene(jax.random.fold_in(key, 0), spec), yaw, pitch
+
+    return jax.jit(jax.vmap(one))
+
+
 def scene_views(plan: Plan, indices):
     """Scenes and cameras of scene indices (N,): (scenes (pytree with leading N), yaw (N, V), pitch
     (N, V), labels (N, V, 25)); V = 1 + len(plan.views), view 0 the input view."""
-    keys = scene_keys(plan, indices)
-    spec, full_turn = plan.scene, SPLITS[plan.split].full_turn
+    indices = np.asarray(indices).reshape(-1)
+    n = len(indices)
+    bucket = max(8, 1 << (n - 1).bit_length())  # few batch shapes, so few compilations
+    keys = scene_keys(plan, np.concatenate([indices, np.full(bucket - n, indices[-1])]))
     pose_spec = _Poses(**{k: float(plan.poses[k]) for k in _Poses._fields})
-    scenes = jax.vmap(lambda k: scene.sample_scene(jax.random.fold_in(k, 0), spec))(keys)
-    yaw, pitch = jax.vmap(lambda k: poses.input_angles(jax.random.fold_in(k, 1), pose_spec, full_turn))(keys)
+    scenes, yaw, pitch = _sampler(plan.scene, pose_spec, SPLITS[plan.split].full_turn)(keys)
+    scenes, yaw, pitch = jax.tree.map(lambda x: x[:n], (scenes, yaw, pitch))
     yaw, pitch = np.asarray(yaw, np.float64)[:, None], np.asarray(pitch, np.float64)[:, None]
     if plan.views:
         held = np.asarray(plan.views, np.float64)
