@@ -7,8 +7,11 @@ the finished ones (a rerun with more scenes adds chunks); every split of one ROO
 import os
 import time
 
-from inversion3d import files
+import numpy as np
+
+from inversion3d import files, viz
 from inversion3d.app import loading
+from inversion3d.data import folder
 from inversion3d.data.synthetic import writer
 
 
@@ -33,16 +36,44 @@ def generate(out, plan, num_scenes):
     bar = tqdm(total=num_scenes, unit="scene", desc=f"{plan.split} {plan.resolution}px")
     start, first = time.time(), {}
 
-    def progress(n):
-        first.setdefault("t", time.time())
-        first.setdefault("n", n)
+    counts = {"rendered": 0}
+
+    def progress(n, rendered=True):
+        if rendered:
+            first.setdefault("t", time.time())
+            first.setdefault("n", n)
+            counts["rendered"] += n
         bar.update(n)
 
     images = writer.write_split(out, plan, num_scenes, progress)
     bar.close()
     views = 1 + len(plan.views)
-    rendered = bar.n - first.get("n", 0)
-    rate = rendered * views / max(time.time() - first.get("t", start), 1e-9)
+    rendered = counts["rendered"] - first.get("n", 0)
+    rate = f"{rendered * views / max(time.time() - first['t'], 1e-9):.1f} images/s after the first batch" \
+        if rendered else "nothing new rendered"
+    sheet = write_preview(out, plan)
     print(f"[synth-data] {plan.split}: {images} images ({num_scenes} scenes x {views} views) in {out}; "
-          f"{time.time() - start:.1f}s, {rate:.1f} images/s after the first batch", flush=True)
-    return {"images": images}
+          f"{time.time() - start:.1f}s, {rate}; contact sheet {sheet}", flush=True)
+    return {"images": images, "preview": sheet}
+
+
+def write_preview(root, plan, count=64, cols=8):
+    """A contact sheet of the split's first `count` images (cols per row; multi-view splits: one scene's
+    views per row, depth maps in a second sheet) -> its path: <root>/preview.png for train, else
+    <root>/preview_<split>.png."""
+    labels = folder.read_labels(root)
+    names = folder.split_names(root, plan.split, labels)
+    cols = 1 + len(plan.views) if plan.views else cols
+    names = names[:max(cols, count // cols * cols)]
+    rows = [names[i:i + cols] for i in range(0, len(names), cols) if len(names[i:i + cols]) == cols]
+    size = 2 * plan.resolution if plan.resolution < 128 else plan.resolution
+    grid = viz.make_grid([[folder.load_example(root, n, labels[n])["image"] for n in row] for row in rows], size)
+    path = os.path.join(root, "preview.png" if plan.split == "train" else f"preview_{plan.split}.png")
+    viz.save_png(path, grid)
+    if plan.views:
+        def depth(name):
+            d = folder.load_example(root, name, labels[name], with_depth=True)["depth"]
+            return viz.colorize_depth(np.where(np.isfinite(d), d, plan.radius + 0.5), plan.radius - 0.5,
+                                      plan.radius + 0.5)
+        viz.save_png(path[:-4] + "_depth.png", viz.make_grid([[depth(n) for n in row] for row in rows], size))
+    return path

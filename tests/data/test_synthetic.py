@@ -16,8 +16,8 @@ from configs import synthetic_heads
 from inversion3d import camera
 from inversion3d.app import cli
 from inversion3d.data import folder
-from inversion3d.data.synthetic import parts, render, scene, writer
-from inversion3d.data.tfds_builder import AlignedFolder, folder_config
+from inversion3d.data.synthetic import builder, parts, render, scene, writer
+from inversion3d.data.tfds_builder import AlignedFolder
 from inversion3d.rendering.rays import sample_rays
 from tests.tolerances import assert_close_f32
 
@@ -130,13 +130,12 @@ def test_folder_reader_loads_train_and_test_views(written):
 
 
 def test_tfds_builder_reads_the_test_split(written, tmp_path):
-    import dataclasses
-    cfg = dataclasses.replace(folder_config(written, RES, with_mask=True, with_depth=True, name="synth_test"),
-                              splits=("test",))
+    cfg = builder.tfds_config(written, "test", RES)
     AlignedFolder(config=cfg, data_dir=str(tmp_path)).download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=str(tmp_path)))
     source = AlignedFolder(config=cfg, data_dir=str(tmp_path)).as_data_source("test")
     assert len(source) == 2 * VIEWS
+    assert len(AlignedFolder(config=cfg, data_dir=str(tmp_path)).as_data_source("test_input")) == 2
     labels = folder.read_labels(written)
     ex = source[3]
     name = folder.split_names(written, "test", labels)[int(ex["index"]) - 6]

@@ -9,6 +9,7 @@ with EG3D's cameras, written in the aligned-folder layout of data/folder.py.
              renderer's image_depth), foreground mask, accessory mask
   poses.py   camera labels of the splits (FFHQ-like train poses, held-out test views, 360 degrees)
   writer.py  resumable, atomic writing of a split (chunks of 1000 scenes) + dataset.json / <split>.txt
+  builder.py the tfds builder config of a written split (the aligned-folder builder, array_record)
 
 The one reader of what it writes is data/folder.py (and the tfds builder over it, tfds_builder.py).
 """

@@ -12,6 +12,7 @@ of one `slot` share their random jitter (an eye moves with its socket, the glass
 Groups: skin (one smooth union), lip (in the skin union, lip colour), socket (carved from the skin),
 eye, brow, hair, cloth, and the accessories hat, glasses, hand (occluders, with their own mask).
 """
+import hashlib
 import math
 
 import numpy as np
@@ -47,7 +48,7 @@ _LEFT_PARTS = (
     ("hair_bun", "hair", "hair_bun", (0, 0.17, -0.12), (0.055, 0.055, 0.055), (0, 0, 0), _NO_CLIP, 0.015, 0.2),
     ("hair_fringe", "hair", "hair_fringe", (0, 0.11, 0.09), (0.11, 0.035, 0.065), (0, 0, 0), _NO_CLIP, 0.004, 0.1),
     ("hat_crown", "hat", "hat", (0, 0.16, -0.02), (0.15, 0.11, 0.175), (0, 0, 0), ((0, -1, 0), -0.11), 0.006, 0.06),
-    ("hat_brim", "hat", "hat", (0, 0.11, 0.03), (0.2, 0.007, 0.22), (0, 0, 0), _NO_CLIP, 0.006, 0.1),
+    ("hat_brim", "hat", "hat", (0, 0.11, 0.03), (0.2, 0.012, 0.22), (0, 0, 0), _NO_CLIP, 0.006, 0.1),
     ("lens_l", "glasses", "glasses", (0.045, 0.032, 0.178), (0.026, 0.02, 0.003), (0, 0, 0), _NO_CLIP, 0.004, 0.15),
     ("glasses_bridge", "glasses", "glasses", (0, 0.036, 0.185), (0.02, 0.003, 0.003), (0, 0, 0), _NO_CLIP, 0.004, 0.0),
     ("glasses_arm_l", "glasses", "glasses", (0.112, 0.036, 0.095), (0.003, 0.003, 0.085), (0, 0, 0), _NO_CLIP, 0.004, 0.0),
@@ -94,6 +95,14 @@ HAIR_STYLES = {  # style -> hair parts it switches on
 HEAD_GROUPS = ("skin", "lip", "socket", "eye", "brow", "hair", "hat", "glasses")
 BODY_PARTS = ("neck", "torso", "shoulder_l", "shoulder_r")
 HEAD_CENTRE = (0.0, 0.03, 0.0)
+
+
+def digest():
+    """A short hash of the table: a split's record keeps it, so data of another table is never mixed in."""
+    table = np.concatenate([CENTRE, RADII, ANGLES, CLIP_NORMAL, CLIP_OFFSET[:, None], CENTRE_JITTER[:, None],
+                            RADIUS_JITTER[:, None]], 1)
+    text = repr((NAMES, GROUPS, tuple(p[2] for p in PARTS), HAIR_STYLES, HEAD_GROUPS, BODY_PARTS, HEAD_CENTRE))
+    return hashlib.sha256(text.encode() + table.astype(np.float32).tobytes()).hexdigest()[:12]
 
 
 def indices(groups=None, names=None):

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from inversion3d import camera
-from inversion3d.data.synthetic import poses, render, scene
+from inversion3d.data.synthetic import parts, poses, render, scene
 from inversion3d.files import atomic_write
 
 
@@ -151,9 +151,15 @@ def make_batch_renderer(plan: Plan):
     return render.make_renderer(plan.resolution, scene.part_ids(plan.scene.with_accessories), plan.trace)
 
 
+# the version of the look (render.py's shading, scene.py's sampling): bump it when either changes, so a
+# resumed split never mixes images of two versions (the part table has its own digest)
+DATA_VERSION = 1
+
+
 def _config_record(plan: Plan):
-    return json.loads(json.dumps({k: (v._asdict() if hasattr(v, "_asdict") else v)
-                                  for k, v in plan._asdict().items()}))
+    record = {k: (v._asdict() if hasattr(v, "_asdict") else v) for k, v in plan._asdict().items()}
+    record.update(data_version=DATA_VERSION, parts=parts.digest())
+    return json.loads(json.dumps(record))
 
 
 def _chunk_done(root, plan, c, count):
@@ -214,7 +220,8 @@ def _path(tmp, sub, name):
 
 def write_split(root, plan: Plan, num_scenes: int, progress=None):
     """Writes scenes 0 .. num_scenes - 1 of plan.split under root (skipping finished chunks), then the
-    split lists and dataset.json. progress(n) is called after every n scenes written. Returns the
+    split lists and dataset.json. progress(n, rendered) is called after every n scenes written
+    (rendered False: a finished chunk skipped). Returns the
     number of images of the split."""
     root = os.path.abspath(root)
     os.makedirs(root, exist_ok=True)
@@ -238,7 +245,7 @@ def write_split(root, plan: Plan, num_scenes: int, progress=None):
         indices = np.arange(c * plan.chunk, min((c + 1) * plan.chunk, num_scenes))
         if _chunk_done(root, plan, c, len(indices)):
             if progress is not None:
-                progress(len(indices))
+                progress(len(indices), rendered=False)
             continue
         for sub in ("",) + _EXTRA_DIRS:  # leftovers of an interrupted or smaller run of this chunk
             shutil.rmtree(os.path.join(root, sub, plan.split, f"{c:05d}"), ignore_errors=True)
