@@ -64,6 +64,7 @@ def get_config():
         bound_centre=(0.0, -0.12, 0.0), bound_radius=0.55,  # holds hair, hat brim and the shoulders
         blend_skin=0.012, blend_socket=0.008, blend_colour=0.004,  # world units (~0.7 / 0.5 / 0.25 cm)
         hit_px=0.1,  # a hit is closer than 1/10 pixel
+        crease_px=2.0,  # ... or, out of steps inside the bound, within 2 pixels: creases converge slowly
         normal_eps=1e-3,
     ))
     return c

@@ -100,7 +100,7 @@ def test_depth_of_a_sphere_is_the_ray_sphere_distance():
     assert clear.mean() > 0.2 and np.all(mask[clear] == 1)
     gap = np.sqrt(np.maximum(np.sum(oc * oc, -1) - b * b, 0)) - radius  # closest approach of a ray
     footprint = plan.radius / (plan.focal * RES)
-    assert np.all(mask[gap.reshape(mask.shape) > plan.trace.hit_px * footprint] == 0)  # the tracer's hit rule
+    assert np.all(mask[gap.reshape(mask.shape) > plan.trace.crease_px * footprint] == 0)  # render.py's hit rule
     # the distance at the found point carries ~10 float32 roundings of quantities of size |o| = 2.7;
     # along the ray that error grows by 1 / cos(incidence)
     assert_close_f32(depth[clear] * incidence[clear], t_ref[clear] * incidence[clear], n_reduce=10, scale=plan.radius)

@@ -5,7 +5,9 @@ Rays are the EG3D renderer's (rendering/rays.py: pixel centres, unit directions,
 image_depth (rendering/marcher.py composite_depth); pixels that miss the head are +inf there, as the
 renderer leaves empty rays before clamping. Silhouettes are antialiased from the closest approach of
 a missing ray (the cone-tracing coverage clip(0.5 - distance / pixel footprint)); masks and depth are
-the pixel-centre ray's (a mask is 1 exactly where depth is finite).
+the pixel-centre ray's (a mask is 1 exactly where depth is finite). A ray hits when, after the fixed
+number of steps, it is within hit_px of a pixel footprint of the surface, or within crease_px footprints
+while still inside the bounding sphere (a ray sliding along a crease).
 """
 import functools
 from typing import NamedTuple, Tuple
@@ -26,7 +28,8 @@ class TraceSpec(NamedTuple):
     bound only to first order); bound_centre / bound_radius: a sphere holding every part (rays start
     where they enter it); blend_skin / blend_socket: smooth-union / carving widths (world units);
     blend_colour: softmin width of the colour blend between parts; hit_px: a ray has hit when its
-    distance is below this fraction of its pixel footprint; normal_eps: finite-difference step of the
+    distance is below this fraction of its pixel footprint; crease_px: or below this many footprints
+    when the steps ran out inside the bound; normal_eps: finite-difference step of the
     normals (world units)."""
     steps: int
     relax: float
@@ -36,6 +39,7 @@ class TraceSpec(NamedTuple):
     blend_socket: float
     blend_colour: float
     hit_px: float
+    crease_px: float
     normal_eps: float
 
 
@@ -149,7 +153,11 @@ def render_view(scene, cam2world, intrinsics, resolution, layout: Layout, trace:
 
     t, best, t_best = jax.lax.fori_loop(0, trace.steps, step, (t_in, jnp.full_like(t_in, jnp.inf), t_in))
     dist = scene_distance(scene, o + t * v, layout, trace)
-    hit = (jnp.abs(dist) < trace.hit_px * t * pix) & (t < t_out)
+    # a hit: closer than hit_px of a footprint; a ray still inside the bound after the last step that
+    # is within crease_px footprints is sliding along a crease (eye sockets, ears), where sphere
+    # tracing slows down: a hit too, so masks have no pinholes
+    inside = t < t_out
+    hit = inside & ((jnp.abs(dist) < trace.hit_px * t * pix) | (dist < trace.crease_px * t * pix))
     t_shade = jnp.where(hit, t, t_best)
     points = o + t_shade * v
     normal = _normals(scene, points, layout, trace)

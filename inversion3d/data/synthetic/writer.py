@@ -153,7 +153,7 @@ def make_batch_renderer(plan: Plan):
 
 # the version of the look (render.py's shading, scene.py's sampling): bump it when either changes, so a
 # resumed split never mixes images of two versions (the part table has its own digest)
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: rays that run out of steps within a footprint of a crease are hits
 
 
 def _config_record(plan: Plan):
