@@ -164,3 +164,11 @@ def test_ood_accessories_have_masks():
     groups = np.array(parts.GROUPS)[scene.part_ids(True)]
     per_kind = np.stack([on[:, groups == a].max(1) for a in parts.ACCESSORIES], 1)
     assert np.all(per_kind.sum(1) >= 1) and per_kind.sum() < per_kind.size
+
+
+@pytest.mark.parametrize("override,needle", [("--config.split=val", "--config.split: expected one of"),
+                                             ("--config.num_scenes=0", "--config.num_scenes: expected >= 1")])
+def test_bad_config_is_one_line_before_rendering(tmp_path, capsys, override, needle):
+    code = cli.main(["synth-data", "--config", "configs/synthetic_heads.py", override, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and needle in err[0] and not (tmp_path / "o").exists()

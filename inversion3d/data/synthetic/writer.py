@@ -66,16 +66,16 @@ def _tuples(value):
 def plan_from_config(cfg) -> Plan:
     """A Plan from a configs/synthetic_heads.py config; one-line ValueErrors for bad values."""
     if cfg.split not in SPLITS:
-        raise ValueError(f"config.split: expected one of {tuple(SPLITS)}, got {cfg.split!r}")
+        raise ValueError(f"--config.split: expected one of {tuple(SPLITS)}, got {cfg.split!r}")
     for key, low in (("num_scenes", 1), ("resolution", 8), ("chunk", 1), ("batch", 1)):
         if int(cfg[key]) < low:
-            raise ValueError(f"config.{key}: expected >= {low}, got {cfg[key]}")
+            raise ValueError(f"--config.{key}: expected >= {low}, got {cfg[key]}")
     kind = SPLITS[cfg.split]
     fields = {k: _tuples(v) for k, v in cfg.scene.items()}
     if kind.accessories:
         fields["accessory_probs"] = _tuples(cfg.ood_accessory_probs)
     elif any(fields["accessory_probs"]):
-        raise ValueError("config.scene.accessory_probs: accessories belong to the ood split, expected zeros")
+        raise ValueError("--config.scene.accessory_probs: accessories belong to the ood split, expected zeros")
     views = () if not kind.multiview else _tuples(cfg.test_views_360 if kind.full_turn else cfg.test_views)
     trace = {k: _tuples(v) for k, v in cfg.trace.items()}
     return Plan(cfg.split, int(cfg.seed), int(cfg.resolution), int(cfg.chunk), int(cfg.batch),
@@ -135,13 +135,21 @@ def image_name(plan: Plan, index: int, view: int):
 def render_scenes(plan: Plan, indices, renderer=None):
     """Renders scene indices (N,) at all their views -> dict of numpy arrays with a leading (N, V):
     image uint8 (R, R, 3), depth float32, mask uint8 0 / 255, occluder uint8, c (25,); yaw, pitch (N, V)."""
-    renderer = renderer or make_batch_renderer(plan)
+    return _fetch(_dispatch(plan, indices, renderer or make_batch_renderer(plan)))
+
+
+def _dispatch(plan, indices, renderer):
+    """Starts the render (jax runs it asynchronously); _fetch waits for it."""
     scenes, yaw, pitch, labels = scene_views(plan, indices)
     n, v = yaw.shape
     tiled = jax.tree.map(lambda x: jnp.repeat(x, v, axis=0), scenes)
     pose, k = camera.split_label(labels.reshape(n * v, 25))
-    out = renderer(tiled, jnp.asarray(pose), jnp.asarray(k))
-    out = {key: np.asarray(val).reshape((n, v) + val.shape[1:]) for key, val in out.items()}
+    return renderer(tiled, jnp.asarray(pose), jnp.asarray(k)), yaw, pitch, labels
+
+
+def _fetch(dispatched):
+    out, yaw, pitch, labels = dispatched
+    out = {key: np.asarray(val).reshape(yaw.shape + val.shape[1:]) for key, val in out.items()}
     return {"image": np.round(np.clip(out["image"], 0, 1) * 255).astype(np.uint8), "depth": out["depth"],
             "mask": (out["mask"] * 255).astype(np.uint8), "occluder": (out["occluder"] * 255).astype(np.uint8),
             "c": labels.astype(np.float32), "yaw": yaw, "pitch": pitch}
@@ -183,9 +191,9 @@ def _write_chunk(root, plan, c, indices, renderer, progress):
         current = None
         if b < len(batches):  # dispatch the next batch before writing the last one (jax runs async)
             idx = np.concatenate([batches[b], np.full(per_call - len(batches[b]), batches[b][-1])])
-            current = (batches[b], render_scenes(plan, idx, renderer))
+            current = (batches[b], _dispatch(plan, idx, renderer))
         if pending is not None:
-            done, out = pending
+            done, out = pending[0], _fetch(pending[1])
             for j, index in enumerate(done):
                 for v in range(out["yaw"].shape[1]):
                     name = image_name(plan, int(index), v)
