@@ -1,7 +1,9 @@
 """Procedural multi-view heads (inversion3d/data/synthetic): the dataset the tiny EG3D / PanoHead train on.
 
-  inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=20000 --out data/synth64
-  inversion3d synth-data --config configs/synthetic_heads.py --config.split=test --config.num_scenes=200 --out data/synth64
+  inversion3d synth-data --config configs/synthetic_heads.py --config.split=train \
+      --config.num_scenes=8000 --out data/synth64
+  inversion3d synth-data --config configs/synthetic_heads.py --config.split=test \
+      --config.num_scenes=200 --out data/synth64
 Splits (one root holds any of them; dataset.json lists all): train (FFHQ-like poses, image only),
 test (input view + held-out views, depth + masks), train360 / test360 (full yaw, PanoHead's pivot),
 ood (test views with hats / glasses / hands and their occluder masks).

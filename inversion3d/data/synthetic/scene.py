@@ -72,7 +72,8 @@ def _colours(key, spec):
     hair = pick(k[1], spec.hair_palette)
     iris = pick(k[2], spec.iris_palette)
     lip = skin * _uniform(k[3], (), 0.8, 0.95) * jnp.array([1.0, 0.8, 0.8])
-    cloth, hat, bg = _uniform(k[4], (3,), 0.05, 0.95), _uniform(k[5], (3,), 0.05, 0.9), _uniform(k[6], (2, 3), 0.1, 0.95)
+    cloth, hat = _uniform(k[4], (3,), 0.05, 0.95), _uniform(k[5], (3,), 0.05, 0.9)
+    bg = _uniform(k[6], (2, 3), 0.1, 0.95)
     glasses = jnp.full((3,), 1.0) * _uniform(k[7], (), 0.03, 0.25)
     albedo = {"skin": skin, "lip": lip, "socket": skin, "eye": jnp.array([0.93, 0.91, 0.88]), "brow": hair * 0.75,
               "hair": hair, "cloth": cloth, "hat": hat, "glasses": glasses, "hand": skin}
@@ -81,7 +82,8 @@ def _colours(key, spec):
 
 def sample_scene(key, spec: SceneSpec):
     """One random head. key: a PRNG key -> dict of float32 arrays (P = len(part_ids(spec.with_accessories))):
-    centre (P, 3), radii (P, 3) (along the axes of parts.ANGLES' rotations), clip_normal (P, 3), clip_offset (P,), on (P,) 1 / 0,
+    centre (P, 3), radii (P, 3) (along the axes of parts.ANGLES' rotations), clip_normal (P, 3),
+    clip_offset (P,), on (P,) 1 / 0,
     albedo (P, 3), iris (3,), light (3,) unit direction towards the light, ambient (), key (),
     background (2, 3) colours of the top-left / bottom-right ends of the gradient, bg_angle () radians."""
     ids = part_ids(spec.with_accessories)

@@ -278,7 +278,8 @@ def finish_split(root, plan: Plan, chunks: int):
     names = [name for name, _ in labels]
     atomic_write(os.path.join(root, f"{plan.split}.txt"), lambda p: _text(p, names))
     if plan.views:
-        atomic_write(os.path.join(root, f"{plan.split}_input.txt"), lambda p: _text(p, [v[0] for v in views if v[2] == 0]))
+        inputs = [v[0] for v in views if v[2] == 0]
+        atomic_write(os.path.join(root, f"{plan.split}_input.txt"), lambda p: _text(p, inputs))
         table = {"columns": ["name", "scene", "view", "yaw", "pitch"], "rows": views}
         atomic_write(os.path.join(root, f"{plan.split}_views.json"), lambda p: _dump(p, table))
     everything = []
