@@ -63,7 +63,7 @@ def write_preview(root, plan, count=64, cols=8):
     <root>/preview_<split>.png."""
     labels = folder.read_labels(root)
     names = folder.split_names(root, plan.split, labels)
-    cols = 1 + len(plan.views) if plan.views else cols
+    cols = 1 + len(plan.views) if plan.views else min(cols, len(names))
     names = names[:max(cols, count // cols * cols)]
     rows = [names[i:i + cols] for i in range(0, len(names), cols) if len(names[i:i + cols]) == cols]
     size = 2 * plan.resolution if plan.resolution < 128 else plan.resolution
