@@ -49,8 +49,10 @@ def generate(out, plan, num_scenes):
     bar.close()
     views = 1 + len(plan.views)
     rendered = counts["rendered"] - first.get("n", 0)
-    rate = f"{rendered * views / max(time.time() - first['t'], 1e-9):.1f} images/s after the first batch" \
-        if rendered else "nothing new rendered"
+    if rendered:
+        rate = f"{rendered * views / max(time.time() - first['t'], 1e-9):.1f} images/s after the first batch"
+    else:
+        rate = "one batch rendered (no rate)" if counts["rendered"] else "nothing new rendered"
     sheet = write_preview(out, plan)
     print(f"[synth-data] {plan.split}: {images} images ({num_scenes} scenes x {views} views) in {out}; "
           f"{time.time() - start:.1f}s, {rate}; contact sheet {sheet}", flush=True)
