@@ -57,6 +57,8 @@ def get_config():
         ambient=(0.35, 0.5), key_light=(0.5, 0.8),  # soft frontal lighting as in FFHQ portraits
         light_azimuth=(-0.9, 0.9), light_elevation=(0.0, 0.8),  # light from the front half, above level
     ))
+    # 360 splits: the light comes from any side, so the back of the head is lit as often as the face
+    c.light_azimuth_360 = (-math.pi, math.pi)
     c.ood_accessory_probs = (0.5, 0.5, 0.4)  # hat, glasses, hand in the ood split (at least one is forced)
 
     # sphere tracing (render.TraceSpec)

@@ -72,6 +72,8 @@ def plan_from_config(cfg) -> Plan:
             raise ValueError(f"--config.{key}: expected >= {low}, got {cfg[key]}")
     kind = SPLITS[cfg.split]
     fields = {k: _tuples(v) for k, v in cfg.scene.items()}
+    if kind.full_turn:
+        fields["light_azimuth"] = _tuples(cfg.light_azimuth_360)
     if kind.accessories:
         fields["accessory_probs"] = _tuples(cfg.ood_accessory_probs)
     elif any(fields["accessory_probs"]):
