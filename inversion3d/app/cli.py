@@ -13,6 +13,7 @@
   inversion3d edit --latent RESULT.npz --direction age.npy --strength -3:3:7 --out DIR [--layers 4-13]
   inversion3d edit --latent RESULT.npz --reference OTHER.npz --region hair --out DIR
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
+  inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=N --out DIR
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
 config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
@@ -36,6 +37,7 @@ COMMANDS = {
     "eval": ("eval", "run", ()),
     "edit": ("edit", "run", ("config", "generator")),
     "train-direction": ("train_direction", "run", ("config",)),
+    "synth-data": ("synth_data", "run", ("config",)),
 }
 OVERRIDE_FLAGS = ("config", "generator")
 DASH_VALUE_FLAGS = ("--strength", "--density-threshold")  # values may start with "-" (-3:3:7, -1e9): argparse reads a flag
@@ -211,6 +213,12 @@ def _add_edit(sub):
     td.add_argument("--out", required=True, help="output .npy, (1, num_ws, w_dim) as the released files")
     td.add_argument("--layers", default="", help="ws rows the saved direction fills (default: all)")
     td.add_argument("--config", default=None, help="editing config (default configs/editing.py; --config.KEY=VALUE)")
+def _add_synth_data(sub):
+    synth = sub.add_parser("synth-data", help="render a split of the procedural head dataset (images, cameras; "
+                                              "depth and masks for test splits) into an aligned folder")
+    synth.add_argument("--config", default=None, help="config file (default: configs/synthetic_heads.py); its "
+                                                      "values: --config.split=test --config.num_scenes=200 ...")
+    synth.add_argument("--out", required=True, help="dataset root (splits add to it; reruns resume)")
 
 
 def build_parser():
@@ -218,7 +226,7 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval,
-                _add_edit):
+                _add_edit, _add_synth_data):
         add(sub)
     return parser
 
