@@ -24,7 +24,6 @@ from inversion3d.methods.triplanenet import pipeline as triplanenet
 
 FILE_KINDS = {"dual": ("triplanenet", "triplanenet")}  # method -> the kinds of its encoder files, in order
 ROLES = ("E1 (visible)", "E2 (occluded)")
-ROLE_NAMES = {"e1": "e1", "visible": "e1", "e2": "e2", "occluded": "e2"}  # `convert --role` -> the stored role
 
 
 def occlusion_mask(cfg, depth, c, sigma=visibility.DEFAULT_SIGMA):
