@@ -15,6 +15,7 @@ import pytest
 from inversion3d.generators import eg3d
 from inversion3d.methods.dual.train import Method, generator_config, zplus_codes
 from inversion3d.training import loop, sharding
+from tests.encoders.recipe import random_variables
 from tests.methods.dual_train_helpers import N_STEPS, config
 from tests.tolerances import f32_tol
 from tests.training.helpers import flat_params, load_config, rel_diff, run_worker
@@ -25,7 +26,8 @@ TOL, UPDATE_TOL = 1e-5, 1e-2  # as tests/methods/test_triplanenet_train.py (IR-S
 def test_zplus_rows_come_from_independent_z():
     """Row i of the z+ code is the mapping of its own z_i at the front camera (Appendix A.2)."""
     cfg = generator_config(load_config("dual").generator)
-    gen = eg3d.init_variables(cfg, jax.random.PRNGKey(0))
+    shapes = jax.eval_shape(lambda: eg3d.init_variables(cfg, jax.random.PRNGKey(0)))
+    gen = random_variables(shapes, seed=0, scale=50.0)  # mapping lr_multiplier 0.01: effective weights ~0.5 u
     c = jnp.broadcast_to(jnp.asarray(np.eye(4).reshape(-1).tolist() + [4.2647, 0, 0.5, 0, 4.2647, 0.5, 0, 0, 1],
                                      jnp.float32), (2, 25))
     key = jax.random.PRNGKey(3)
@@ -35,7 +37,7 @@ def test_zplus_rows_come_from_independent_z():
     for i in (0, cfg.num_ws - 1):
         want = eg3d.mapping(cfg, gen, z[:, i], c, 0.85)[:, i]
         np.testing.assert_allclose(ws[:, i], want, atol=f32_tol(np.abs(want).max(), n_reduce=cfg.w_dim))
-    assert float(jnp.abs(ws[:, 0] - ws[:, 1]).max()) > 1e-3  # independent rows, not one broadcast w
+    assert float(jnp.abs(ws[:, 0] - ws[:, 1]).max()) > 1e-2 * float(jnp.abs(ws).max())  # independent rows
 
 
 def test_config_checks():
