@@ -120,7 +120,7 @@ def test_dual_on_panohead(files, tmp_path, capsys):
     swapped = args + ["--out", str(tmp_path / "bad"), "--encoder", str(tmp_path / "e2_dir"),
                       "--encoder2", str(tmp_path / "e1_dir")]
     assert cli.main(swapped) != 0
-    assert "was converted as E2 (E2 (occluded)), --encoder takes E1 (visible); swap" in capsys.readouterr().err
+    assert "was converted as E2 (occluded), --encoder takes E1 (visible); swap the two files" in capsys.readouterr().err
     out = tmp_path / "out"
     assert cli.main(args + ["--out", str(out), "--encoder", str(tmp_path / "e1_dir"),
                             "--encoder2", str(files / "e2.pt")]) == 0

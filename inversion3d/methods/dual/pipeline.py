@@ -60,8 +60,8 @@ def check_roles(encoders):
         role = getattr(enc, "role", None)
         if role is not None and role != want:
             flag = ("--encoder", "--encoder2")[i]
-            raise ValueError(f"{flag}: {enc.source} was converted as {role.upper()} "
-                             f"({ROLES[('e1', 'e2').index(role)]}), {flag} takes {ROLES[i]}; swap the two files")
+            raise ValueError(f"{flag}: {enc.source} was converted as {ROLES[('e1', 'e2').index(role)]}, "
+                             f"{flag} takes {ROLES[i]}; swap the two files")
 
 
 def build(method, cfg, encoders, sigma=visibility.DEFAULT_SIGMA):
