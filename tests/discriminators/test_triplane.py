@@ -53,7 +53,8 @@ def _np_forward(params, stats, x, train):
         if train:
             mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
         else:
-            mean, var = np.asarray(stats["net"][f"bn{i}"]["running_mean"]), np.asarray(stats["net"][f"bn{i}"]["running_var"])
+            running = stats["net"][f"bn{i}"]
+            mean, var = np.asarray(running["running_mean"]), np.asarray(running["running_var"])
         x = lrelu((x - mean) / np.sqrt(var + 1e-5) * np.asarray(bn["weight"]) + np.asarray(bn["bias"]))
     return conv(x, np.asarray(net["conv4"]["weight"], np.float64), 0).mean(axis=(1, 2))
 

@@ -151,8 +151,8 @@ class Method(TriPlaneNetMethod):
         y0_mirror = resize_image(render(cfg, gen, t0_c, ws_c, camera.mirror_label(c))["image"], res)
         x = resize_image(image, res)
         inputs = jnp.concatenate([y0, x - y0, x[:, :, ::-1] - y0_mirror], axis=-1)
-        planes, tri_updates = self.tri.apply({"params": params["triplanenet"], "batch_stats": batch_stats["triplanenet"]},
-                                             inputs, t0_c, train=True, mutable=["batch_stats"])
+        tri_vars = {"params": params["triplanenet"], "batch_stats": batch_stats["triplanenet"]}
+        planes, tri_updates = self.tri.apply(tri_vars, inputs, t0_c, train=True, mutable=["batch_stats"])
         out = render(cfg, gen, planes, ws_c, c)
         stats = {"psp": psp_stats["batch_stats"], "triplanenet": tri_updates["batch_stats"]}
         return dict(ws=ws, t0=t0, planes=planes, render_w=render_w, render=out), stats
