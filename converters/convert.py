@@ -7,7 +7,7 @@ directory loads exactly like the original. Everything else (the discriminator D,
 """
 import os
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 from flax import traverse_util
@@ -73,13 +73,21 @@ def _read(src, network, limits):
     return state_dict, meta, detected, info, True
 
 
+# Dual Encoder roles (paper Sec. 3.4): either name -> the stored role ('e1' visible, 'e2' occluded)
+DUAL_ROLES = {"e1": "e1", "visible": "e1", "e2": "e2", "occluded": "e2"}
+
+
 def convert(src, dst, network: str = "G_ema", kind: str = "auto",
-            limits: ReadLimits = DEFAULT_LIMITS) -> Dict[str, Any]:
+            limits: ReadLimits = DEFAULT_LIMITS, role: Optional[str] = None) -> Dict[str, Any]:
     """Converts one official file into the directory `dst` (which must not exist); returns a summary.
-    limits: what reading `src` may allocate (converters.tensors.ReadLimits)."""
+    limits: what reading `src` may allocate (converters.tensors.ReadLimits). role: a TriPlaneNet-style
+    file's Dual Encoder role, under either name (DUAL_ROLES: e1 = visible, e2 = occluded), stored as
+    'e1' / 'e2' and checked by `invert --method dual` (E1 goes to --encoder, E2 to --encoder2)."""
     src = os.fspath(src)
     if network not in NETWORKS:
         raise ValueError(f"network: expected one of {NETWORKS}, got {network!r}")
+    if role is not None and role not in DUAL_ROLES:
+        raise ValueError(f"role: expected one of {tuple(DUAL_ROLES)}, got {role!r}")
     if is_converted_dir(src):
         raise ValueError(f"src: {src} is already a converted checkpoint")
     check_dst(dst)  # before the (long) conversion
@@ -102,9 +110,14 @@ def convert(src, dst, network: str = "G_ema", kind: str = "auto",
     elif kind in ENCODER_KINDS:  # Flax encoders + configs inferred from the shapes
         tree, encoder_meta = convert_encoder(kind, state_dict, source=src)
         meta.update(layout="flax", **encoder_meta)
+        if role is not None:
+            meta.update(role=DUAL_ROLES[role])
     else:
         tree = {"state_dict": state_dict}
         meta.update(layout="state_dict")
+    if role is not None and kind != "triplanenet":
+        raise ValueError(f"role: only Dual Encoder files (TriPlaneNet-style, kind triplanenet) take a role, "
+                         f"{src} is {kind}")
     meta.update(kind=kind, num_arrays=len(state_dict), num_elements=_count(state_dict))
     del state_dict  # the Flax tree is a copy; let the pickled bytes go before Orbax buffers its writes
     path = write_converted(dst, tree, meta)
@@ -133,6 +146,8 @@ def info(path, limits: ReadLimits = DEFAULT_LIMITS) -> List[str]:
         lines = [f"{path}: converted checkpoint (layout {meta['layout']}), kind {meta.get('kind')}, "
                  f"network {meta.get('network')}, from {meta.get('source')}",
                  f"  {_tensor_summary(flat, buffers)}"]
+        if meta.get("role"):
+            lines.append(f"  Dual Encoder role: {meta['role']} ({'visible' if meta['role'] == 'e1' else 'occluded'})")
         for key in ("neural_rendering_resolution", "init_kwargs", "networks"):
             if meta.get(key) is not None:
                 lines.append(f"  {key}: {summarize_kwargs({key: meta[key]})[len(key) + 5:-1]}")

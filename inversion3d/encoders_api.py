@@ -20,7 +20,9 @@ KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface")
 @dataclasses.dataclass(frozen=True)
 class Encoder:
     """kind: the file's family; configs / modules / variables: per network name ('goae', 'afa', 'psp',
-    'e4e', 'triplanenet', 'arcface', 'latent_discriminator'); latent_avg: (512,) or (n, 512) or None."""
+    'e4e', 'triplanenet', 'arcface', 'latent_discriminator'); latent_avg: (512,) or (n, 512) or None;
+    role: the Dual Encoder role ('e1' visible / 'e2' occluded) given to `inversion3d convert --role`, or
+    None (official files and directories converted without one)."""
 
     kind: str
     source: str
@@ -28,6 +30,7 @@ class Encoder:
     modules: Mapping[str, Any]
     variables: Mapping[str, Any]
     latent_avg: Optional[jnp.ndarray] = None
+    role: Optional[str] = None
 
     @property
     def networks(self):
@@ -90,4 +93,5 @@ def load_encoder(source, kind: Optional[str] = None) -> Encoder:
         checked = check_variables(tree[name], shapes, source=f"{path} ({name})", target="its config")
         variables[name] = jax.tree.map(jnp.asarray, checked)
     avg = tree.get("latent_avg")
-    return Encoder(kind, path, configs, modules, variables, None if avg is None else jnp.asarray(avg, jnp.float32))
+    return Encoder(kind, path, configs, modules, variables, None if avg is None else jnp.asarray(avg, jnp.float32),
+                   role=meta.get("role"))

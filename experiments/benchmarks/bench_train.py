@@ -15,8 +15,12 @@ feeding each step's state into the next (block_until_ready on state and metrics)
   gan      the latent-discriminator GAN step (training/gan.py): encoder update against the canonical
            latent discriminator (discriminators/latent.py), then the discriminator update; rows for
            the plain step and the lazy-R1 step. real: GOAE Swin encoder; tiny: the toy CNN encoder.
+  dual     the Dual Encoder's E2 + occlusion-aware tri-plane D step (methods/dual/train.py): E2's forward
+           for O and the fake tri-grids, z+ real tri-grids, the E2 update (Eq. 5 on both stages + 0.001
+           L_adv), the D update (Eq. 8-9), no R1. tiny: configs/dual.py; real (configs/dual_full.py,
+           PanoHead 256² tri-grids, Table 6 D, IR-SE-50 encoders at 256, batch 3) is listed, not run.
 FLOPs of steps that render come from the same step lowered with ray_chunk=None (XLA counts a
-`lax.map` body once). Methods not built yet (TriPlaneNet v2, Dual Encoder, E3DGE training) have no row.
+`lax.map` body once). Methods not built yet (TriPlaneNet v2, E3DGE training) have no row.
 """
 import argparse
 import dataclasses
@@ -27,7 +31,7 @@ import time
 import _common as C
 import bench_encoders
 
-METHODS = ("toy_psp", "encoder", "gan")
+METHODS = ("toy_psp", "encoder", "gan", "dual")
 SIZES = ("tiny", "real")
 LPIPS_WEIGHT = 0.8  # pSp's lpips_lambda (training.md §1.2)
 
@@ -307,6 +311,50 @@ def gan_steps(args, size, peak):
     return out, rows
 
 
+# --- Dual Encoder E2 + D ------------------------------------------------------------------------------
+
+DUAL_ROW = "train step: Dual E2+D"
+
+
+def dual_step(args, size, peak):
+    """The Dual Encoder's E2 + D update (methods/dual/train.py) at configs/dual.py's size; the real size
+    (configs/dual_full.py) is listed, not run (two IR-SE-50 passes through 512 PanoHead renders)."""
+    if size == "real":
+        return None, C.missing_row(DUAL_ROW, "real: configs/dual_full.py (PanoHead 256² tri-grids, Table 6 D, "
+                                   "IR-SE-50 encoders, batch 3)", "listed, not run: an accelerator-size step")
+    import jax
+    import jax.numpy as jnp
+
+    from inversion3d.app.loading import load_config
+    from inversion3d.methods.dual import train as dual
+    from inversion3d.training import gan, optim
+
+    path = "configs/dual.py"
+    config = load_config(path)
+    k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(args.seed), 4)
+    method = dual.Method(config)
+    frozen = method.frozen(k_frozen)
+    b = int(config.batch_size)
+    batch = jax.jit(method.pair_fn)(frozen, k_data, jnp.arange(b))
+    txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
+    state = init_state(k_state, method.init_variables(k_init), txs)
+
+    def make(m):
+        gan_step = gan.make_gan_step(m.e2_loss, m.disc_loss, None, "e2", "discriminator")
+        return lambda s, bt, f: gan_step(s, m.step_inputs(s, bt, f), f, False)
+
+    unchunked = load_config(path)
+    unchunked.generator.ray_chunk = None
+    flops_method = dual.Method(unchunked)
+    flops_method.loss_modules = method.loss_modules
+    res = measure_step(f"Dual E2+D step ({size})", make(method), state, batch, frozen, args.iters, peak,
+                       make(flops_method))
+    cfg = method.gen_cfg
+    sz = (f"tiny: {path}, PanoHead tri-grid {cfg.triplane_resolution}², D widths "
+          f"{tuple(config.model.discriminator.widths)}, batch {b}, {int(config.data.resolution)}² images")
+    return res, C.row_from_measure(DUAL_ROW, sz, res, peak, note="FLOPs: unchunked lowering; no R1")
+
+
 def run(args):
     jax = C.configure_jax(args.compilation_cache)
     sizes = [s for s in args.sizes.split(",") if s]
@@ -333,6 +381,11 @@ def run(args):
             res, more = gan_steps(args, size, peak)
             results.update({f"{k}_{size}": v for k, v in res.items()})
             rows += more
+        if "dual" in methods:
+            res, row = dual_step(args, size, peak)
+            if res is not None:
+                results[f"dual_{size}"] = res
+            rows.append(row)
     report["results"], report["rows"] = results, rows
     report["peak_rss_mib"] = C.peak_rss_mib()
     C.refresh_peak(report)

@@ -32,7 +32,7 @@ TINY_GEN, TINY_PANO = "configs/demo.py", "configs/demo_panohead.py"
 COMPONENTS = ["generator backbone", "renderer forward 64²", "renderer fwd+bwd (d/d planes) 64²",
               "renderer forward 128²", "renderer fwd+bwd (d/d planes) 128²", "super-resolution"]
 TRAIN = ["train step: toy pSp", "train step: encoder + render + MSE/LPIPS", "train step: latent GAN",
-         "train step: latent GAN + R1"]
+         "train step: latent GAN + R1", "train step: Dual E2+D"]
 
 
 DETAIL_ONLY = ("renderer_memory", "upfirdn2d", "modconv")

@@ -112,6 +112,9 @@ def _add_convert_and_info(sub):
     convert.add_argument("dst", help="output directory (must not exist)")
     convert.add_argument("--network", default="G_ema", choices=NETWORKS, help="network of a .pkl snapshot")
     convert.add_argument("--kind", default="auto", choices=CONVERT_KINDS, help="model family (auto: detect)")
+    convert.add_argument("--role", default=None, choices=["e1", "visible", "e2", "occluded"],
+                         help="Dual Encoder file (kind triplanenet): its role, either name (e1 = visible, "
+                              "e2 = occluded); invert --method dual then checks E1 is --encoder, E2 --encoder2")
     info = sub.add_parser("info", help="what a checkpoint holds (networks, kwargs, parameter count, dtype)")
     info.add_argument("file", help=".pkl, .pth / .pt, or a converted directory")
 
@@ -127,9 +130,10 @@ def _add_invert(sub):
                           "clip .mp4, configs/innout.py)")
     inv.add_argument("--encoder", default=None, help="encoder methods (required for them): encoder .pth / .pt or "
                                                      "converted directory (goae: the encoder; dual: E1, the "
-                                                     "occluded-region encoder)")
+                                                     "visible-region encoder)")
     inv.add_argument("--afa", default=None, help="goae: the AFA .pth / .pt or converted directory")
-    inv.add_argument("--encoder2", default=None, help="dual: E2, the visible-region encoder")
+    inv.add_argument("--encoder2", default=None, help="dual: E2, the occluded-region encoder (trained with the "
+                                                      "occlusion-aware tri-plane discriminator)")
     inv.add_argument("--generator", required=True, help="checkpoint, config .py, 'default' or 'default-panohead' "
                                                         "(a config's values: --generator.KEY=VALUE)")
     inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")

@@ -1,74 +1,99 @@
-"""Dual Encoder's occlusion-aware tri-plane discriminator (encoders.md §6, training.md §6).
+"""The Dual Encoder's occlusion-aware tri-plane discriminator, exactly the paper's Table 6
+(Appendix A.1; encoders.md §6), and its back-view image variant for the ablation.
 
-No official code exists and the paper's layer table ("Table 6") was not available, so the layer
-stack below is this port's choice, documented here and configurable: a StyleGAN2-style residual
-convolutional discriminator (without the FIR blur) on the 288-channel PanoHead tri-grid
-(3 planes x 3 depth x 32 features at 256 x 256).
+Table 6 (Conv2D(in, out, kernel, stride, padding), bias terms disabled):
+  Conv2D(288, 64, 3, 1, 1)  LeakyReLU(0.2)
+  Conv2D(64, 128, 3, 1, 1)  BatchNorm2D(128) LeakyReLU(0.2)
+  Conv2D(128, 256, 3, 1, 1) BatchNorm2D(256) LeakyReLU(0.2)
+  Conv2D(256, 512, 3, 1, 1) BatchNorm2D(512) LeakyReLU(0.2)
+  Conv2D(512, 1, 3, 1, 0)   global average pool -> (N, 1); no sigmoid (softplus / WGAN-style losses).
+Every conv keeps the 256 x 256 resolution (stride 1) except the last (no padding: 254 x 254).
+Input: the PanoHead tri-grid (N, 3 planes, 256, 256, 32 x 3 depth slices), occluded cells only
+(features times O of Eq. 3), depth slices stacked into channels: (N, 256, 256, 288).
+The ablation's back-view image discriminator is the same stack with 3 input channels.
 
-Occlusion awareness (§6): only occluded cells are shown. With `visibility` (N, 3, H, W) in [0, 1]
-(1 = cell seen from the input view, e.g. from the depth back-projection of the stitching step),
-every feature of plane p at (h, w) is multiplied by 1 - visibility[:, p, h, w]. Real tri-grids
-must be masked with the mask of their own front view so both distributions match.
+BatchNorm is torch's (nn.layers.BatchNorm: eps 1e-5, momentum 0.1, unbiased running variance),
+handled functionally: apply(..., train=True, mutable=['batch_stats']) normalises with the batch
+statistics and returns the updated running statistics (the training step keeps them in the state
+pytree); train=False uses the running statistics. `widths` is Table 6's (64, 128, 256, 512); the
+tiny CPU configs shrink it (configs/dual.py).
 """
 from typing import Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
-import numpy as np
 
-from inversion3d.nn.layers import Conv2d, Linear, leaky_relu
+from inversion3d.nn.layers import BatchNorm, Conv2d, leaky_relu
 from inversion3d.ops.grid import planes_to_channels
 
-SLOPE = 0.2
+SLOPE = 0.2  # LeakyReLU(0.2) (Table 6)
+WIDTHS = (64, 128, 256, 512)  # Table 6 hidden widths
+TRIGRID_CHANNELS = 288  # 3 planes x 32 features x 3 depth slices (Appendix A.2)
+RESOLUTION = 256  # PanoHead's tri-grid resolution (Appendix A.2)
 
 
-def occlusion_masked(planes, visibility=None):
-    """planes (N, P, H, W, C) * (1 - visibility (N, P, H, W)) -> (N, H, W, P*C) plane-major channels."""
-    if visibility is not None:
-        if visibility.shape != planes.shape[:4]:
-            raise ValueError(f"visibility: expected {tuple(planes.shape[:4])}, got {tuple(visibility.shape)}")
-        planes = planes * (1.0 - visibility)[..., None]
+def occlusion_masked(planes, occluded=None):
+    """planes (N, 3, H, W, C*D) (channel c*D + d) times the occlusion mask occluded (N, 3, D, H, W)
+    (1 = not seen from the input view), as (N, H, W, 3*C*D) plane-major channels (Appendix A.2)."""
+    if occluded is not None:
+        n, p, h, w, cd = planes.shape
+        if occluded.ndim != 5 or occluded.shape[:2] != (n, p) or occluded.shape[3:] != (h, w) or \
+                cd % occluded.shape[2]:
+            raise ValueError(f"occluded: expected (N, 3, D, H, W) = ({n}, {p}, D, {h}, {w}) with D dividing {cd}, "
+                             f"got {tuple(occluded.shape)}")
+        d = occluded.shape[2]
+        o = jnp.transpose(occluded, (0, 1, 3, 4, 2))[:, :, :, :, None, :]  # (N, 3, H, W, 1, D)
+        planes = (planes.reshape(n, p, h, w, cd // d, d) * o).reshape(planes.shape)
     return planes_to_channels(planes)
 
 
-class ResidualDownBlock(nn.Module):
-    """conv3x3 -> lrelu -> conv3x3 stride 2 -> lrelu, plus a 1x1 stride-2 skip; sum / sqrt(2)."""
+class Table6(nn.Module):
+    """The Table 6 stack on NHWC inputs (N, H, W, in_channels) -> logits (N, 1)."""
 
-    features: int
+    in_channels: int = TRIGRID_CHANNELS
+    widths: Sequence[int] = WIDTHS
 
     @nn.compact
-    def __call__(self, x):
-        skip = Conv2d(self.features, 1, stride=2, use_bias=False, name="skip")(x)
-        y = leaky_relu(Conv2d(x.shape[-1], 3, padding=1, name="conv0")(x), SLOPE)
-        y = leaky_relu(Conv2d(self.features, 3, stride=2, padding=1, name="conv1")(y), SLOPE)
-        return (y + skip) * (1.0 / np.sqrt(2.0))
+    def __call__(self, x, train: bool = False):
+        if x.ndim != 4 or x.shape[-1] != self.in_channels:
+            raise ValueError(f"input: expected (N, H, W, {self.in_channels}), got {tuple(x.shape)}")
+        if len(self.widths) != 4:
+            raise ValueError(f"widths: Table 6 has 4 hidden widths, got {tuple(self.widths)}")
+        x = leaky_relu(Conv2d(self.widths[0], 3, 1, 1, use_bias=False, name="conv0")(x), SLOPE)
+        for i, width in enumerate(self.widths[1:], start=1):
+            x = Conv2d(width, 3, 1, 1, use_bias=False, name=f"conv{i}")(x)
+            x = leaky_relu(BatchNorm(name=f"bn{i}")(x, use_running_average=not train), SLOPE)
+        x = Conv2d(1, 3, 1, 0, use_bias=False, name="conv4")(x)
+        return jnp.mean(x, axis=(1, 2))  # AvgPool to 1 x 1 -> (N, 1)
 
 
 class TriplaneDiscriminator(nn.Module):
-    """planes (N, 3, R, R, C) (+ visibility (N, 3, R, R)) -> logits (N, 1).
+    """Occlusion-aware tri-plane D: planes (N, 3, R, R, C*D) (+ occluded (N, 3, D, R, R)) -> (N, 1)."""
 
-    channels[i] is the width at resolution R / 2^i; there are len(channels) down blocks, so the
-    epilogue runs at R / 2^len(channels) (4 for R = 256 with the default six widths).
-    """
-
-    resolution: int = 256
-    in_channels: int = 288
-    channels: Sequence[int] = (128, 256, 256, 512, 512, 512)
+    resolution: int = RESOLUTION
+    in_channels: int = TRIGRID_CHANNELS
+    widths: Sequence[int] = WIDTHS
 
     @nn.compact
-    def __call__(self, planes, visibility: Optional[jnp.ndarray] = None):
+    def __call__(self, planes, occluded: Optional[jnp.ndarray] = None, train: bool = False):
         r = self.resolution
-        if planes.ndim != 5 or planes.shape[2:4] != (r, r) or planes.shape[1] * planes.shape[4] != self.in_channels:
-            raise ValueError(f"planes: expected (N, P, {r}, {r}, C) with P*C = {self.in_channels}, "
-                             f"got {tuple(planes.shape)}")
-        final = r >> len(self.channels)
-        if final < 1 or final << len(self.channels) != r:
-            raise ValueError(f"channels: {len(self.channels)} halvings do not fit resolution {r}")
-        x = occlusion_masked(planes, visibility)
-        x = leaky_relu(Conv2d(self.channels[0], 1, name="from_planes")(x), SLOPE)
-        for i, width in enumerate(self.channels):
-            nxt = self.channels[min(i + 1, len(self.channels) - 1)]
-            x = ResidualDownBlock(nxt, name=f"b{r >> i}")(x)
-        x = leaky_relu(Conv2d(x.shape[-1], 3, padding=1, name="out_conv")(x), SLOPE)
-        x = leaky_relu(Linear(self.channels[-1], name="out_fc")(x.reshape(x.shape[0], -1)), SLOPE)
-        return Linear(1, name="out")(x)
+        if planes.ndim != 5 or planes.shape[1] != 3 or planes.shape[2:4] != (r, r) or \
+                3 * planes.shape[4] != self.in_channels:
+            raise ValueError(f"planes: expected (N, 3, {r}, {r}, {self.in_channels // 3}), got {tuple(planes.shape)}")
+        x = occlusion_masked(planes, occluded)
+        return Table6(self.in_channels, tuple(self.widths), name="net")(x, train)
+
+
+class ImageDiscriminator(nn.Module):
+    """The ablation's back-view image D (Appendix A.1): Table 6 with 3 input channels;
+    images (N, R, R, 3) -> (N, 1)."""
+
+    resolution: int = RESOLUTION
+    widths: Sequence[int] = WIDTHS
+
+    @nn.compact
+    def __call__(self, images, train: bool = False):
+        r = self.resolution
+        if images.ndim != 4 or images.shape[1:] != (r, r, 3):
+            raise ValueError(f"images: expected (N, {r}, {r}, 3), got {tuple(images.shape)}")
+        return Table6(3, tuple(self.widths), name="net")(images, train)

@@ -6,7 +6,8 @@ they land in are marked, then the mask is blurred (Gaussian, kernel 9, reflect p
 thresholded at 0.35 and blurred again, as in GOAE's `mix_fusion`. GOAE draws the blur sigma
 uniformly in [1, 2] at every call (torchvision GaussianBlur(9, (1, 2))), which makes its output
 random; here sigma is an argument (default 1.5, the middle of that range) so inversion is
-deterministic given the image.
+deterministic given the image. sigma <= 0 skips the post-processing: the hard {0, 1} mask of the
+marked cells (the Dual Encoder's Eq. 3 as written).
 """
 import jax.numpy as jnp
 import numpy as np
@@ -72,7 +73,10 @@ def gaussian_blur(x, sigma, size=BLUR_KERNEL):
 
 
 def soft_mask(marked, sigma=DEFAULT_SIGMA):
-    """GOAE's post-processing (§1.4): blur -> (> 0.35) -> blur, on (..., H, W) masks in {0, 1}."""
+    """GOAE's post-processing (§1.4): blur -> (> 0.35) -> blur, on (..., H, W) masks in {0, 1};
+    sigma <= 0: the marked cells unchanged."""
+    if float(sigma) <= 0:
+        return marked
     hard = (gaussian_blur(marked, sigma) > THRESHOLD).astype(jnp.float32)
     return gaussian_blur(hard, sigma)
 

@@ -32,7 +32,7 @@ ROLES = {m: p.ROLES for m, p in PIPELINES.items()}
 # Imported on demand: a train module pulls in the training stack, which inference does not need.
 TRAINERS = {"toy_psp": "inversion3d.methods.toy_psp.train", "psp": "inversion3d.methods.psp.train",
             "e4e": "inversion3d.methods.psp.train",  # e4e = pSp plus extras (psp/train.py)
-            "triplanenet": "inversion3d.methods.triplanenet.train",
+            "triplanenet": "inversion3d.methods.triplanenet.train", "dual": "inversion3d.methods.dual.train",
             "goae_stage1": "inversion3d.methods.goae.train_stage1", "goae_stage2": "inversion3d.methods.goae.train_stage2"}
 
 

@@ -110,16 +110,29 @@ def test_triplanenet(files, tmp_path):
 
 
 def test_dual_on_panohead(files, tmp_path, capsys):
-    assert _invert(files, tmp_path, "dual", ["e1.pt", "e2.pt"], ("rgba.png",), "default-panohead") == 0
+    """E1 (visible) gives the ws; files converted with --role (either name) must sit in their place."""
+    assert cli.main(["convert", str(files / "e1.pt"), str(tmp_path / "e1_dir"), "--role", "visible"]) == 0
+    assert cli.main(["convert", str(files / "e2.pt"), str(tmp_path / "e2_dir"), "--role", "e2"]) == 0
+    assert "Dual Encoder role e1" in capsys.readouterr().out
+    assert load_encoder(tmp_path / "e2_dir").role == "e2" and load_encoder(files / "e2.pt").role is None
+    args = ["invert", str(files / "rgba.png"), "--method", "dual", "--generator", "default-panohead", "--camera",
+            "frontal", "--views", "2"]
+    swapped = args + ["--out", str(tmp_path / "bad"), "--encoder", str(tmp_path / "e2_dir"),
+                      "--encoder2", str(tmp_path / "e1_dir")]
+    assert cli.main(swapped) != 0
+    assert "was converted as E2 (occluded), --encoder takes E1 (visible); swap the two files" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert cli.main(args + ["--out", str(out), "--encoder", str(tmp_path / "e1_dir"),
+                            "--encoder2", str(files / "e2.pt")]) == 0
     assert "RGBA image converted to RGB (transparent pixels composited on white)" in capsys.readouterr().err
-    res = _outputs(tmp_path, "rgba")
+    res = _outputs(out, "rgba")
     assert res["ws"].shape == (10, 512) and res["planes"].shape == (3, 64, 64, 96)
     assert res["mask"].shape == (3, 3, 64, 64) and 0 <= res["mask"].min() and res["mask"].max() <= 1
     yaws = np.arctan2(res["view_cameras"][:, 3], res["view_cameras"][:, 11])  # camera x / z: a full turn
     np.testing.assert_allclose(np.sort(np.abs(yaws)), [0, np.pi], atol=1e-5)
-    e2 = load_encoder(files / "e2.pt")  # E2 (the visible encoder) gives the ws
+    e1 = load_encoder(files / "e1.pt")  # E1 (the visible encoder) gives the ws
     gen_avg = w_avg(loading.open_generator("default-panohead").params)
-    want = _encode(e2, "psp", read_image(files / "rgba.png", 128, log=lambda *a, **k: None), 32, gen_avg)
+    want = _encode(e1, "psp", read_image(files / "rgba.png", 128, log=lambda *a, **k: None), 32, gen_avg)
     assert_close_f32(res["ws"], want, n_reduce=512)
 
 
