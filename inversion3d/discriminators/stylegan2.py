@@ -89,7 +89,7 @@ def minibatch_std(x, group_size: int = 4, num_channels: int = 1):
     if n % g:
         raise ValueError(f"batch: minibatch std needs a multiple of the group size {g}, got {n}")
     f = num_channels
-    y = x.astype(jnp.float32).transpose(0, 3, 1, 2).reshape(g, n // g, f, c // f, h, w)
+    y = x.astype(jnp.promote_types(x.dtype, jnp.float32)).transpose(0, 3, 1, 2).reshape(g, n // g, f, c // f, h, w)
     y = jnp.sqrt(jnp.mean(jnp.square(y - jnp.mean(y, axis=0)), axis=0) + 1e-8)
     y = jnp.mean(y, axis=(2, 3, 4))  # (n // g, f)
     y = jnp.tile(y, (g, 1))[:, None, None, :]
