@@ -97,6 +97,12 @@ def get_config():
     config.optim.generator = adam(0.0025, G_REG_EVERY)  # official glr 0.0025
     config.optim.discriminator = adam(0.002, D_REG_EVERY)  # official dlr 0.002
 
+    # FID-like tracker (metrics/random_features.py: random-CNN features, a progress signal, not FID),
+    # written to TensorBoard / metrics.jsonl as fid_random every `every` steps (0 = off)
+    config.evals = ml_collections.ConfigDict()
+    config.evals.every = 1000
+    config.evals.fid = ml_collections.ConfigDict(dict(folder="", split="train", num=256, batch=32, seed=0))
+
     config.update(runs.run_sections(checkpoint_every=500, log_every=50, image_every=500, image_rows=4))
     config.checkpoint.keep_best = 0  # no "best" G loss in a GAN
     return config

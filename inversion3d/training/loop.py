@@ -186,6 +186,9 @@ def _train(config, workdir, method_cls, stop):
             if every(int(log.get("image_every", 0)), s):
                 cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
                 writer.write_images(s, {"input_recon_views": viz.batch_grid(cols)})
+            evals = config.get("evals", {})
+            if hasattr(b["method"], "evaluate") and every(int(evals.get("every", 0)), s):  # e.g. the GAN's FID-like score
+                writer.write_scalars(s, b["method"].evaluate(state, frozen))
             if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
                 jax.block_until_ready(state)
                 jax.profiler.stop_trace()

@@ -137,7 +137,8 @@ class Method:
         if self.disc.with_mask:
             if "mask" not in batch:
                 raise ValueError("data: model.discriminator.with_mask needs masks (data.with_mask = True)")
-            mask = resize_bilinear(batch["mask"], (r, r), antialias=True)
+            mask = batch["mask"] if batch["mask"].ndim == 4 else batch["mask"][..., None]
+            mask = resize_bilinear(mask, (r, r), antialias=True)
         return batch["image"], raw, mask
 
     def schedules(self, step):
@@ -276,11 +277,46 @@ class Method:
             depths.append(jnp.repeat(resize_bilinear(jnp.clip(d, -1, 1), (s, s)), 3, axis=-1))
         return images, depths
 
+    # --- FID-like tracking (config.evals.fid; training/loop.py calls `evaluate`) --------------------
+    def evaluate(self, state, frozen):
+        """{'fid_random': Fréchet distance of random-CNN features} between evals.fid.num G_ema samples
+        (random z, the reference images' cameras) and evals.fid.num real images of evals.fid.split
+        (metrics/random_features.py: a progress tracker, not FID)."""
+        del frozen
+        ev = self.config.evals.fid
+        if not hasattr(self, "_fid"):
+            self._fid, self._fid_c = _reference(self.config.data, ev, self.cfg.img_resolution)
+            self._gen = jax.jit(lambda p, b, z, c: eg3d.synthesize(
+                self.cfg, self._gvars(p, b), eg3d.mapping(self.cfg, self._gvars(p, b), z, self._fid_cond(c)), c)["image"])
+        key = jax.random.PRNGKey(int(ev.seed))
+        fakes = []
+        for i in range(0, len(self._fid_c), int(ev.batch)):
+            c = jnp.asarray(self._fid_c[i:i + int(ev.batch)])
+            z = jax.random.normal(jax.random.fold_in(key, i), (c.shape[0], self.cfg.z_dim))
+            fakes.append(np.asarray(self._gen(state.ema_params["generator"], state.batch_stats["generator"], z, c)))
+        return {"fid_random": self._fid.score(np.concatenate(fakes))}
+
+    def _fid_cond(self, c):
+        return jnp.zeros_like(c) if float(self.losses.gpc_reg_prob) < 0 else c
+
     def visualize(self, state, batch, frozen, num: int = 4):
         """-> [real images, G_ema samples at each view ..., their depths ...], each (num, S, S, 3)."""
         del frozen
         images, depths = self.samples(state.ema_params["generator"], state.batch_stats["generator"], num)
         return [batch["image"][:num], *images, *depths]
+
+
+def _reference(data, ev, resolution):
+    """(RandomFeatureFID on up to ev.num real images of ev.split, their (n, 25) cameras)."""
+    from inversion3d.data import folder
+    from inversion3d.metrics.random_features import RandomFeatureFID
+
+    root = ev.get("folder") or data.folder
+    labels = folder.read_labels(root)
+    names = folder.split_names(root, ev.split, labels)[:int(ev.num)]
+    examples = [folder.area_resize(folder.load_example(root, n, labels[n]), resolution) for n in names]
+    images = np.stack([folder.to_float(e)["image"] for e in examples])
+    return RandomFeatureFID(images, seed=int(ev.seed)), np.stack([e["c"] for e in examples])
 
 
 def _track_w_avg(buffers, w):
