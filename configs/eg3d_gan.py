@@ -5,8 +5,9 @@
   (same line again resumes; --config.total_steps=N to change the length)
 Data: a folder with dataset.json (25-D labels) and 64 x 64 PNGs (the procedural heads, issue 16 item 1).
 Hardware: the 2-core CPU (any single GPU / TPU host works; multi-device meshes are automatic).
-Size: neural rendering 32 px with 12 + 12 depth samples, the project's SuperresolutionHybrid2X64 (32 -> 64),
-backbone channel_max 32, z_dim 64 (w_dim stays 512: the SR blocks hard-code it), D channel_max 64,
+Size: neural rendering 32 px with 12 + 12 depth samples, tri-planes 64 x 64, the project's
+SuperresolutionHybrid2X64 (32 -> 64), backbone channel_max 32, z_dim 64 (w_dim stays 512: the SR blocks
+hard-code it), D channel_base 1024 / max 32,
 batch 8. Expected time: see the README "GAN training" row (measured steps/s); ~3 h for total_steps.
 Expected metric: d/loss near 1.2-1.4 (logistic D loss at balance 2 ln 2 = 1.39), g/loss 0.7-1.5;
 samples become head-like blobs first, then heads with faces (the FID-like score of item 3 is future work).
@@ -45,6 +46,7 @@ def get_config():
     config.generator.init_kwargs = generators.eg3d_init_kwargs(
         image_resolution=64, superresolution_module="training.superresolution.SuperresolutionHybrid2X64",
         depth_resolution=12, depth_resolution_importance=12,
+        triplane_size=64,  # planes 64 x 64 (official 256; EG3DConfig reads PanoHead's key for both kinds)
         gpc_reg_prob=0.5, density_reg=0.25, density_reg_p_dist=0.004, reg_type="l1")  # eg3d.md §6
     config.generator.init_kwargs.img_resolution = 64
     config.generator.neural_rendering_resolution = 32  # official initial 64 at 512 px; here 32 at 64 px
@@ -69,7 +71,7 @@ def get_config():
 
     config.model = ml_collections.ConfigDict()
     config.model.discriminator = ml_collections.ConfigDict(dict(
-        channel_base=2048, channel_max=64,  # official 32768 / 512 at 512 px; width 32 at 64 px, 64 below
+        channel_base=1024, channel_max=32,  # official 32768 / 512 at 512 px; width 16 at 64 px, 32 below
         mbstd_group_size=4, mbstd_num_channels=1,  # official --mbstd-group 4, 1 channel
         mapping_layers=8,  # the D's c mapping: MappingNetwork default depth
         conv_clamp=None,  # official 256 only with fp16 blocks (d_num_fp16_res > 0); float32 here
