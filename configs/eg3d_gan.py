@@ -8,9 +8,12 @@ Hardware: the 2-core CPU (any single GPU / TPU host works; multi-device meshes a
 Size: neural rendering 32 px with 12 + 12 depth samples, tri-planes 64 x 64, the project's
 SuperresolutionHybrid2X64 (32 -> 64), backbone channel_max 32, z_dim 64 (w_dim stays 512: the SR blocks
 hard-code it), D channel_base 1024 / max 32,
-batch 8. Expected time: see the README "GAN training" row (measured steps/s); ~3 h for total_steps.
-Expected metric: d/loss near 1.2-1.4 (logistic D loss at balance 2 ln 2 = 1.39), g/loss 0.7-1.5;
-samples become head-like blobs first, then heads with faces (the FID-like score of item 3 is future work).
+batch 8. Expected time: 0.95 CPU-seconds per step measured (user + sys, steady state, steps 40-50 on
+/work/data/synth64 while the machine was shared at load ~16: 4-6 s wall per step then); an idle 2-core CPU
+should give ~0.6-0.9 s / step, i.e. ~4000-6000 steps / h, so ~3 h for the 15000 steps; compilation of the
+three step variants (plain, + density reg, + density reg + R1) adds 5-15 min at the start of each launch.
+Expected metric: d/loss near 2 ln 2 = 1.39 (measured 1.48 -> 1.37, g/loss 0.73 -> 0.72 over steps 5-30
+of the check run); fid_random (evals) 5.68 at step 30. Samples: head-shaped blobs first, heads later.
 Every other number is the official ffhq512 run's (configs/eg3d_gan_full.py), scaled by batch where the
 official code scales it (ema_kimg, blur_fade_kimg) and shortened where a CPU run cannot wait (fades).
 """
@@ -34,7 +37,7 @@ def get_config():
     config = ml_collections.ConfigDict()
     config.method = "eg3d_gan"
     config.seed = 0
-    config.total_steps = 20000
+    config.total_steps = 15000  # ~3 h at the estimated 0.6-0.9 s / step of an idle 2-core CPU (README)
     config.batch_size = 8  # global; a multiple of the device count and of mbstd_group_size
     config.resume = ""
     config.init_from = ""
@@ -85,8 +88,8 @@ def get_config():
     config.losses.density_reg_points = 1000  # official: 1000 points per sample
     config.losses.g_reg_every = G_REG_EVERY
     config.losses.gpc_reg_prob = 0.5  # --gpc_reg_prob 0.5 with --gen_pose_cond=True; < 0: conditioning off (zeros)
-    # official 1000 kimg; 200 kimg here (25k steps at batch 8: the swap probability reaches 0.5 late in a 3 h run)
-    config.losses.gpc_reg_fade_kimg = 200.0
+    # official 1000 kimg; 100 kimg here (12.5k steps at batch 8) so the swap probability reaches 0.5 in a 3 h run
+    config.losses.gpc_reg_fade_kimg = 100.0
     config.losses.blur_init_sigma = 10.0  # official blur_init_sigma
     # official batch * 200 / 32 kimg (= 50 kimg at batch 8); 20 kimg = 2500 steps so the blur is gone early
     config.losses.blur_fade_kimg = 20.0
