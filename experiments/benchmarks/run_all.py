@@ -33,6 +33,7 @@ COMPONENTS = ["generator backbone", "renderer forward 64²", "renderer fwd+bwd (
               "renderer forward 128²", "renderer fwd+bwd (d/d planes) 128²", "super-resolution"]
 TRAIN = ["train step: toy pSp", "train step: encoder + render + MSE/LPIPS", "train step: latent GAN",
          "train step: latent GAN + R1", "train step: Dual E2+D"]
+GAN = ["train step: EG3D GAN", "train step: EG3D GAN + density reg + R1"]
 
 
 DETAIL_ONLY = ("renderer_memory", "upfirdn2d", "modconv")
@@ -60,6 +61,8 @@ def plans(args):
         ("innout", "bench_innout.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2),
          ["In-N-Out stage-B step", "In-N-Out SR step (stage C)"]),
         ("train", "bench_train.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2), TRAIN),
+        # the real (ffhq512) GAN rows are listed, run only with --sizes real on an accelerator
+        ("gan", "bench_gan.py", ["--sizes", "tiny"] + it(2), GAN),
         ("renderer_memory", "bench_renderer_memory.py", ["--time-iters", "2"], []),
         ("upfirdn2d", "bench_upfirdn2d.py", it(3), []),
         ("modconv", "bench_modconv.py", it(2), []),

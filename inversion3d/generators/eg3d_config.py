@@ -25,8 +25,9 @@ _RENDER_TRAINING_KEYS = {"gpc_reg_prob", "density_reg", "density_reg_p_dist", "r
 _RENDER_KEYS = {"image_resolution", "disparity_space_sampling", "clamp_mode", "superresolution_module",
                 "c_gen_conditioning_zero", "c_scale", "superresolution_noise_mode", "decoder_lr_mul",
                 "sr_antialias", "depth_resolution", "depth_resolution_importance", "ray_start", "ray_end",
-                "box_warp", "white_back", "density_noise"} | _RENDER_TRAINING_KEYS
-_PANOHEAD_KEYS = {"decoder_activation", "use_torgb_raw", "triplane_size", "triplane_depth", "use_background",
+                "box_warp", "white_back", "density_noise",
+                "triplane_size"} | _RENDER_TRAINING_KEYS  # triplane_size: PanoHead's key; EG3D hard-codes 256
+_PANOHEAD_KEYS = {"decoder_activation", "use_torgb_raw", "triplane_depth", "use_background",
                   "trans_reg", "bcg_reg_prob"}
 _PANOHEAD_TRAINING_KEYS = {"trans_reg", "bcg_reg_prob"}
 KINDS = ("eg3d", "panohead")
@@ -198,8 +199,7 @@ class EG3DConfig:
             pano_fields = dict(
                 kind="panohead", triplane_depth=int(rk.get("triplane_depth", 1)), decoder_activation=activation,
                 use_torgb_raw=bool(rk.get("use_torgb_raw", False)), use_background=use_background,
-                bcg_resolution=SR_MODULES[sr_name][1] if use_background else 0, camera_offset=True,
-                triplane_resolution=int(rk.get("triplane_size", 256)))
+                bcg_resolution=SR_MODULES[sr_name][1] if use_background else 0, camera_offset=True)
         return cls(
             z_dim=int(init_kwargs["z_dim"]), c_dim=int(init_kwargs["c_dim"]), w_dim=int(init_kwargs["w_dim"]),
             img_resolution=int(init_kwargs["img_resolution"]), img_channels=int(init_kwargs["img_channels"]),
@@ -217,4 +217,6 @@ class EG3DConfig:
             neural_rendering_resolution=int(neural_rendering_resolution),
             fused_modconv=fused_modconv, render=render, extra_rendering_kwargs=extra,
             compute_dtype=compute_dtype, low_precision_blocks=low_precision_blocks,
-            num_fp16_res=int(init_kwargs.get("num_fp16_res", 0)), sr_num_fp16_res=sr_fp16, **pano_fields)
+            num_fp16_res=int(init_kwargs.get("num_fp16_res", 0)), sr_num_fp16_res=sr_fp16,
+            # the project's tiny trained EG3D (configs/eg3d_gan.py) also shrinks its planes this way
+            triplane_resolution=int(rk.get("triplane_size", 256)), **pano_fields)

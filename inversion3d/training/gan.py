@@ -66,17 +66,32 @@ def make_gan_step(g_loss_fn, d_loss_fn, r1_loss_fn, g_net: str = "encoder", d_ne
 class LazyRegularizedStep:
     """Compiles `make_gan_step`'s two variants; call(state, batch, frozen, step_index) runs the R1
     variant when step_index % r1_every == 0 (StyleGAN2's phase schedule). r1_every None: a method
-    without a regulariser; only the regularize=False variant exists (one compilation)."""
+    without a regulariser; only the regularize=False variant exists (one compilation).
+
+    r1_every may also be a tuple of intervals (several lazy regularisers, e.g. EG3D's G density
+    regulariser every 4 and D's R1 every 16): `regularize` is then the tuple of the per-interval
+    flags (step_index % k == 0 for each k); each variant compiles on its first use."""
 
     def __init__(self, step: Callable, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings):
-        if r1_every is not None and r1_every < 1:
-            raise ValueError(f"r1_every: expected >= 1 or None, got {r1_every}")
-        self.r1_every = None if r1_every is None else int(r1_every)
-        variants = (False,) if self.r1_every is None else (False, True)
-        self._fns = {reg: step_lib.compile_step(lambda s, b, f, reg=reg: step(s, b, f, reg), mesh,
-                                                state_shardings, batch_shardings, frozen_shardings)
-                     for reg in variants}
+        self.intervals = tuple(int(k) for k in r1_every) if isinstance(r1_every, (tuple, list)) else None
+        for k in self.intervals or (() if r1_every is None else (r1_every,)):
+            if k < 1:
+                raise ValueError(f"r1_every: expected intervals >= 1 or None, got {r1_every}")
+        self.r1_every = None if r1_every is None or self.intervals else int(r1_every)
+        compile_ = lambda reg: step_lib.compile_step(lambda s, b, f: step(s, b, f, reg), mesh,  # noqa: E731
+                                                     state_shardings, batch_shardings, frozen_shardings)
+        if self.intervals:
+            self._fns = {}
+            self._compile = compile_
+        else:
+            variants = (False,) if self.r1_every is None else (False, True)
+            self._fns = {reg: compile_(reg) for reg in variants}
 
     def __call__(self, state, batch, frozen, step_index: int):
+        if self.intervals:
+            regularize = tuple(int(step_index) % k == 0 for k in self.intervals)
+            if regularize not in self._fns:
+                self._fns[regularize] = self._compile(regularize)
+            return self._fns[regularize](state, batch, frozen)
         regularize = self.r1_every is not None and int(step_index) % self.r1_every == 0
         return self._fns[regularize](state, batch, frozen)

@@ -87,7 +87,8 @@ def build(config, workdir, method_cls):
     frozen = sharding.put_replicated(sharding.fetch(method.frozen(k_frozen)), mesh)
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
     ema = {n: float(config.optim[n].get("ema_decay", 0.0)) for n in method.nets}
-    init_fn = lambda: state_lib.create_train_state(k_state, method.init_variables(k_init), txs, ema)
+    manual_ema = tuple(getattr(method, "manual_ema", ()))  # EMA the method updates itself (GAN G_ema)
+    init_fn = lambda: state_lib.create_train_state(k_state, method.init_variables(k_init), txs, ema, manual_ema)
     fsdp_min_size = int(config.mesh.get("fsdp_min_size", 2 ** 14))
     abstract, shardings, init = sharding.sharded_init(init_fn, mesh, fsdp, fsdp_min_size)
     ckpt = checkpoint.Checkpointer(workdir, config.checkpoint)  # collective: same order on every process
@@ -185,6 +186,9 @@ def _train(config, workdir, method_cls, stop):
             if every(int(log.get("image_every", 0)), s):
                 cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
                 writer.write_images(s, {"input_recon_views": viz.batch_grid(cols)})
+            evals = config.get("evals", {})
+            if hasattr(b["method"], "evaluate") and every(int(evals.get("every", 0)), s):  # e.g. the GAN's FID-like score
+                writer.write_scalars(s, b["method"].evaluate(state, frozen))
             if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
                 jax.block_until_ready(state)
                 jax.profiler.stop_trace()

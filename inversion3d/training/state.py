@@ -60,16 +60,25 @@ class TrainState:
             ema = dict(ema, **{name: new_ema})
         return self.replace(params=params, opt_state=opt_state, batch_stats=stats, ema_params=ema)
 
+    def update_ema(self, name: str, decay) -> "TrainState":
+        """ema_params[name] <- decay * ema + (1 - decay) * params[name], with a decay the caller
+        computes (e.g. EG3D's step-dependent G_ema ramp); for nets created with `manual_ema`."""
+        if name not in self.ema_params:
+            raise ValueError(f"name: {name!r} has no EMA params (expected one of {sorted(self.ema_params)})")
+        new = jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, self.ema_params[name], self.params[name])
+        return self.replace(ema_params=dict(self.ema_params, **{name: new}))
+
     def next_step(self) -> "TrainState":
         return self.replace(step=self.step + 1)
 
 
 def create_train_state(rng, variables: Mapping[str, Mapping], txs: Mapping[str, optax.GradientTransformation],
-                       ema_decays: Optional[Mapping[str, float]] = None) -> TrainState:
+                       ema_decays: Optional[Mapping[str, float]] = None, manual_ema=()) -> TrainState:
     """Builds a TrainState from each net's initial variables ({'params', ['batch_stats']}).
 
     Pure and jittable: call it inside `jax.jit(..., out_shardings=...)` so the state is created
-    already sharded (see sharding.sharded_init).
+    already sharded (see sharding.sharded_init). manual_ema: nets that keep EMA params updated only
+    by `update_ema` (no fixed decay per optimiser update).
     """
     if set(variables) != set(txs):
         raise ValueError(f"txs: expected one optimiser per net {sorted(variables)}, got {sorted(txs)}")
@@ -82,7 +91,8 @@ def create_train_state(rng, variables: Mapping[str, Mapping], txs: Mapping[str, 
         params=params,
         opt_state={n: txs[n].init(params[n]) for n in names},
         batch_stats={n: variables[n].get("batch_stats", {}) for n in names},
-        ema_params={n: jax.tree.map(jnp.asarray, params[n]) for n in names if ema_decays.get(n, 0.0) > 0},
+        ema_params={n: jax.tree.map(jnp.asarray, params[n]) for n in names
+                    if ema_decays.get(n, 0.0) > 0 or n in manual_ema},
         txs=tuple((n, txs[n]) for n in names),
         ema_decays=tuple(sorted((n, float(d)) for n, d in ema_decays.items() if d > 0)),
     )

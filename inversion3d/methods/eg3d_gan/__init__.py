@@ -1,0 +1,1 @@
+"""EG3D / PanoHead GAN training of the generator itself (train.py, losses.py)."""
