@@ -33,7 +33,8 @@ ROLES = {m: p.ROLES for m, p in PIPELINES.items()}
 TRAINERS = {"toy_psp": "inversion3d.methods.toy_psp.train", "psp": "inversion3d.methods.psp.train",
             "e4e": "inversion3d.methods.psp.train",  # e4e = pSp plus extras (psp/train.py)
             "triplanenet": "inversion3d.methods.triplanenet.train",
-            "goae_stage1": "inversion3d.methods.goae.train_stage1", "goae_stage2": "inversion3d.methods.goae.train_stage2"}
+            "goae_stage1": "inversion3d.methods.goae.train_stage1", "goae_stage2": "inversion3d.methods.goae.train_stage2",
+            "e3dge": "inversion3d.methods.e3dge.train"}
 
 
 @dataclasses.dataclass(frozen=True)
