@@ -27,6 +27,7 @@ def get_config():
     config.init_from_nets = ("encoder", "local")
 
     config.generator = ml_collections.ConfigDict()
+    config.generator.kind = "eg3d"  # eg3d | panohead (configs/e3dge_panohead.py)
     config.generator.init_kwargs = generators.eg3d_init_kwargs(depth_resolution=8, depth_resolution_importance=8)
     config.generator.neural_rendering_resolution = 16  # tiny (EG3D ffhq512-128: 128)
     config.generator.ray_chunk = generators.RAY_CHUNK

@@ -42,10 +42,11 @@ DENSITY_SALT = 0xE3D  # fold_in salt of the density points' draw
 
 
 def generator_config(g) -> EG3DConfig:
-    """The frozen generator's config: official init_kwargs + render settings (+ a smaller
+    """The frozen generator's config: generator.kind ('eg3d' | 'panohead'), official init_kwargs +
+    render settings (+ a smaller
     `triplane_resolution` for the tiny CPU config; 0 = the generator's own)."""
     cfg = EG3DConfig.from_official(g.init_kwargs, neural_rendering_resolution=int(g.neural_rendering_resolution),
-                                   ray_chunk=g.get("ray_chunk"))
+                                   ray_chunk=g.get("ray_chunk"), kind=g.get("kind", "eg3d"))
     res = int(g.get("triplane_resolution", 0))
     return dataclasses.replace(cfg, triplane_resolution=res) if res else cfg
 
@@ -111,8 +112,8 @@ class Method:
         from inversion3d.api import load_generator  # on demand: the file readers live above the library
 
         kwargs = g.init_kwargs.to_dict() if hasattr(g.init_kwargs, "to_dict") else g.init_kwargs
-        gen = load_generator(g.source, init_kwargs=kwargs, neural_rendering_resolution=int(g.neural_rendering_resolution),
-                             ray_chunk=g.get("ray_chunk"))
+        gen = load_generator(g.source, kind=g.get("kind", "eg3d"), init_kwargs=kwargs,
+                             neural_rendering_resolution=int(g.neural_rendering_resolution), ray_chunk=g.get("ray_chunk"))
         if gen.config.num_ws != self.gen_cfg.num_ws:
             raise ValueError(f"generator.source: {g.source} has {gen.config.num_ws} ws, the config's generator "
                              f"{self.gen_cfg.num_ws}")
