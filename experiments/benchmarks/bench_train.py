@@ -16,7 +16,7 @@ feeding each step's state into the next (block_until_ready on state and metrics)
            latent discriminator (discriminators/latent.py), then the discriminator update; rows for
            the plain step and the lazy-R1 step. real: GOAE Swin encoder; tiny: the toy CNN encoder.
 FLOPs of steps that render come from the same step lowered with ray_chunk=None (XLA counts a
-`lax.map` body once). Methods not built yet (TriPlaneNet v2, Dual Encoder, E3DGE training) have no row.
+`lax.map` body once). E3DGE's step is bench_e3dge.py's row.
 """
 import argparse
 import dataclasses

@@ -58,6 +58,7 @@ def plans(args):
         ("optimization", "bench_optimization.py", (["--quick"] if q else []) + it(2),
          ["W+ optimisation step", "PTI step"]),
         ("train", "bench_train.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2), TRAIN),
+        ("e3dge_train", "bench_e3dge.py", it(2), ["train step: E3DGE (encoder + local)", "train step: E3DGE real size"]),
         ("renderer_memory", "bench_renderer_memory.py", ["--time-iters", "2"], []),
         ("upfirdn2d", "bench_upfirdn2d.py", it(3), []),
         ("modconv", "bench_modconv.py", it(2), []),
