@@ -36,7 +36,7 @@ def get_config():
 
     config.data = ml_collections.ConfigDict()
     config.data.source = "generator"  # generator (two-view pseudo-pairs) | mixed (+ real photos, data.folder)
-    config.data.real_fraction = 0.5  # 'mixed': share of each batch that is real photos [ours, §6]
+    config.data.real_fraction = 0.5  # 'mixed': share of each batch that is real photos (>= 2 rows) [ours, §6]
     config.data.resolution = 32  # tiny: the pairs' image side (EG3D: 512)
     config.data.image_key = "image"
     config.data.truncation_psi = 0.7  # EG3D's sampling psi (configs/generators.sample_fields)

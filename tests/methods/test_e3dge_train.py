@@ -148,8 +148,9 @@ def test_full_and_panohead_configs_have_the_real_sizes():
 
 @pytest.mark.slow
 def test_mixed_real_rows_train_and_resume_exactly(tmp_path):
-    """data.source 'mixed': 1 real photo row beside 1 pair per batch; every term finite, and a run stopped
-    after step 1 and resumed (both input positions restored) ends where a straight 2-step run does."""
+    """data.source 'mixed': 2 real photo rows beside 2 pairs per batch (a grain batch of 1 overflows its
+    length); every term finite, and a run stopped after step 1 and resumed (both input positions
+    restored) ends where a straight 2-step run does."""
     import math
 
     from PIL import Image
@@ -166,7 +167,7 @@ def test_mixed_real_rows_train_and_resume_exactly(tmp_path):
         Image.fromarray(rs.randint(0, 256, (64, 64, 3)).astype(np.uint8)).save(root / f"p{i}.png")
     write_dataset_json(root / "dataset.json", [(f"p{i}.png", labels[i]) for i in range(3)])
     mixed = {"data.source": "mixed", "data.folder": str(root), "data.tfds_dir": str(tmp_path / "tfds"),
-             "data.real_fraction": 0.5, "batch_size": 2, "total_steps": 2, "phases.add_local": 0}
+             "data.real_fraction": 0.5, "batch_size": 4, "total_steps": 2, "phases.add_local": 0}
     straight = flat_params(loop.train_and_evaluate(config(**mixed), str(tmp_path / "straight"), Method))
     work = str(tmp_path / "stopped")
     loop.train_and_evaluate(config(**dict(mixed, total_steps=1, **{"checkpoint.every": 1})), work, Method)

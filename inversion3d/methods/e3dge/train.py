@@ -52,12 +52,13 @@ def generator_config(g) -> EG3DConfig:
 
 
 def real_rows(config) -> int:
-    """Rows of each batch that are real photos: round(real_fraction x batch) for 'mixed', else 0."""
+    """Rows of each batch that are real photos: round(real_fraction x batch) for 'mixed' (at least 2), else 0."""
     if config.data.source != "mixed":
         return 0
     n = int(round(float(config.data.real_fraction) * int(config.batch_size)))
-    if not 0 < n < int(config.batch_size):
-        raise ValueError(f"data.real_fraction: expected a fraction giving 1 .. batch_size - 1 real rows, got "
+    # >= 2: grain's endless pipeline cannot batch single rows (its length overflows; data/pipeline.py)
+    if not 2 <= n < int(config.batch_size):
+        raise ValueError(f"data.real_fraction: expected a fraction giving 2 .. batch_size - 1 real rows, got "
                          f"{config.data.real_fraction} of {config.batch_size}")
     return n
 
