@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from inversion3d.networks import template
 from inversion3d.nn.variables import check_variables
 
-KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface")
+KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface", "e3dge")  # e3dge: experiments/export_e3dge.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +55,9 @@ def _read(path, kind):
         raise ValueError(f"source: no such file or directory: {path}")
     from converters.encoder_convert import convert_encoder
     from converters.load import check_finite, reading, split_arrays
+    if kind == "e3dge":
+        raise ValueError(f"source: {path}: e3dge encoders are read from directories written by "
+                         "experiments/export_e3dge.py (no converter for official E3DGE files: they drive StyleSDF)")
     from converters.modules import guess_state_dict_kind
     from converters.torch_format import read_checkpoint_object
 

@@ -15,6 +15,7 @@ tri-plane channel count (`plane_channels`).
 | triplanenet | TriPlaneEncoder | x (1, 32, 32, in_nc), planes (1, 3, 32, 32, plane_channels) |
 | arcface | ArcFace | images (1, input_size, input_size, 3) |
 | latent_discriminator | LatentCodesDiscriminator | w (1, style_dim) |
+| e3dge_local | LocalBranch (E3DGE local features, aligner, fusion) | residual (1, 32, 32, 3), depth (1, 32, 32, 1), render (1, 32, 32, 3) |
 """
 from typing import Any, Dict, Mapping, Tuple
 
@@ -24,14 +25,15 @@ import jax.numpy as jnp
 from inversion3d.discriminators.latent import LatentCodesDiscriminator
 from inversion3d.encoders.afa import AFA
 from inversion3d.encoders.arcface import ArcFace
+from inversion3d.encoders.e3dge import LocalBranch
 from inversion3d.encoders.e4e import Encoder4Editing
 from inversion3d.encoders.goae import GOAEncoder
 from inversion3d.encoders.psp import GradualStyleEncoder
 from inversion3d.encoders.swin_v2 import SwinConfig
 from inversion3d.encoders.triplanenet import TriPlaneEncoder
 
-NETWORKS = ("goae", "afa", "psp", "e4e", "triplanenet", "arcface", "latent_discriminator")
-_TUPLES = ("depths", "num_heads", "pretrained_window_sizes", "widths", "up_widths")
+NETWORKS = ("goae", "afa", "psp", "e4e", "triplanenet", "arcface", "latent_discriminator", "e3dge_local")
+_TUPLES = ("depths", "num_heads", "pretrained_window_sizes", "widths", "up_widths", "align_widths")
 
 
 def _tuples(cfg: Mapping[str, Any]) -> Dict[str, Any]:
@@ -60,6 +62,8 @@ def build(network: str, config: Mapping[str, Any]) -> Tuple[Any, tuple]:
         if network == "arcface":
             s = cfg.get("input_size", 112)
             return ArcFace(**cfg), (zeros(1, s, s, 3),)
+        if network == "e3dge_local":
+            return LocalBranch(**cfg), (zeros(1, 32, 32, 3), zeros(1, 32, 32, 1), zeros(1, 32, 32, 3))
         return LatentCodesDiscriminator(**cfg), (zeros(1, cfg.get("style_dim", 512)),)
     except (TypeError, KeyError) as err:
         raise ValueError(f"config: not a valid {network} configuration ({err})") from None

@@ -20,7 +20,7 @@ feeding each step's state into the next (block_until_ready on state and metrics)
            L_adv), the D update (Eq. 8-9), no R1. tiny: configs/dual.py; real (configs/dual_full.py,
            PanoHead 256² tri-grids, Table 6 D, IR-SE-50 encoders at 256, batch 3) is listed, not run.
 FLOPs of steps that render come from the same step lowered with ray_chunk=None (XLA counts a
-`lax.map` body once). Methods not built yet (TriPlaneNet v2, E3DGE training) have no row.
+`lax.map` body once). E3DGE's step is bench_e3dge.py's row.
 """
 import argparse
 import dataclasses

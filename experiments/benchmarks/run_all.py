@@ -63,6 +63,7 @@ def plans(args):
         ("train", "bench_train.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2), TRAIN),
         # the real (ffhq512) GAN rows are listed, run only with --sizes real on an accelerator
         ("gan", "bench_gan.py", ["--sizes", "tiny"] + it(2), GAN),
+        ("e3dge_train", "bench_e3dge.py", it(2), ["train step: E3DGE (encoder + local)", "train step: E3DGE real size"]),
         ("renderer_memory", "bench_renderer_memory.py", ["--time-iters", "2"], []),
         ("upfirdn2d", "bench_upfirdn2d.py", it(3), []),
         ("modconv", "bench_modconv.py", it(2), []),

@@ -4,7 +4,7 @@
   inversion3d render CKPT --seeds 0-3 --trunc 0.7 --orbit yaw|360|spiral --frames 60 --out DIR [--mesh]
   inversion3d convert SRC DST [--network G_ema|G|D] [--kind auto|eg3d|panohead|goae|psp|...]
   inversion3d info FILE
-  inversion3d invert IMAGES... --method goae|psp|e4e|triplanenet|dual --encoder CKPT --generator CKPT
+  inversion3d invert IMAGES... --method goae|psp|e4e|triplanenet|dual|e3dge --encoder CKPT --generator CKPT
                      --camera dataset.json|frontal --out DIR [--views N] [--afa CKPT] [--encoder2 CKPT]
   inversion3d invert IMAGES... --method wplus|pti --generator CKPT --camera dataset.json|frontal --out DIR
                      [--steps N] [--pose-opt] [--lpips DIR_OR_FILE] [--config.tune.lr=1e-4 ...]
@@ -123,8 +123,8 @@ def _add_invert(sub):
     inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder or by optimisation (W+, PTI): "
                                         "reconstruction, novel views, depth, latent / tri-planes npz")
     inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...)")
-    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual", "wplus", "pti",
-                                                                 "innout"],
+    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual", "e3dge", "wplus",
+                                                         "pti", "innout"],
                      help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "
                           "(W+ pivot + generator fine-tuning, configs/pti.py), innout (In-N-Out on one image or "
                           "clip .mp4, configs/innout.py)")

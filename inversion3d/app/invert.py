@@ -1,5 +1,5 @@
 """`inversion3d invert`: photos -> reconstruction, novel views, depth and latent / tri-planes per image,
-with a feed-forward encoder (goae, psp, e4e, triplanenet, dual) or by optimisation (wplus, pti).
+with a feed-forward encoder (goae, psp, e4e, triplanenet, dual, e3dge) or by optimisation (wplus, pti).
 
 Both kinds share the input path of inputs.py (checks before any model is loaded, padded batches of
 `batch` images, so one compilation serves all) and write the same files per image STEM (the file
@@ -180,7 +180,10 @@ def invert_images(inverter, gen, paths, out_dir, camera_spec=inputs.FRONTAL, vie
             log(loading.COMPILING.format(command="invert"))
         out = inverter(images, cams)
         view_cams = np.stack([view_cameras(gen, c[16:], views) for c in cams], axis=1)  # (V, B, 25)
-        sweep = render_views(inverter.params["generator"], out["planes"], out["ws"], view_cams)
+        if inverter.views_fn is not None:  # e3dge: local features re-aligned per view
+            sweep = inverter.views(images, cams, view_cams)
+        else:
+            sweep = render_views(inverter.params["generator"], out["planes"], out["ws"], view_cams)
         for j, i in enumerate(chunk):
             result = {k: np.asarray(v[j]) for k, v in out.items()}
             written[paths[i]] = write_outputs(out_dir, stems[i], images[j], result, cams[j], view_cams[:, j],

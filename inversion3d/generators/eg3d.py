@@ -22,6 +22,7 @@ from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.generators.stylegan2 import FullyConnected, MappingNetwork, SynthesisNetwork, ToRGBLayer
 from inversion3d.generators.superres import SuperResolution, block0_overwrites_rgb
 from inversion3d.ops.resize import resize_bilinear
+from inversion3d.rendering.pixel_features import with_point_delta
 from inversion3d.rendering.rays import sample_rays
 from inversion3d.rendering.renderer import render
 
@@ -234,7 +235,7 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
 
 
 def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const", rng=None, draws=None,
-                  neural_rendering_resolution: Optional[int] = None, capture: bool = False):
+                  neural_rendering_resolution: Optional[int] = None, capture: bool = False, point_delta=None):
     """Everything of `synthesize` after the backbone: renders given tri-planes (N, 3, H, W, C*D) at
     cameras c (N, 25), with ws (N, num_ws, w_dim) feeding the super-resolution (and PanoHead's
     background / raw ToRGB). Same outputs as `synthesize` (`planes` is the input); `synthesize(ws, c)`
@@ -252,7 +253,7 @@ def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const",
 
     cam2world, intrinsics = split_label(c)
     origins, directions = sample_rays(cam2world, intrinsics, res)
-    decode_fn = functools.partial(decode_apply(cfg), variables)
+    decode_fn = with_point_delta(functools.partial(decode_apply(cfg), variables), point_delta)
     # With a bf16 decoder the lookups gather bf16 features (half the traffic of the renderer's
     # largest arrays); the returned `planes` stay the float32 input.
     lookup_planes = planes if cfg.decoder_dtype == "float32" else planes.astype(cfg.decoder_dtype)

@@ -34,9 +34,10 @@ def generator_planes(cfg, gen_variables, ws):
     return eg3d.TriPlaneGenerator(cfg).apply(gen_variables, ws, NOISE_MODE, method=eg3d.TriPlaneGenerator.planes)
 
 
-def render(cfg, gen_variables, planes, ws, c):
-    """Renders tri-planes at cameras c (N, 25); ws feed the super-resolution (eg3d.render_planes)."""
-    return eg3d.render_planes(cfg, gen_variables, planes, ws, c, noise_mode=NOISE_MODE)
+def render(cfg, gen_variables, planes, ws, c, point_delta=None):
+    """Renders tri-planes at cameras c (N, 25); ws feed the super-resolution (eg3d.render_planes);
+    point_delta: optional per-sample feature delta (E3DGE's local branch, rendering/pixel_features.py)."""
+    return eg3d.render_planes(cfg, gen_variables, planes, ws, c, noise_mode=NOISE_MODE, point_delta=point_delta)
 
 
 def result(ws, rendered, planes=None, **extra):

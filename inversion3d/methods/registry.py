@@ -11,21 +11,26 @@ files (FILE_KINDS, ROLES) and builds its function (`build`):
 | psp, e4e | (pSp / e4e file,) | the encoder's input size |
 | triplanenet | (TriPlaneNet v2 file,) | the generator's output size |
 | dual | (E1 file, E2 file), both TriPlaneNet-style | the generator's output size |
+| e3dge | (e3dge file: pSp + local branch, experiments/export_e3dge.py) | the generator's output size |
+
+A pipeline whose novel views need more than the planes (E3DGE re-aligns its local features per
+view) also has `build_views`; its Inverter then carries `views(image, c, cams)`.
 """
 import dataclasses
 import importlib
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from inversion3d.inversion import visibility
 from inversion3d.methods.dual import pipeline as dual
+from inversion3d.methods.e3dge import pipeline as e3dge
 from inversion3d.methods.goae import pipeline as goae
 from inversion3d.methods.psp import pipeline as psp
 from inversion3d.methods.triplanenet import pipeline as triplanenet
 
-PIPELINES = {"goae": goae, "psp": psp, "e4e": psp, "triplanenet": triplanenet, "dual": dual}
+PIPELINES = {"goae": goae, "psp": psp, "e4e": psp, "triplanenet": triplanenet, "dual": dual, "e3dge": e3dge}
 METHODS = tuple(PIPELINES)
 FILE_KINDS = {m: p.FILE_KINDS[m] for m, p in PIPELINES.items()}
 ROLES = {m: p.ROLES for m, p in PIPELINES.items()}
@@ -34,6 +39,7 @@ TRAINERS = {"toy_psp": "inversion3d.methods.toy_psp.train", "psp": "inversion3d.
             "e4e": "inversion3d.methods.psp.train",  # e4e = pSp plus extras (psp/train.py)
             "triplanenet": "inversion3d.methods.triplanenet.train", "dual": "inversion3d.methods.dual.train",
             "goae_stage1": "inversion3d.methods.goae.train_stage1", "goae_stage2": "inversion3d.methods.goae.train_stage2",
+            "e3dge": "inversion3d.methods.e3dge.train",
             "eg3d_gan": "inversion3d.methods.eg3d_gan.train",  # GAN training of the generator itself
             "panohead_gan": "inversion3d.methods.eg3d_gan.train"}
 
@@ -47,9 +53,15 @@ class Inverter:
     params: Mapping[str, Any]
     input_size: int
     config: Any  # the generator's EG3DConfig
+    views_fn: Optional[Callable] = None  # fn(params, image, c, cams (V, N, 25)) when the planes are not enough
 
     def __call__(self, image, c):
         return self.fn(self.params, jnp.asarray(image, jnp.float32), jnp.asarray(c, jnp.float32))
+
+    def views(self, image, c, cams):
+        """{'image': (V, N, S, S, 3), 'image_depth': (V, N, R, R, 1)} at cams (V, N, 25); only with views_fn."""
+        return self.views_fn(self.params, jnp.asarray(image, jnp.float32), jnp.asarray(c, jnp.float32),
+                             jnp.asarray(cams, jnp.float32))
 
 
 def check_kinds(method: str, encoders: Sequence):
@@ -70,8 +82,10 @@ def make_inverter(method: str, generator, encoders: Sequence, sigma: float = vis
     sigma: blur of the GOAE / Dual visibility masks (GOAE draws it in [1, 2] per call)."""
     check_kinds(method, encoders)
     cfg = generator.config
-    fn, params, size = PIPELINES[method].build(method, cfg, encoders, sigma)
-    return Inverter(method, jax.jit(fn), {"generator": generator.params, **params}, size, cfg)
+    module = PIPELINES[method]
+    fn, params, size = module.build(method, cfg, encoders, sigma)
+    views = jax.jit(module.build_views(method, cfg, encoders)) if hasattr(module, "build_views") else None
+    return Inverter(method, jax.jit(fn), {"generator": generator.params, **params}, size, cfg, views)
 
 
 def trainer(name: str):

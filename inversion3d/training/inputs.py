@@ -1,7 +1,8 @@
 """Training-loop inputs: global device batches with checkpointable positions.
 
 `DeviceIterator` puts a grain pipeline's per-process batches onto the mesh (with prefetch);
-`PairSource` renders pseudo-pairs on the devices (data/pseudo_pairs.py). Both give dicts of
+`PairSource` renders pseudo-pairs on the devices (data/pseudo_pairs.py); `MixedSource` joins the
+two (real photos beside pseudo-pairs, data.source 'mixed'). All give dicts of
 jax.Arrays sharded on 'data' and `get_state()` / `set_state()` JSON dicts that restore the exact
 next batch.
 """
@@ -83,3 +84,27 @@ class PairSource:
 
     def set_state(self, state):
         self.position = int(state["position"])
+
+
+class MixedSource:
+    """Pseudo-pairs and real photos in one batch: next() = the pair batch plus 'real_image' /
+    'real_c' (and any other folder keys, prefixed 'real_') from the folder source. State: both
+    sources' states, so a resume restores both positions."""
+
+    def __init__(self, pairs, real):
+        self._pairs, self._real = pairs, real
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        batch = dict(next(self._pairs))
+        batch.update({"real_" + k: v for k, v in next(self._real).items()})
+        return batch
+
+    def get_state(self):
+        return {"pairs": self._pairs.get_state(), "real": self._real.get_state()}
+
+    def set_state(self, state):
+        self._pairs.set_state(state["pairs"])
+        self._real.set_state(state["real"])

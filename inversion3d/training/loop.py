@@ -21,15 +21,27 @@ from inversion3d import viz
 from inversion3d.data import pipeline, tfds_builder
 from inversion3d.training import checkpoint, gan, nonfinite, optim, sharding, state as state_lib, step as step_lib
 from inversion3d.training import stopping, writers
-from inversion3d.training.inputs import DeviceIterator, PairSource
+from inversion3d.training.inputs import DeviceIterator, MixedSource, PairSource
 
 
 def make_input(config, method, frozen, key, mesh):
-    """The method's pseudo-pair source, or a grain pipeline over an aligned folder (tfds)."""
+    """The method's pseudo-pair source, a grain pipeline over an aligned folder (tfds), or for
+    data.source 'mixed' both: method.num_real rows of folder photos beside the rest of the batch
+    as pairs (MixedSource; E3DGE)."""
     batch = int(config.batch_size)
     sharding.local_batch_size(batch, mesh)  # validates divisibility
     if config.data.source in ("generator", "synthetic"):
         return PairSource(method.pair_fn, frozen, key, batch, mesh)
+    if config.data.source == "mixed":
+        real = int(method.num_real)
+        sharding.local_batch_size(real, mesh)
+        sharding.local_batch_size(batch - real, mesh)
+        return MixedSource(PairSource(method.pair_fn, frozen, key, batch - real, mesh), _folder_input(config, real, mesh))
+    return _folder_input(config, batch, mesh)
+
+
+def _folder_input(config, batch, mesh):
+    """Batches of `batch` aligned photos (data.folder) on the mesh."""
     d = config.data
     # data.folder: an aligned folder or an EG3D dataset_tool .zip, read in place; larger images are
     # area-averaged down to data.resolution like the generator's renders.
