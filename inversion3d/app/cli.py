@@ -10,6 +10,7 @@
                      [--steps N] [--pose-opt] [--lpips DIR_OR_FILE] [--config.tune.lr=1e-4 ...]
   inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
   inversion3d eval --data DIR --out DIR [--method NAME ...]
+  inversion3d export WORKDIR --out DIR   (a training run's encoders; `invert --encoder WORKDIR` works too)
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
 config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
@@ -31,6 +32,7 @@ COMMANDS = {
     "invert": ("invert", "run", ("config", "generator")),
     "preprocess": ("preprocess", "run", ()),
     "eval": ("eval", "run", ()),
+    "export": ("export", "run", ()),
 }
 OVERRIDE_FLAGS = ("config", "generator")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -112,7 +114,7 @@ def _add_invert(sub):
     inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder or by optimisation (W+, PTI): "
                                         "reconstruction, novel views, depth, latent / tri-planes npz")
     inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...)")
-    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual", "wplus", "pti"],
+    inv.add_argument("--method", required=True, choices=["goae", "goae-noafa", "psp", "e4e", "triplanenet", "dual", "wplus", "pti"],
                      help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "
                           "(W+ pivot + generator fine-tuning, configs/pti.py)")
     inv.add_argument("--encoder", default=None, help="encoder methods (required for them): encoder .pth / .pt or "
@@ -120,8 +122,9 @@ def _add_invert(sub):
                                                      "occluded-region encoder)")
     inv.add_argument("--afa", default=None, help="goae: the AFA .pth / .pt or converted directory")
     inv.add_argument("--encoder2", default=None, help="dual: E2, the visible-region encoder")
-    inv.add_argument("--generator", required=True, help="checkpoint, config .py, 'default' or 'default-panohead' "
-                                                        "(a config's values: --generator.KEY=VALUE)")
+    inv.add_argument("--generator", default=None, help="checkpoint, config .py, 'default' or 'default-panohead' "
+                                                       "(a config's values: --generator.KEY=VALUE); required "
+                                                       "unless --encoder is a training workdir (its run's)")
     inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")
     inv.add_argument("--camera", required=True, help="dataset.json with a label per image, 'frontal', or "
                                                      "'photo': raw photos, detected, aligned and given cameras "
@@ -163,6 +166,13 @@ def _add_preprocess(sub):
     _add_max_pixels(prep)
 
 
+def _add_export(sub):
+    ex = sub.add_parser("export", help="a training workdir's latest encoder(s) -> a directory `invert --encoder` "
+                                       "reads (the `convert` layout)")
+    ex.add_argument("workdir", help="a training run's workdir (experiments/train.py --workdir)")
+    ex.add_argument("--out", required=True, help="new output directory")
+
+
 def _add_eval(sub):
     ev = sub.add_parser("eval", help="pairs.json of targets / results -> GOAE / Dual Encoder tables "
                                      "(CSV, Markdown, HTML with grids, JSON)")
@@ -181,7 +191,7 @@ def build_parser():
     parser = _Parser(prog="inversion3d", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval):
+    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval, _add_export):
         add(sub)
     return parser
 

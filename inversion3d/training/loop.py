@@ -73,6 +73,12 @@ class MetricAverager:
         return out
 
 
+def run_keys(config):
+    """(init, frozen, data, state) keys of a run, from config.seed: methods/workdir.py rebuilds the
+    frozen arrays (a seeded random generator) of a finished run with the same `frozen` key."""
+    return tuple(jax.random.split(jax.random.PRNGKey(int(config.seed)), 4))
+
+
 def build(config, workdir, method_cls):
     """Mesh, method, frozen arrays, state (restored or fresh), input, compiled step: a dict.
     method_cls: a method's `Method` class (e.g. methods/toy_psp/train.py), built here as
@@ -83,7 +89,7 @@ def build(config, workdir, method_cls):
     if fsdp and mode == "shard_map":
         raise ValueError("mesh.fsdp: FSDP needs mode='jit' (shard_map steps take replicated params)")
     method = method_cls(config, bn_axis_name=sharding.DATA if mode == "shard_map" else None)
-    k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(int(config.seed)), 4)
+    k_init, k_frozen, k_data, k_state = run_keys(config)
     frozen = sharding.put_replicated(sharding.fetch(method.frozen(k_frozen)), mesh)
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
     ema = {n: float(config.optim[n].get("ema_decay", 0.0)) for n in method.nets}

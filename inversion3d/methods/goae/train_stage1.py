@@ -59,6 +59,10 @@ class Method(GOAETraining):
         return {"encoder": dict(self.encoder.init(k_e, jnp.zeros((1, s, s, 3), jnp.float32))),
                 "discriminator": dict(self.disc.init(k_d, jnp.zeros((1, self.gen_cfg.w_dim), jnp.float32)))}
 
+    def export(self, params, batch_stats):
+        """The trained encoder as a GOAE encoder file (`invert --method goae-noafa`; stage 2 adds AFA)."""
+        return self.export_networks(params, batch_stats, ("encoder",))
+
     # --- step inputs derived from the step --------------------------------------------------------
     def stage_at(self, step):
         return progressive_stage(step, self.thresholds)
