@@ -20,7 +20,7 @@ from clu import metrics as clu_metrics
 from inversion3d import viz
 from inversion3d.data import pipeline, tfds_builder
 from inversion3d.training import checkpoint, gan, nonfinite, optim, sharding, state as state_lib, step as step_lib
-from inversion3d.training import stopping, writers
+from inversion3d.training import evaluation, stopping, writers
 from inversion3d.training.inputs import DeviceIterator, PairSource
 
 
@@ -108,8 +108,13 @@ def build(config, workdir, method_cls):
     train_step = compile_method_step(method, mode, mesh, shardings, sharding.batch_sharding(mesh), rep, skip, poison_at)
     vis = jax.jit(method.visualize, out_shardings=rep, static_argnums=3)
     schedules = {n: optim.make_schedule(config.optim[n]) for n in method.nets}
+    evaluate = held = None
+    if evaluation.enabled(config, method):  # held-out pairs, drawn once (training/evaluation.py)
+        evaluate = jax.jit(method.evaluate)
+        held = evaluation.held_out(config, method, frozen, jax.random.fold_in(k_data, 1))
     return dict(mesh=mesh, method=method, frozen=frozen, state=state, source=source, data=data, ckpt=ckpt,
-                train_step=train_step, visualize=vis, shardings=shardings, schedules=schedules)
+                train_step=train_step, visualize=vis, shardings=shardings, schedules=schedules,
+                evaluate=evaluate, held_out=held)
 
 
 def compile_method_step(method, mode, mesh, state_shardings, batch_shardings, frozen_shardings,
@@ -191,6 +196,10 @@ def _train(config, workdir, method_cls, stop):
             if every(int(log.get("image_every", 0)), s):
                 cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
                 writer.write_images(s, {"input_recon_views": viz.batch_grid(cols)})
+            if b["evaluate"] is not None and s % int(config.eval.every) == 0:
+                scalars, grid = evaluation.run(b["evaluate"], state, frozen, b["held_out"], int(log.get("image_rows", 4)))
+                writer.write_scalars(s, scalars)
+                writer.write_images(s, {"eval/input_recon_novel_gt": grid})
             if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
                 jax.block_until_ready(state)
                 jax.profiler.stop_trace()

@@ -24,6 +24,7 @@ from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.inversion.common import check_ws
 from inversion3d.losses.reconstruction import at_resolution, reconstruction_terms
+from inversion3d.methods import evaluation
 from inversion3d.networks import build, config_of
 from inversion3d.nn import precision
 from inversion3d.training import loss_networks
@@ -116,6 +117,12 @@ class GOAETraining:
             networks[name] = config_of(precision.unwrap(module), drop=drop)
             tree[name] = {"params": params[net], **({"batch_stats": batch_stats[net]} if batch_stats.get(net) else {})}
         return {"kind": "goae", "networks": networks, "tree": tree}
+
+    def evaluate(self, state, batch, frozen):
+        """Held-out evaluation (methods/evaluation.py) of the stage's inference forward (`inference`)."""
+        out = self.inference(state, batch["image"], batch["c"], frozen)
+        return evaluation.score_views(self.config, self.gen_cfg, frozen, out, batch,
+                                      evaluation.loss_nets(self.loss_modules, frozen))
 
     def uses(self, term: str) -> bool:
         return self.weights.get(term, 0.0) > 0

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from inversion3d.discriminators.latent import CanonicalLatentDiscriminator
 from inversion3d.generators import eg3d
-from inversion3d.inversion.common import render
+from inversion3d.inversion.common import render, result
 from inversion3d.losses import adversarial
 from inversion3d.losses.reconstruction import weighted_total
 from inversion3d.methods.goae import depth_avg, pipeline
@@ -130,6 +130,12 @@ class Method(GOAETraining):
                                    progressive_stage=extra["progressive_stage"][0].astype(jnp.float32))
 
         return step, every
+
+    def inference(self, state, image, c, frozen):
+        """The result dict of `pipeline.invert_w` (render 1 of the W tri-planes) at the current head stage."""
+        w = pipeline.encode(self.gen_cfg, self.encoder, state.variables("encoder"), frozen["generator"], image, c,
+                            stage=self.stage_at(state.step))
+        return result(w["ws"], w["render_w"], w["w_planes"])
 
     # --- visualisation --------------------------------------------------------------------------
     def visualize(self, state, batch, frozen, num: int = 4):

@@ -52,6 +52,11 @@ class Method(GOAETraining):
         """The frozen stage-1 encoder and the trained AFA as one file (`invert --method goae`)."""
         return self.export_networks(params, batch_stats, ("encoder", "afa"))
 
+    def inference(self, state, image, c, frozen):
+        """The result dict of `pipeline.invert` (AFA with running statistics, the occlusion-aware mix)."""
+        params = {"generator": frozen["generator"], "goae": state.variables("encoder"), "afa": state.variables("afa")}
+        return pipeline.invert(self.gen_cfg, self.encoder, self.afa, params, image, c, self.sigma)
+
     def afa_loss(self, params, batch_stats, batch, rng, ctx):
         """-> (loss, (terms, new AFA batch stats)); the encoder's params come from ctx (constants)."""
         del rng

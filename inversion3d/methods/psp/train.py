@@ -41,6 +41,7 @@ from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.inversion.common import w_avg
 from inversion3d.losses.reconstruction import at_resolution, reconstruction_terms, weighted_total
+from inversion3d.methods import evaluation
 from inversion3d.methods.psp import losses, pipeline
 from inversion3d.networks import config_of
 from inversion3d.nn import precision
@@ -187,6 +188,13 @@ class PSP:
             tree["latent_avg"] = jnp.zeros((self.w_dim,), jnp.float32)
         networks = {name: config_of(precision.unwrap(self.model), image_size=self.input_size)}
         return {"kind": name, "networks": networks, "tree": tree}
+
+    def evaluate(self, state, batch, frozen):
+        """Held-out evaluation (methods/evaluation.py) of the inference forward (running BatchNorm statistics)."""
+        ws = self.encode(state.variables("encoder"), batch["image"], frozen)
+        out = pipeline.decode(self.gen_cfg, frozen["generator"], ws, batch["c"])
+        return evaluation.score_views(self.config, self.gen_cfg, frozen, out, batch,
+                                      evaluation.loss_nets(self._loss_modules, frozen))
 
     def visualize(self, state, batch, frozen, num: int = 4):
         """-> columns [input, reconstruction, novel views at yaw pi/2 -+ data.vis_yaw], each (num, R, R, 3)

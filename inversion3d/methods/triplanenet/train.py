@@ -41,6 +41,7 @@ from inversion3d.data import pseudo_pairs
 from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.inversion.common import generator_planes, render, resize_image, w_avg
+from inversion3d.methods import evaluation
 from inversion3d.methods.psp import pipeline as psp_pipeline
 from inversion3d.methods.triplanenet import pipeline as tpn_pipeline
 from inversion3d.methods.triplanenet.losses import branch_loss
@@ -213,6 +214,14 @@ class Method:
                     "triplanenet": config_of(precision.unwrap(self.tri), plane_channels=want)}
         tree = {n: {"params": params[n], "batch_stats": batch_stats[n]} for n in NETS}
         return {"kind": "triplanenet", "networks": networks, "tree": tree}
+
+    def evaluate(self, state, batch, frozen):
+        """Held-out evaluation (methods/evaluation.py) of `triplanenet.pipeline.invert` (running statistics)."""
+        params = {"generator": frozen["generator"], "psp": state.variables("psp"),
+                  "triplanenet": state.variables("triplanenet"), "latent_avg": None}
+        out = tpn_pipeline.invert(self.gen_cfg, self.psp, self.psp_size, self.tri, params, batch["image"], batch["c"])
+        return evaluation.score_views(self.config, self.gen_cfg, frozen, out, batch,
+                                      evaluation.loss_nets(self.loss_modules, frozen))
 
     # --- images ---------------------------------------------------------------------------------
     def visualize(self, state, batch, frozen, num: int = 4):
