@@ -35,6 +35,7 @@ TRAIN = ["train step: toy pSp", "train step: encoder + render + MSE/LPIPS", "tra
          "train step: latent GAN + R1"]
 
 
+METHOD_TRAIN = [f"train step: {m}" for m in ("psp", "e4e", "triplanenet", "goae_stage1", "goae_stage2")]
 DETAIL_ONLY = ("renderer_memory", "upfirdn2d", "modconv")
 
 
@@ -58,6 +59,8 @@ def plans(args):
         ("optimization", "bench_optimization.py", (["--quick"] if q else []) + it(2),
          ["W+ optimisation step", "PTI step"]),
         ("train", "bench_train.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2), TRAIN),
+        ("methods", "bench_methods.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2)
+         + (["--profile", os.path.join(args.profile, "methods")] if args.profile else []), METHOD_TRAIN),
         ("renderer_memory", "bench_renderer_memory.py", ["--time-iters", "2"], []),
         ("upfirdn2d", "bench_upfirdn2d.py", it(3), []),
         ("modconv", "bench_modconv.py", it(2), []),
