@@ -147,9 +147,12 @@ def measure(label, w, flops_w, iters, peak, profile_dir=None):
             holder["state"], out = compiled(holder["state"], w.batch, w.frozen)
             return out
         prof = _profile.trace_call(one, os.path.join(profile_dir, label.replace(" ", "_")))
+        desc = _profile.describe_ops(compiled.as_text(), [op["name"] for op in prof["top"]])
+        for op in prof["top"]:  # 'ynn_fusion.5' -> its shape, the ops fused into it and the JAX op it came from
+            op["what"] = desc.get(op["name"], "")
         with open(os.path.join(profile_dir, f"{label.replace(' ', '_')}.txt"), "w", encoding="utf-8") as f:
             for op in prof["top"]:
-                f.write(f"{op['share'] or 0:6.1%} {op['self_s']:.4f} s x{op['count']} {op['name']}\n")
+                f.write(f"{op['share'] or 0:6.1%} {op['self_s']:.4f} s x{op['count']} {op['name']}: {op['what']}\n")
     res = {"lower_s": t_lower, "compile_s": t_compile, "first_call_s": t_first, **C.summarize(times),
            "flops": flops, "flops_error": err, "memory": mem, "footprint_bytes": footprint(mem),
            "peak_rss_mib_so_far": C.peak_rss_mib(), "loss": float(metrics.get("loss", float("nan"))),
@@ -222,7 +225,8 @@ def markdown(report):
              C.summary_table(report["rows"])]
     tops = [(k, r["profile_top"]) for k, r in report["results"].items() if r.get("profile_top")]
     for key, top in tops:
-        lines += ["", f"{key}: top ops " + "; ".join(f"{o['name']} {100 * (o['share'] or 0):.0f}%" for o in top)]
+        lines += ["", f"{key}: top ops by self time: "
+                  + "; ".join(f"{100 * (o['share'] or 0):.0f}% {o['name']} ({o.get('what', '')})" for o in top)]
     return "\n".join(lines)
 
 
