@@ -3,7 +3,6 @@ within bfloat16 rounding of the float32 one (and not equal to it: bf16 really ra
 their gradients and the updated BatchNorm statistics stay float32."""
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 from inversion3d.methods.psp.train import Method
@@ -38,9 +37,9 @@ def test_bf16_forward_close_to_f32_and_state_stays_f32():
         ws, new_stats = b16.encode({"params": params, "batch_stats": stats}, image, {}, train=True)
         return jnp.mean(jnp.square(ws)), new_stats
 
-    grads, new_stats = jax.jit(jax.grad(loss, has_aux=True))(variables["params"], variables["batch_stats"])
+    # dtypes only (eval_shape: no backward compile): gradients and updated statistics are float32
+    grads, new_stats = jax.eval_shape(jax.grad(loss, has_aux=True), variables["params"], variables["batch_stats"])
     assert set(_floats(grads)) == {jnp.dtype(jnp.float32)} and set(_floats(new_stats)) == {jnp.dtype(jnp.float32)}
-    assert all(np.isfinite(np.asarray(g)).all() for g in jax.tree.leaves(grads))
 
 
 def test_unknown_dtype_is_one_line():
