@@ -13,7 +13,7 @@ batch 8. Expected time: 0.95 CPU-seconds per step measured (user + sys, steady s
 should give ~0.6-0.9 s / step, i.e. ~4000-6000 steps / h, so ~3 h for the 15000 steps; compilation of the
 three step variants (plain, + density reg, + density reg + R1) adds 5-15 min at the start of each launch.
 Expected metric: d/loss near 2 ln 2 = 1.39 (measured 1.48 -> 1.37, g/loss 0.73 -> 0.72 over steps 5-30
-of the check run); fid_random (evals) 5.68 at step 30. Samples: head-shaped blobs first, heads later.
+of the check run); fid_random (monitor) 5.68 at step 30. Samples: head-shaped blobs first, heads later.
 Every other number is the official ffhq512 run's (configs/eg3d_gan_full.py), scaled by batch where the
 official code scales it (ema_kimg, blur_fade_kimg) and shortened where a CPU run cannot wait (fades).
 """
@@ -104,9 +104,9 @@ def get_config():
 
     # FID-like tracker (metrics/random_features.py: random-CNN features, a progress signal, not FID),
     # written to TensorBoard / metrics.jsonl as fid_random every `every` steps (0 = off)
-    config.evals = ml_collections.ConfigDict()
-    config.evals.every = 1000
-    config.evals.fid = ml_collections.ConfigDict(dict(folder="", split="train", num=256, batch=32, seed=0))
+    config.monitor = ml_collections.ConfigDict()
+    config.monitor.every = 1000
+    config.monitor.fid = ml_collections.ConfigDict(dict(folder="", split="train", num=256, batch=32, seed=0))
 
     config.update(runs.run_sections(checkpoint_every=500, log_every=50, image_every=500, image_rows=4))
     config.checkpoint.keep_best = 0  # no "best" G loss in a GAN

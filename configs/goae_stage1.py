@@ -94,5 +94,6 @@ def get_config():
                                                                 schedule="constant", warmup_steps=0, clip_norm=0.0,
                                                                 ema_decay=0.0))  # e4e's latent D (training.md §4)
 
-    config.update(runs.run_sections(checkpoint_every=20, log_every=5, image_every=20, image_rows=2))
+    config.update(runs.run_sections(checkpoint_every=20, log_every=5, image_every=20, image_rows=2,
+                                     eval_every=20))  # held-out eval (configs/runs.py)
     return config

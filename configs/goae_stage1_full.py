@@ -57,4 +57,7 @@ def get_config():
     config.logging.log_every = 100
     config.logging.image_every = 2000
     config.logging.image_rows = 4
+    config.eval.every = 5000  # held-out eval (configs/runs.py): 4 x 4 pseudo-pairs each checkpoint; chosen
+    config.eval.num_batches = 4
+    # TPU / GPU: --config.encoder.dtype=bfloat16 runs the encoder(s) in bf16 (params, optimiser state f32)
     return config

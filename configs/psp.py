@@ -79,5 +79,6 @@ def get_config():
         lookahead_alpha=0.5, sma_threshold=5.0, centralize=True, schedule="constant", warmup_steps=0,
         clip_norm=0.0, ema_decay=0.0))
 
-    config.update(runs.run_sections(checkpoint_every=20, log_every=10, image_every=20, image_rows=4))
+    config.update(runs.run_sections(checkpoint_every=20, log_every=10, image_every=20, image_rows=4,
+                                     eval_every=20))  # held-out eval (configs/runs.py)
     return config

@@ -33,6 +33,9 @@ def full_sizes(config):
     config.checkpoint.every = 5000
     config.logging.log_every = 100
     config.logging.image_every = 2000
+    config.eval.every = 5000  # held-out eval (configs/runs.py): 4 x 4 pseudo-pairs each checkpoint; chosen
+    config.eval.num_batches = 4
+    # TPU / GPU: --config.encoder.dtype=bfloat16 runs the encoder(s) in bf16 (params, optimiser state f32)
     return config
 
 

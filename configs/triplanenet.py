@@ -89,5 +89,6 @@ def get_config():
     config.optim.psp = ml_collections.ConfigDict(dict(ranger, lr=1e-3))  # tiny: 10x the official lr
     config.optim.triplanenet = ml_collections.ConfigDict(dict(ranger, lr=1e-3))  # tiny: 10x
 
-    config.update(runs.run_sections(checkpoint_every=10, log_every=5, image_every=30, image_rows=2))
+    config.update(runs.run_sections(checkpoint_every=10, log_every=5, image_every=30, image_rows=2,
+                                     eval_every=20))  # held-out eval (configs/runs.py)
     return config

@@ -56,4 +56,7 @@ def get_config():
     config.checkpoint.every = 5000
     config.logging = ml_collections.ConfigDict(dict(log_every=100, image_every=1000, image_rows=4,
                                                     tensorboard=True, profile_at=0, profile_steps=3))
+    config.eval.every = 5000  # held-out eval (configs/runs.py): 4 x 4 pseudo-pairs each checkpoint; chosen
+    config.eval.num_batches = 4
+    # TPU / GPU: --config.encoder.dtype=bfloat16 runs the encoder(s) in bf16 (params, optimiser state f32)
     return config

@@ -86,7 +86,14 @@ def load_encoder(source, kind: Optional[str] = None) -> Encoder:
         raise ValueError(f"kind: expected one of {KINDS} or None, got {kind!r}")
     path = os.fspath(source)
     kind, tree, meta = _read(path, kind)
-    configs = dict(meta["networks"])
+    return from_tree(kind, tree, meta["networks"], path)
+
+
+def from_tree(kind: str, tree: Mapping[str, Any], configs: Mapping[str, Any], path: str) -> Encoder:
+    """An `Encoder` of arrays already in memory: tree {network: {'params'[, 'batch_stats']},
+    ['latent_avg']} and configs {network: config} (the converted layout; also a training workdir's
+    networks, methods/workdir.py), each checked against the template its config builds."""
+    configs = dict(configs)
     modules: Dict[str, Any] = {}
     variables: Dict[str, Any] = {}
     for name, cfg in configs.items():

@@ -17,6 +17,8 @@ tri-plane channel count (`plane_channels`).
 | latent_discriminator | LatentCodesDiscriminator | w (1, style_dim) |
 | e3dge_local | LocalBranch (E3DGE local features, aligner, fusion) | residual (1, 32, 32, 3), depth (1, 32, 32, 1), render (1, 32, 32, 3) |
 """
+import dataclasses
+import json
 from typing import Any, Dict, Mapping, Tuple
 
 import jax
@@ -67,6 +69,19 @@ def build(network: str, config: Mapping[str, Any]) -> Tuple[Any, tuple]:
         return LatentCodesDiscriminator(**cfg), (zeros(1, cfg.get("style_dim", 512)),)
     except (TypeError, KeyError) as err:
         raise ValueError(f"config: not a valid {network} configuration ({err})") from None
+
+
+def config_of(module, drop: Tuple[str, ...] = (), **extra) -> Dict[str, Any]:
+    """The JSON-able config `build` turns back into `module` (its constructor fields, a SwinConfig as a
+    dict, tuples as lists) plus `extra` (image_size, plane_channels); `drop`: fields left to their
+    defaults (e.g. a training-only setting). What `inversion3d export` writes for a trained network."""
+    out = {}
+    for field in dataclasses.fields(module):
+        if not field.init or field.name in ("parent", "name") + tuple(drop):
+            continue
+        value = getattr(module, field.name)
+        out[field.name] = value._asdict() if hasattr(value, "_asdict") else value
+    return json.loads(json.dumps(dict(out, **extra)))
 
 
 def template(network: str, config: Mapping[str, Any]):

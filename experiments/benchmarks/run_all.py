@@ -36,6 +36,7 @@ TRAIN = ["train step: toy pSp", "train step: encoder + render + MSE/LPIPS", "tra
 GAN = ["train step: EG3D GAN", "train step: EG3D GAN + density reg + R1"]
 
 
+METHOD_TRAIN = [f"train step: {m}" for m in ("psp", "e4e", "triplanenet", "goae_stage1", "goae_stage2")]
 DETAIL_ONLY = ("renderer_memory", "upfirdn2d", "modconv")
 
 
@@ -64,6 +65,8 @@ def plans(args):
         # the real (ffhq512) GAN rows are listed, run only with --sizes real on an accelerator
         ("gan", "bench_gan.py", ["--sizes", "tiny"] + it(2), GAN),
         ("e3dge_train", "bench_e3dge.py", it(2), ["train step: E3DGE (encoder + local)", "train step: E3DGE real size"]),
+        ("methods", "bench_methods.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2)
+         + (["--profile", os.path.join(args.profile, "methods")] if args.profile else []), METHOD_TRAIN),
         ("renderer_memory", "bench_renderer_memory.py", ["--time-iters", "2"], []),
         ("upfirdn2d", "bench_upfirdn2d.py", it(3), []),
         ("modconv", "bench_modconv.py", it(2), []),

@@ -14,6 +14,7 @@
   inversion3d edit --latent RESULT.npz --reference OTHER.npz --region hair --out DIR
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
   inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=N --out DIR
+  inversion3d export WORKDIR --out DIR   (a training run's encoders; `invert --encoder WORKDIR` works too)
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
 config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
@@ -38,6 +39,7 @@ COMMANDS = {
     "edit": ("edit", "run", ("config", "generator")),
     "train-direction": ("train_direction", "run", ("config",)),
     "synth-data": ("synth_data", "run", ("config",)),
+    "export": ("export", "run", ()),
 }
 OVERRIDE_FLAGS = ("config", "generator")
 DASH_VALUE_FLAGS = ("--strength", "--density-threshold")  # values may start with "-" (-3:3:7, -1e9): argparse reads a flag
@@ -123,8 +125,8 @@ def _add_invert(sub):
     inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder or by optimisation (W+, PTI): "
                                         "reconstruction, novel views, depth, latent / tri-planes npz")
     inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...)")
-    inv.add_argument("--method", required=True, choices=["goae", "psp", "e4e", "triplanenet", "dual", "e3dge", "wplus",
-                                                         "pti", "innout"],
+    inv.add_argument("--method", required=True, choices=["goae", "goae-noafa", "psp", "e4e", "triplanenet", "dual", "e3dge",
+                                                         "wplus", "pti", "innout"],
                      help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "
                           "(W+ pivot + generator fine-tuning, configs/pti.py), innout (In-N-Out on one image or "
                           "clip .mp4, configs/innout.py)")
@@ -134,8 +136,9 @@ def _add_invert(sub):
     inv.add_argument("--afa", default=None, help="goae: the AFA .pth / .pt or converted directory")
     inv.add_argument("--encoder2", default=None, help="dual: E2, the occluded-region encoder (trained with the "
                                                       "occlusion-aware tri-plane discriminator)")
-    inv.add_argument("--generator", required=True, help="checkpoint, config .py, 'default' or 'default-panohead' "
-                                                        "(a config's values: --generator.KEY=VALUE)")
+    inv.add_argument("--generator", default=None, help="checkpoint, config .py, 'default' or 'default-panohead' "
+                                                       "(a config's values: --generator.KEY=VALUE); required "
+                                                       "unless --encoder is a training workdir (its run's)")
     inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")
     inv.add_argument("--camera", required=True, help="dataset.json with a label per image, 'frontal', or "
                                                      "'photo': raw photos, detected, aligned and given cameras "
@@ -178,6 +181,13 @@ def _add_preprocess(sub):
                                                       "(default: the installed facenet-pytorch package)")
     _add_rerun_flags(prep)
     _add_max_pixels(prep)
+
+
+def _add_export(sub):
+    ex = sub.add_parser("export", help="a training workdir's latest encoder(s) -> a directory `invert --encoder` "
+                                       "reads (the `convert` layout)")
+    ex.add_argument("workdir", help="a training run's workdir (experiments/train.py --workdir)")
+    ex.add_argument("--out", required=True, help="new output directory")
 
 
 def _add_eval(sub):
@@ -230,7 +240,7 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval,
-                _add_edit, _add_synth_data):
+                _add_edit, _add_synth_data, _add_export):
         add(sub)
     return parser
 

@@ -16,6 +16,9 @@ The optimisation methods (inversion/wplus.py, pti.py; configs/wplus.py, pti.py, 
 whether it stopped early) and, with --pose-opt, camera_initial (the input camera; `camera` is the
 refined one). pti also writes STEM_generator.npz, the tuned generator variables (pti.load_variables
 reads it back).
+--encoder may also be a training run's workdir (methods/workdir.py: its latest checkpoint and the
+generator the run used, so --generator is optional) or a file `inversion3d export` wrote from one; a
+GOAE stage-2 run's file holds the encoder and AFA, so --afa defaults to --encoder.
 """
 import os
 import sys
@@ -41,6 +44,8 @@ def check_method_flags(args, overrides=()):
     if args.resume and args.overwrite:
         raise ValueError("--resume / --overwrite: pick one")
     if args.method in OPT_METHODS:
+        if not args.generator:
+            raise ValueError(f"--generator: --method {args.method} needs it (the generator to invert into)")
         for flag, value in (("--encoder", args.encoder), ("--afa", args.afa), ("--encoder2", args.encoder2)):
             if value:
                 raise ValueError(f"{flag}: not used by --method {args.method} (optimisation needs no encoder)")
@@ -53,6 +58,11 @@ def check_method_flags(args, overrides=()):
         return
     if not args.encoder:
         raise ValueError(f"--encoder: --method {args.method} needs it (the encoder file)")
+    if args.method == "goae" and not args.afa and _holds_afa(args.encoder):
+        args.afa = args.encoder  # a GOAE stage-2 run (or its export): encoder and AFA in one
+    if not args.generator and not _is_workdir(args.encoder):
+        raise ValueError(f"--generator: --method {args.method} needs it (only a training workdir as --encoder "
+                         f"brings its own generator)")
     unused = [("--steps", args.steps), ("--pose-opt", args.pose_opt or None), ("--lpips", args.lpips),
               ("--config", args.config)]
     unused += [(a.split("=", 1)[0], a) for a in overrides if loading.is_override(a, "config")]  # --config.KEY
@@ -85,9 +95,12 @@ def run(args, overrides=()):
     if not stems:
         return {}
     start = time.time()
-    sources = [args.encoder] + [v for v in (args.afa, args.encoder2) if v]
-    encoders = loading.open_encoders(args.method, sources)  # before the (slower) generator
-    gen = loading.open_generator(args.generator, args.kind, gen_overrides, name="generator")
+    if _is_workdir(args.encoder):
+        encoders, gen = _open_workdir(args, gen_overrides)
+    else:
+        sources = [args.encoder] + [v for v in (args.afa, args.encoder2) if v]
+        encoders = loading.open_encoders(args.method, sources)  # before the (slower) generator
+        gen = loading.open_generator(args.generator, args.kind, gen_overrides, name="generator")
     from inversion3d.methods.registry import make_inverter
 
     inverter = make_inverter(args.method, gen, encoders)
@@ -98,11 +111,43 @@ def run(args, overrides=()):
                          source=generator_reference(args.generator, gen, gen_overrides))
 
 
+def _is_workdir(path):
+    from inversion3d.methods.workdir import is_workdir
+
+    return is_workdir(path)
+
+
+def _holds_afa(path):
+    """A training workdir (its run decides) or a converted file with an 'afa' network."""
+    if _is_workdir(path):
+        return True
+    from converters.orbax_io import is_converted_dir, read_meta
+
+    return is_converted_dir(path) and "afa" in (read_meta(path).get("networks") or {})
+
+
+def _open_workdir(args, gen_overrides):
+    """(encoders, generator) of `--encoder WORKDIR`: the latest checkpoint's networks and the run's
+    generator (or --generator when given)."""
+    from inversion3d.methods import workdir
+
+    run = workdir.read_run(args.encoder)
+    workdir.check_serves(run, args.method)
+    trainer = workdir.method(run)
+    encoders = workdir.encoders(run, args.method, trainer)
+    if args.generator:
+        return encoders, loading.open_generator(args.generator, args.kind, gen_overrides, name="generator")
+    print(f"[invert] {args.encoder}: {run.config.method} run, step {run.step}, its generator", flush=True)
+    return encoders, workdir.generator(run, trainer)
+
+
 def _alignment_kind(args, gen_overrides):
     """The generator kind --camera photo aligns for, resolved before alignment (and before the
     generator is loaded); other cameras need none."""
     if args.camera != inputs.PHOTO:
         return args.kind
+    if not args.generator:  # a training workdir: every trained method inverts EG3D
+        return "eg3d"
     return loading.resolve_kind(args.generator, args.kind, gen_overrides, name="generator")
 
 

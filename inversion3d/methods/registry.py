@@ -8,6 +8,7 @@ files (FILE_KINDS, ROLES) and builds its function (`build`):
 | method | encoders (load_encoder results) | input image size |
 |---|---|---|
 | goae | (GOAE encoder file, AFA file) | the generator's output size (AFA's input) |
+| goae-noafa | (GOAE encoder file,): stage 1 alone, W tri-planes | the encoder's input size |
 | psp, e4e | (pSp / e4e file,) | the encoder's input size |
 | triplanenet | (TriPlaneNet v2 file,) | the generator's output size |
 | dual | (E1 file, E2 file), both TriPlaneNet-style | the generator's output size |
@@ -30,7 +31,8 @@ from inversion3d.methods.goae import pipeline as goae
 from inversion3d.methods.psp import pipeline as psp
 from inversion3d.methods.triplanenet import pipeline as triplanenet
 
-PIPELINES = {"goae": goae, "psp": psp, "e4e": psp, "triplanenet": triplanenet, "dual": dual, "e3dge": e3dge}
+PIPELINES = {"goae": goae, "goae-noafa": goae, "psp": psp, "e4e": psp, "triplanenet": triplanenet, "dual": dual,
+             "e3dge": e3dge}
 METHODS = tuple(PIPELINES)
 FILE_KINDS = {m: p.FILE_KINDS[m] for m, p in PIPELINES.items()}
 ROLES = {m: p.ROLES for m, p in PIPELINES.items()}

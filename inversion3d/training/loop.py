@@ -20,7 +20,7 @@ from clu import metrics as clu_metrics
 from inversion3d import viz
 from inversion3d.data import pipeline, tfds_builder
 from inversion3d.training import checkpoint, gan, nonfinite, optim, sharding, state as state_lib, step as step_lib
-from inversion3d.training import stopping, writers
+from inversion3d.training import evaluation, stopping, writers
 from inversion3d.training.inputs import DeviceIterator, MixedSource, PairSource
 
 
@@ -85,6 +85,12 @@ class MetricAverager:
         return out
 
 
+def run_keys(config):
+    """(init, frozen, data, state) keys of a run, from config.seed: methods/workdir.py rebuilds the
+    frozen arrays (a seeded random generator) of a finished run with the same `frozen` key."""
+    return tuple(jax.random.split(jax.random.PRNGKey(int(config.seed)), 4))
+
+
 def build(config, workdir, method_cls):
     """Mesh, method, frozen arrays, state (restored or fresh), input, compiled step: a dict.
     method_cls: a method's `Method` class (e.g. methods/toy_psp/train.py), built here as
@@ -95,7 +101,7 @@ def build(config, workdir, method_cls):
     if fsdp and mode == "shard_map":
         raise ValueError("mesh.fsdp: FSDP needs mode='jit' (shard_map steps take replicated params)")
     method = method_cls(config, bn_axis_name=sharding.DATA if mode == "shard_map" else None)
-    k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(int(config.seed)), 4)
+    k_init, k_frozen, k_data, k_state = run_keys(config)
     frozen = sharding.put_replicated(sharding.fetch(method.frozen(k_frozen)), mesh)
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
     ema = {n: float(config.optim[n].get("ema_decay", 0.0)) for n in method.nets}
@@ -115,8 +121,13 @@ def build(config, workdir, method_cls):
     train_step = compile_method_step(method, mode, mesh, shardings, sharding.batch_sharding(mesh), rep, skip, poison_at)
     vis = jax.jit(method.visualize, out_shardings=rep, static_argnums=3)
     schedules = {n: optim.make_schedule(config.optim[n]) for n in method.nets}
+    evaluate = held = None
+    if evaluation.enabled(config, method):  # held-out pairs, drawn once (training/evaluation.py)
+        evaluate = jax.jit(method.evaluate)
+        held = evaluation.held_out(config, method, frozen, jax.random.fold_in(k_data, 1))
     return dict(mesh=mesh, method=method, frozen=frozen, state=state, source=source, data=data, ckpt=ckpt,
-                train_step=train_step, visualize=vis, shardings=shardings, schedules=schedules)
+                train_step=train_step, visualize=vis, shardings=shardings, schedules=schedules,
+                evaluate=evaluate, held_out=held)
 
 
 def compile_method_step(method, mode, mesh, state_shardings, batch_shardings, frozen_shardings,
@@ -198,9 +209,13 @@ def _train(config, workdir, method_cls, stop):
             if every(int(log.get("image_every", 0)), s):
                 cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
                 writer.write_images(s, {"input_recon_views": viz.batch_grid(cols)})
-            evals = config.get("evals", {})
-            if hasattr(b["method"], "evaluate") and every(int(evals.get("every", 0)), s):  # e.g. the GAN's FID-like score
-                writer.write_scalars(s, b["method"].evaluate(state, frozen))
+            monitor = config.get("monitor", {})  # a host-side progress score, e.g. the GAN's FID-like one
+            if hasattr(b["method"], "monitor") and every(int(monitor.get("every", 0)), s):
+                writer.write_scalars(s, b["method"].monitor(state, frozen))
+            if b["evaluate"] is not None and s % int(config.eval.every) == 0:
+                scalars, grid = evaluation.run(b["evaluate"], state, frozen, b["held_out"], int(log.get("image_rows", 4)))
+                writer.write_scalars(s, scalars)
+                writer.write_images(s, {"eval/input_recon_novel_gt": grid})
             if profiling and s >= profile_at + int(log.get("profile_steps", 3)) - 1:
                 jax.block_until_ready(state)
                 jax.profiler.stop_trace()

@@ -47,5 +47,5 @@ def config(folder, name="eg3d_gan", **overrides):
     cfg.logging.image_every = 0
     cfg.logging.tensorboard = False
     cfg.distributed.enabled = "no"
-    cfg.evals.every = 0
+    cfg.monitor.every = 0
     return apply_overrides(cfg, overrides)

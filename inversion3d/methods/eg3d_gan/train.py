@@ -277,13 +277,13 @@ class Method:
             depths.append(jnp.repeat(resize_bilinear(jnp.clip(d, -1, 1), (s, s)), 3, axis=-1))
         return images, depths
 
-    # --- FID-like tracking (config.evals.fid; training/loop.py calls `evaluate`) --------------------
-    def evaluate(self, state, frozen):
-        """{'fid_random': Fréchet distance of random-CNN features} between evals.fid.num G_ema samples
-        (random z, the reference images' cameras) and evals.fid.num real images of evals.fid.split
+    # --- FID-like tracking (config.monitor.fid; training/loop.py calls `monitor`) --------------------
+    def monitor(self, state, frozen):
+        """{'fid_random': Fréchet distance of random-CNN features} between monitor.fid.num G_ema samples
+        (random z, the reference images' cameras) and monitor.fid.num real images of monitor.fid.split
         (metrics/random_features.py: a progress tracker, not FID)."""
         del frozen
-        ev = self.config.evals.fid
+        ev = self.config.monitor.fid
         if not hasattr(self, "_fid"):
             self._fid, self._fid_c = _reference(self.config.data, ev, self.cfg.img_resolution)
             self._gen = jax.jit(lambda p, b, z, c: eg3d.synthesize(

@@ -18,7 +18,7 @@ from inversion3d.inversion import visibility
 from inversion3d.inversion.common import NOISE_MODE, check_ws, network, render, resize_image, result, w_avg
 
 SPLIT = 32  # F is the backbone feature after block b32 (§1.3)
-FILE_KINDS = {"goae": ("goae", "goae")}  # method -> the kinds of its encoder files, in order
+FILE_KINDS = {"goae": ("goae", "goae"), "goae-noafa": ("goae",)}  # method -> its encoder files' kinds, in order
 ROLES = ("encoder", "AFA")
 
 
@@ -90,13 +90,23 @@ def invert(cfg, encoder, afa, params, image, c, sigma=visibility.DEFAULT_SIGMA):
                   mask=m["mask"][:, 0, 0], afa_feature=refined)
 
 
+def invert_w(cfg, encoder, params, image, c):
+    """'goae-noafa' (a stage-1 encoder alone, steps 1-2): the W tri-planes and their render (render 1);
+    params {'generator', 'goae'}; the result dict (common.py)."""
+    w = encode(cfg, encoder, params["goae"], params["generator"], image, c)
+    return result(w["ws"], w["render_w"], w["w_planes"])
+
+
 def build(method, cfg, encoders, sigma=visibility.DEFAULT_SIGMA):
     """-> (fn(params, image, c), the method's params, input size) for registry.make_inverter.
-    encoders: (GOAE encoder file, AFA file); checks they fit the generator config `cfg`."""
+    encoders: (GOAE encoder file, AFA file) for 'goae', (GOAE encoder file,) for 'goae-noafa'; checks
+    they fit the generator config `cfg`."""
+    encoder, encoder_vars = network(encoders[0], "goae", method, ROLES[0])
+    check_ws(cfg, encoder.num_ws, encoder.w_dim, encoders[0].source)
+    if method == "goae-noafa":
+        return functools.partial(invert_w, cfg, encoder), {"goae": encoder_vars}, cfg.img_resolution
     enc, afa_enc = encoders
-    encoder, encoder_vars = network(enc, "goae", method, ROLES[0])
     afa, afa_vars = network(afa_enc, "afa", method, ROLES[1])
-    check_ws(cfg, encoder.num_ws, encoder.w_dim, enc.source)
     channels = feature_channels(cfg)
     if cfg.triplane_resolution <= SPLIT or afa.feature_dim != channels:
         raise ValueError(f"--afa: {afa_enc.source} refines {afa.feature_dim}-channel features at 32x32, the "

@@ -24,7 +24,9 @@ from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.inversion.common import check_ws
 from inversion3d.losses.reconstruction import at_resolution, reconstruction_terms
-from inversion3d.networks import build
+from inversion3d.methods import evaluation
+from inversion3d.networks import build, config_of
+from inversion3d.nn import precision
 from inversion3d.training import loss_networks
 
 SOURCES = ("generator", "folder")
@@ -74,6 +76,8 @@ class GOAETraining:
         self.pair_fn = pseudo_pairs.make_generator_pairs(cfg, config.data)
         enc = dict(config.model.encoder.to_dict(), w_dim=cfg.w_dim)
         self.encoder, _ = build("goae", enc)
+        # encoder.dtype: the encoder's (and AFA's) compute dtype (nn/precision.py); params stay float32
+        self.encoder = precision.with_dtype(self.encoder, precision.config_dtype(config))
         check_ws(cfg, self.encoder.num_ws, self.encoder.w_dim, "model.encoder")
         self.rig = camera.rig("eg3d", rendering_kwargs)
         self.front = jnp.asarray(self.rig.frontal())
@@ -102,6 +106,23 @@ class GOAETraining:
         pred = at_resolution(pred, target.shape[1])
         return dict(reconstruction_terms(pred, target, lpips=nets["lpips"], arcface=nets["arcface"],
                                          resolution=int(self.config.losses.resolution)))
+
+    def export_networks(self, params, batch_stats, nets):
+        """{'kind': 'goae', 'networks', 'tree'} of state nets `nets` ('encoder' -> the file's 'goae'
+        network at the inference stage, 'afa' -> 'afa'), one converted file (methods/workdir.py)."""
+        modules = {"encoder": ("goae", self.encoder, ("stage",)), "afa": ("afa", getattr(self, "afa", None), ())}
+        networks, tree = {}, {}
+        for net in nets:
+            name, module, drop = modules[net]
+            networks[name] = config_of(precision.unwrap(module), drop=drop)
+            tree[name] = {"params": params[net], **({"batch_stats": batch_stats[net]} if batch_stats.get(net) else {})}
+        return {"kind": "goae", "networks": networks, "tree": tree}
+
+    def evaluate(self, state, batch, frozen):
+        """Held-out evaluation (methods/evaluation.py) of the stage's inference forward (`inference`)."""
+        out = self.inference(state, batch["image"], batch["c"], frozen)
+        return evaluation.score_views(self.config, self.gen_cfg, frozen, out, batch,
+                                      evaluation.loss_nets(self.loss_modules, frozen))
 
     def uses(self, term: str) -> bool:
         return self.weights.get(term, 0.0) > 0

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from inversion3d.discriminators.latent import CanonicalLatentDiscriminator
 from inversion3d.generators import eg3d
-from inversion3d.inversion.common import render
+from inversion3d.inversion.common import render, result
 from inversion3d.losses import adversarial
 from inversion3d.losses.reconstruction import weighted_total
 from inversion3d.methods.goae import depth_avg, pipeline
@@ -58,6 +58,10 @@ class Method(GOAETraining):
         s = self.encoder.swin.img_size
         return {"encoder": dict(self.encoder.init(k_e, jnp.zeros((1, s, s, 3), jnp.float32))),
                 "discriminator": dict(self.disc.init(k_d, jnp.zeros((1, self.gen_cfg.w_dim), jnp.float32)))}
+
+    def export(self, params, batch_stats):
+        """The trained encoder as a GOAE encoder file (`invert --method goae-noafa`; stage 2 adds AFA)."""
+        return self.export_networks(params, batch_stats, ("encoder",))
 
     # --- step inputs derived from the step --------------------------------------------------------
     def stage_at(self, step):
@@ -126,6 +130,12 @@ class Method(GOAETraining):
                                    progressive_stage=extra["progressive_stage"][0].astype(jnp.float32))
 
         return step, every
+
+    def inference(self, state, image, c, frozen):
+        """The result dict of `pipeline.invert_w` (render 1 of the W tri-planes) at the current head stage."""
+        w = pipeline.encode(self.gen_cfg, self.encoder, state.variables("encoder"), frozen["generator"], image, c,
+                            stage=self.stage_at(state.step))
+        return result(w["ws"], w["render_w"], w["w_planes"])
 
     # --- visualisation --------------------------------------------------------------------------
     def visualize(self, state, batch, frozen, num: int = 4):

@@ -20,6 +20,7 @@ from inversion3d.losses.reconstruction import weighted_total
 from inversion3d.methods.goae import pipeline
 from inversion3d.methods.goae.train import GOAETraining
 from inversion3d.networks import build
+from inversion3d.nn import precision
 from inversion3d.training import step as step_lib
 
 
@@ -35,6 +36,7 @@ class Method(GOAETraining):
             raise ValueError(f"generator: AFA refines the b32 feature, the tri-planes are only {cfg.triplane_resolution}")
         afa = dict(config.model.afa.to_dict(), feature_dim=pipeline.feature_channels(cfg))
         self.afa, self._afa_example = build("afa", afa)
+        self.afa = precision.with_dtype(self.afa, precision.config_dtype(config))
         self.sigma = float(config.model.mix_sigma)
         if not (config.get("init_from") or config.get("resume")) and jax.process_index() == 0:
             print("goae stage 2: no config.init_from (the stage-1 workdir): the frozen encoder is random "
@@ -45,6 +47,15 @@ class Method(GOAETraining):
         s = self.encoder.swin.img_size
         return {"encoder": dict(self.encoder.init(k_e, jax.numpy.zeros((1, s, s, 3), jax.numpy.float32))),
                 "afa": dict(self.afa.init(k_a, *self._afa_example))}
+
+    def export(self, params, batch_stats):
+        """The frozen stage-1 encoder and the trained AFA as one file (`invert --method goae`)."""
+        return self.export_networks(params, batch_stats, ("encoder", "afa"))
+
+    def inference(self, state, image, c, frozen):
+        """The result dict of `pipeline.invert` (AFA with running statistics, the occlusion-aware mix)."""
+        params = {"generator": frozen["generator"], "goae": state.variables("encoder"), "afa": state.variables("afa")}
+        return pipeline.invert(self.gen_cfg, self.encoder, self.afa, params, image, c, self.sigma)
 
     def afa_loss(self, params, batch_stats, batch, rng, ctx):
         """-> (loss, (terms, new AFA batch stats)); the encoder's params come from ctx (constants)."""

@@ -41,7 +41,10 @@ from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.inversion.common import w_avg
 from inversion3d.losses.reconstruction import at_resolution, reconstruction_terms, weighted_total
+from inversion3d.methods import evaluation
 from inversion3d.methods.psp import losses, pipeline
+from inversion3d.networks import config_of
+from inversion3d.nn import precision
 from inversion3d.training import gan, loss_networks, step as step_lib
 
 ENCODERS = ("psp", "e4e")
@@ -108,7 +111,9 @@ class PSP:
         self.gen_cfg = generator_config(config)
         self.pair_fn = pseudo_pairs.make_generator_pairs(self.gen_cfg, config.data)
         self.num_ws, self.w_dim = self.gen_cfg.num_ws, self.gen_cfg.w_dim
-        self.model = build_encoder(config.model, self.num_ws, self.w_dim)
+        # encoder.dtype: the encoder's compute dtype (nn/precision.py); params stay float32
+        self.model = precision.with_dtype(build_encoder(config.model, self.num_ws, self.w_dim),
+                                          precision.config_dtype(config))
         self.input_size = int(config.model.input_size)
         self.nets = ("encoder",)
         self._loss_modules = None
@@ -172,6 +177,24 @@ class PSP:
         del rng
         terms, _, stats = self.encoder_terms(params, batch_stats, batch, frozen)
         return weighted_total(terms, self.weights()), (terms, stats)
+
+    def export(self, params, batch_stats):
+        """The trained encoder as one converted file ({'kind', 'networks', 'tree'}, methods/workdir.py):
+        the pSp / e4e network and, without start_from_latent_avg, a zero latent_avg (inference adds the
+        generator's w_avg when a file has none)."""
+        name = self.config.model.name
+        tree = {name: {"params": params["encoder"], "batch_stats": batch_stats["encoder"]}}
+        if not self.config.model.get("start_from_latent_avg", True):
+            tree["latent_avg"] = jnp.zeros((self.w_dim,), jnp.float32)
+        networks = {name: config_of(precision.unwrap(self.model), image_size=self.input_size)}
+        return {"kind": name, "networks": networks, "tree": tree}
+
+    def evaluate(self, state, batch, frozen):
+        """Held-out evaluation (methods/evaluation.py) of the inference forward (running BatchNorm statistics)."""
+        ws = self.encode(state.variables("encoder"), batch["image"], frozen)
+        out = pipeline.decode(self.gen_cfg, frozen["generator"], ws, batch["c"])
+        return evaluation.score_views(self.config, self.gen_cfg, frozen, out, batch,
+                                      evaluation.loss_nets(self._loss_modules, frozen))
 
     def visualize(self, state, batch, frozen, num: int = 4):
         """-> columns [input, reconstruction, novel views at yaw pi/2 -+ data.vis_yaw], each (num, R, R, 3)

@@ -41,10 +41,12 @@ from inversion3d.data import pseudo_pairs
 from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.inversion.common import generator_planes, render, resize_image, w_avg
+from inversion3d.methods import evaluation
 from inversion3d.methods.psp import pipeline as psp_pipeline
 from inversion3d.methods.triplanenet import pipeline as tpn_pipeline
 from inversion3d.methods.triplanenet.losses import branch_loss
-from inversion3d.networks import build as build_network
+from inversion3d.networks import build as build_network, config_of
+from inversion3d.nn import precision
 from inversion3d.training import loss_networks, step as step_lib
 
 NETS = ("psp", "triplanenet")
@@ -95,6 +97,8 @@ class Method:
                                                 style_dim=self.gen_cfg.w_dim))
         want = self.gen_cfg.plane_channels * self.gen_cfg.triplane_depth
         self.tri, _ = build_network("triplanenet", dict(m.triplanenet.to_dict(), plane_channels=want))
+        dtype = precision.config_dtype(config)  # encoder.dtype: both encoders' compute dtype (nn/precision.py)
+        self.psp, self.tri = precision.with_dtype(self.psp, dtype), precision.with_dtype(self.tri, dtype)
         self.loss_modules = None  # set by frozen(): the LPIPS / ArcFace modules (static)
 
     # --- frozen networks and initial variables -------------------------------------------------
@@ -202,6 +206,22 @@ class Method:
             return state.next_step(), metrics
 
         return step, None
+
+    def export(self, params, batch_stats):
+        """Both encoders as one TriPlaneNet v2 file ({'kind', 'networks', 'tree'}, methods/workdir.py)."""
+        want = self.gen_cfg.plane_channels * self.gen_cfg.triplane_depth
+        networks = {"psp": config_of(precision.unwrap(self.psp), image_size=self.psp_size),
+                    "triplanenet": config_of(precision.unwrap(self.tri), plane_channels=want)}
+        tree = {n: {"params": params[n], "batch_stats": batch_stats[n]} for n in NETS}
+        return {"kind": "triplanenet", "networks": networks, "tree": tree}
+
+    def evaluate(self, state, batch, frozen):
+        """Held-out evaluation (methods/evaluation.py) of `triplanenet.pipeline.invert` (running statistics)."""
+        params = {"generator": frozen["generator"], "psp": state.variables("psp"),
+                  "triplanenet": state.variables("triplanenet"), "latent_avg": None}
+        out = tpn_pipeline.invert(self.gen_cfg, self.psp, self.psp_size, self.tri, params, batch["image"], batch["c"])
+        return evaluation.score_views(self.config, self.gen_cfg, frozen, out, batch,
+                                      evaluation.loss_nets(self.loss_modules, frozen))
 
     # --- images ---------------------------------------------------------------------------------
     def visualize(self, state, batch, frozen, num: int = 4):

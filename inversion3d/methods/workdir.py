@@ -1,0 +1,137 @@
+"""A training workdir as encoder files: what `inversion3d invert --encoder WORKDIR` and
+`inversion3d export WORKDIR --out DIR` read.
+
+A run's workdir (training/loop.py) holds `checkpoints/<step>/{state, config}`. `read_run` reads the
+latest step's config (JSON: nothing is executed) and only the `params` / `batch_stats` of its
+TrainState (Orbax, restored onto one device). The method's trainer (methods/registry.TRAINERS,
+from config.method) is built from that config and says, through `Method.export(params,
+batch_stats)`, which networks make up its encoder file and with which configs; the generator is the
+one the run used (`Method.frozen` with the run's key: its checkpoint or its seeded random weights).
+`export` writes that file in the layout `inversion3d convert` writes (converters/orbax_io.py), so
+`--encoder DIR` reads the same arrays as `--encoder WORKDIR`.
+
+| run (config.method) | invert --method | the file's networks |
+|---|---|---|
+| psp / e4e | psp / e4e | psp or e4e (+ latent_avg without start_from_latent_avg) |
+| triplanenet | triplanenet | psp, triplanenet |
+| goae_stage1 | goae-noafa | goae |
+| goae_stage2 | goae, goae-noafa | goae (the frozen stage-1 encoder), afa |
+"""
+import json
+import os
+from typing import Any, Mapping, NamedTuple
+
+import jax
+import numpy as np
+
+SERVES = {"psp": ("psp",), "e4e": ("e4e",), "triplanenet": ("triplanenet",), "goae_stage1": ("goae-noafa",),
+          "goae_stage2": ("goae", "goae-noafa")}  # run method -> the inference methods its file serves
+
+
+class Run(NamedTuple):
+    """workdir, step, config (ConfigDict), params / batch_stats {net: tree of numpy arrays}."""
+
+    workdir: str
+    step: int
+    config: Any
+    params: Mapping[str, Any]
+    batch_stats: Mapping[str, Any]
+
+
+def is_workdir(path) -> bool:
+    """True for a training run's folder (it has checkpoints/)."""
+    return bool(path) and os.path.isdir(os.path.join(os.fspath(path), "checkpoints"))
+
+
+def _latest_step(root: str) -> int:
+    steps = [int(n) for n in os.listdir(root) if n.isdigit() and os.path.isdir(os.path.join(root, n))]
+    if not steps:
+        raise ValueError(f"--encoder: {os.path.dirname(root)} has no finished checkpoint (no checkpoints/<step>)")
+    return max(steps)
+
+
+def read_run(workdir) -> Run:
+    """The latest checkpoint of a training workdir: its config and the nets' params / batch stats."""
+    import ml_collections
+    import orbax.checkpoint as ocp
+
+    workdir = os.path.abspath(os.fspath(workdir))
+    root = os.path.join(workdir, "checkpoints")
+    step = _latest_step(root)
+    folder = os.path.join(root, str(step))
+    try:
+        with open(os.path.join(folder, "config", "metadata"), encoding="utf-8") as f:
+            config = ml_collections.ConfigDict(json.load(f))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--encoder: {folder} has no readable config ({err})") from None
+    if config.get("method") not in SERVES:
+        raise ValueError(f"--encoder: {workdir} is a {config.get('method')!r} run; encoder runs are {sorted(SERVES)}")
+    path = os.path.join(folder, "state")
+    meta = ocp.StandardCheckpointer().metadata(path)
+    meta = getattr(meta, "item_metadata", None) or meta
+    meta = getattr(meta, "tree", meta)
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                          {key: meta[key] for key in ("params", "batch_stats")})
+    saved = ocp.PyTreeCheckpointer().restore(path, args=ocp.args.PyTreeRestore(
+        item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True))
+    saved = jax.tree.map(np.asarray, saved)
+    return Run(workdir, step, config, saved["params"], saved.get("batch_stats") or {})
+
+
+def method(run: Run):
+    """The run's trainer `Method`, built from its saved config."""
+    from inversion3d.methods.registry import trainer
+
+    return trainer(run.config.method)(run.config, bn_axis_name=None)
+
+
+def check_serves(run: Run, inference_method: str):
+    """`invert --method` fits the run (SERVES); ValueError in one line otherwise."""
+    ok = SERVES[run.config.method]
+    if inference_method not in ok:
+        raise ValueError(f"--method: {run.workdir} is a {run.config.method} run, which `invert` runs as "
+                         f"--method {' | '.join(ok)}, got {inference_method}")
+
+
+def exported(run: Run, trainer=None) -> Mapping[str, Any]:
+    """{'kind', 'networks', 'tree'}: the run's encoder file (Method.export)."""
+    trainer = trainer or method(run)
+    return trainer.export(run.params, run.batch_stats)
+
+
+def encoders(run: Run, inference_method: str, trainer=None):
+    """The `Encoder`s of `invert --method inference_method` (registry.FILE_KINDS order) from the run."""
+    from inversion3d.encoders_api import from_tree
+    from inversion3d.methods.registry import FILE_KINDS
+
+    check_serves(run, inference_method)
+    file = exported(run, trainer)
+    enc = from_tree(file["kind"], file["tree"], file["networks"], run.workdir)
+    return [enc] * len(FILE_KINDS[inference_method])  # GOAE: the encoder and AFA of one file
+
+
+def generator(run: Run, trainer=None):
+    """The frozen generator the run trained against, as an `inversion3d.Generator`."""
+    from inversion3d.api import Generator
+    from inversion3d.training.loop import run_keys
+
+    trainer = trainer or method(run)
+    variables = trainer.frozen(run_keys(run.config)[1])["generator"]
+    init_kwargs = run.config.generator.get("init_kwargs") or {}
+    init_kwargs = init_kwargs.to_dict() if hasattr(init_kwargs, "to_dict") else dict(init_kwargs)
+    return Generator(trainer.gen_cfg, variables, init_kwargs=init_kwargs, kind="eg3d")
+
+
+def export(workdir, out) -> str:
+    """Writes the latest checkpoint's encoder file to a new directory `out` (the `convert` layout);
+    returns its path."""
+    from converters.orbax_io import check_dst, write_converted
+
+    check_dst(out)
+    run = read_run(workdir)
+    file = exported(run)
+    meta = {"kind": file["kind"], "network": "+".join(sorted(file["networks"])), "networks": file["networks"],
+            "latent_avg": "latent_avg" in file["tree"], "source": run.workdir, "step": run.step,
+            "trained_by": run.config.method, "layout": "flax"}
+    return write_converted(out, jax.tree.map(np.asarray, file["tree"]), meta)
