@@ -79,7 +79,7 @@ def get_config():
     config.losses.r1_gamma = 10.0  # R1 on real codes, GOAE text after Eq. 11
     config.losses.r1_every = 16  # lazy R1 interval (e4e / StyleGAN2, training.md §4)
     config.losses.real_truncation_psi = 1.0  # real codes: plain mapping outputs at the canonical camera (Eq. 2)
-    # D_avg (Eq. 4): a JSON from `python -m inversion3d.methods.goae.depth_avg --config THIS --out F`
+    # D_avg (Eq. 4): a JSON from `inversion3d depth-avg --config configs/goae_stage1.py --out F`
     # (depth_avg + the opacity threshold it used), else the two numbers below.
     config.losses.bg_depth_file = ""
     config.losses.bg_depth_avg = 2.76  # the depth_avg command on this generator: 2.7595 (64 samples, threshold 0.25)

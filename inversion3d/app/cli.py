@@ -10,6 +10,7 @@
                      [--steps N] [--pose-opt] [--lpips DIR_OR_FILE] [--config.tune.lr=1e-4 ...]
   inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
   inversion3d eval --data DIR --out DIR [--method NAME ...]
+  inversion3d depth-avg --config configs/goae_stage1.py|--generator CKPT --out depth_avg.json [--config.KEY=VALUE]
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
 config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
@@ -31,6 +32,7 @@ COMMANDS = {
     "invert": ("invert", "run", ("config", "generator")),
     "preprocess": ("preprocess", "run", ()),
     "eval": ("eval", "run", ()),
+    "depth-avg": ("depth_avg", "run", ("config",)),
 }
 OVERRIDE_FLAGS = ("config", "generator")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -177,11 +179,29 @@ def _add_eval(sub):
     _add_max_pixels(ev)
 
 
+def _add_depth_avg(sub):
+    dav = sub.add_parser("depth-avg", help="GOAE's D_avg: mean background depth of canonical generator samples "
+                                           "-> the JSON losses.bg_depth_file reads")
+    src = dav.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", default=None, help="a GOAE training config (its generator section); its values: "
+                                                    "--config.KEY=VALUE, e.g. --config.generator.checkpoint=PKL")
+    src.add_argument("--generator", default=None, help="a generator checkpoint (official .pkl / .pth or a converted "
+                                                       "directory)")
+    dav.add_argument("--out", required=True, help="JSON file to write (config.losses.bg_depth_file)")
+    dav.add_argument("--num", type=int, default=1000, help="canonical samples (the paper: 100000)")
+    dav.add_argument("--batch", type=int, default=8, help="samples per compiled call")
+    dav.add_argument("--threshold", type=float, default=0.5, help="accumulated opacity below this = background")
+    dav.add_argument("--truncation-psi", type=float, default=1.0)
+    dav.add_argument("--seed", type=int, default=0)
+    dav.add_argument("--face-parsing", default="", help="a face-parsing network (none in this project: refused)")
+
+
 def build_parser():
     parser = _Parser(prog="inversion3d", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval):
+    for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval,
+                _add_depth_avg):
         add(sub)
     return parser
 
