@@ -21,15 +21,33 @@ from inversion3d import viz
 from inversion3d.data import pipeline, tfds_builder
 from inversion3d.training import checkpoint, gan, nonfinite, optim, sharding, state as state_lib, step as step_lib
 from inversion3d.training import stopping, writers
-from inversion3d.training.inputs import DeviceIterator, PairSource
+from inversion3d.training.inputs import DeviceIterator, MixedSource, PairSource, check_pseudo_fraction
+
+
+MIX_SALT = 0x313  # fold_in tag of the mixed source's row choice (apart from the pairs' own draws)
 
 
 def make_input(config, method, frozen, key, mesh):
-    """The method's pseudo-pair source, or a grain pipeline over an aligned folder (tfds)."""
+    """The method's pseudo-pair source ('generator'), a grain pipeline over an aligned folder
+    ('folder', tfds), or both mixed at data.pseudo_fraction ('mixed', inputs.MixedSource)."""
     batch = int(config.batch_size)
     sharding.local_batch_size(batch, mesh)  # validates divisibility
-    if config.data.source in ("generator", "synthetic"):
-        return PairSource(method.pair_fn, frozen, key, batch, mesh)
+    d = config.data
+    pairs = lambda: PairSource(method.pair_fn, frozen, key, batch, mesh,  # noqa: E731
+                               num_pairs=int(d.get("num_pairs", 0)))
+    if d.source in ("generator", "synthetic"):
+        return pairs()
+    if d.source == "mixed":
+        fraction = float(d.get("pseudo_fraction", 0.5))
+        check_pseudo_fraction(fraction)  # before the folder is read
+        return MixedSource(_folder_input(config, mesh), pairs(), fraction, jax.random.fold_in(key, MIX_SALT), batch,
+                           mesh)
+    return _folder_input(config, mesh)
+
+
+def _folder_input(config, mesh):
+    """Global batches of an aligned folder / dataset_tool zip (mirrored with the camera at data.mirror_prob)."""
+    batch = int(config.batch_size)
     d = config.data
     # data.folder: an aligned folder or an EG3D dataset_tool .zip, read in place; larger images are
     # area-averaged down to data.resolution like the generator's renders.

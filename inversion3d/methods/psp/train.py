@@ -45,7 +45,7 @@ from inversion3d.methods.psp import losses, pipeline
 from inversion3d.training import gan, loss_networks, step as step_lib
 
 ENCODERS = ("psp", "e4e")
-SOURCES = ("generator", "folder")
+SOURCES = ("generator", "folder", "mixed")  # training/loop.make_input
 REAL_W_SALT = 0x4E4  # fold_in salt: the real-w draws never reuse the update keys
 TERMS = ("l2", "lpips", "id", "w_norm", "delta_reg", "w_discriminator")  # config.losses weights
 

@@ -48,7 +48,7 @@ from inversion3d.networks import build as build_network
 from inversion3d.training import loss_networks, step as step_lib
 
 NETS = ("psp", "triplanenet")
-SOURCES = ("generator", "folder")
+SOURCES = ("generator", "folder", "mixed")  # training/loop.make_input
 
 
 def generator_config(g) -> EG3DConfig:
