@@ -76,7 +76,7 @@ def test_resume_equals_straight_run(run):
     assert [r["loss"] for r in run["resumed_rows"][K:]] == [r["loss"] for r in run["rows"][K:]]
 
 
-def test_goae_stage2_keeps_the_encoder_frozen(run):
+def test_afa_stage_keeps_the_encoder_frozen(run):
     """Steps K..N move AFA but not the encoder (its optimiser is never applied)."""
     if run["name"] != "goae_stage2":
         pytest.skip("goae_stage2 only")
