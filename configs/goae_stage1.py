@@ -41,7 +41,13 @@ def get_config():
     config.generator.ray_chunk = generators.RAY_CHUNK
 
     config.data = ml_collections.ConfigDict()
-    config.data.source = "generator"  # generator (pseudo-pairs) | folder (aligned photos + dataset.json)
+    config.data.source = "generator"  # generator (pseudo-pairs) | folder (aligned photos + dataset.json) | mixed
+    # data.source='mixed': this share of each batch is pseudo-pairs, the rest folder photos. GOAE (goae.txt,
+    # Experiment setup: "we use FFHQ for training"), TriPlaneNet v2 and pSp / e4e train on real photos only (0.0: their runs
+    # use source='folder'); E3DGE trains on pseudo-pairs only (1.0); the Dual Encoder found real + synthetic
+    # better than either (dual-encoder.txt §5.2, Table 4) without a ratio: 0.5 is chosen.
+    config.data.pseudo_fraction = 0.5
+    config.data.num_pairs = 0  # pseudo-pair pool size (0 = a new pair per example; tests: one fixed batch)
     config.data.resolution = 128  # the generator's output size: GOAE's input (encoders.md §1.4, AFA input)
     config.data.image_key = "image"  # pairs are the super-resolved image, what the pipeline compares
     config.data.truncation_psi = 0.7  # pseudo-pairs as configs/toy_psp.py (EG3D's sampling default)
@@ -79,7 +85,7 @@ def get_config():
     config.losses.r1_gamma = 10.0  # R1 on real codes, GOAE text after Eq. 11
     config.losses.r1_every = 16  # lazy R1 interval (e4e / StyleGAN2, training.md §4)
     config.losses.real_truncation_psi = 1.0  # real codes: plain mapping outputs at the canonical camera (Eq. 2)
-    # D_avg (Eq. 4): a JSON from `python -m inversion3d.methods.goae.depth_avg --config THIS --out F`
+    # D_avg (Eq. 4): a JSON from `inversion3d depth-avg --config configs/goae_stage1.py --out F`
     # (depth_avg + the opacity threshold it used), else the two numbers below.
     config.losses.bg_depth_file = ""
     config.losses.bg_depth_avg = 2.76  # the depth_avg command on this generator: 2.7595 (64 samples, threshold 0.25)

@@ -1,8 +1,8 @@
 """GOAE stage 1 at the paper's sizes: the released GOAEncoder (Swin-V2 at 256 px, 14 x 512 w+)
 against the canonical latent discriminator on EG3D FFHQ 512 (GOAE paper §4.1, §4.5; training.md §5).
 
-  .venv/bin/python -m inversion3d.methods.goae.depth_avg --config configs/goae_stage1_full.py \
-      --config-override generator.checkpoint=ffhqrebalanced512-128.pkl --num 10000 --out out/depth_avg.json
+  .venv/bin/inversion3d depth-avg --config configs/goae_stage1_full.py \
+      --config.generator.checkpoint=ffhqrebalanced512-128.pkl --num 10000 --out out/depth_avg.json
   .venv/bin/python -m experiments.train --config=configs/goae_stage1_full.py --workdir=out/goae1_full \
       --config.generator.checkpoint=ffhqrebalanced512-128.pkl --config.losses.bg_depth_file=out/depth_avg.json \
       --config.losses.lpips_weights=weights/lpips --config.losses.arcface_weights=model_ir_se50.pth \

@@ -40,7 +40,13 @@ def get_config():
     config.generator.ray_chunk = generators.RAY_CHUNK
 
     config.data = ml_collections.ConfigDict()
-    config.data.source = "generator"  # generator (pseudo-pairs) | folder (aligned photos + dataset.json)
+    config.data.source = "generator"  # generator (pseudo-pairs) | folder (aligned photos + dataset.json) | mixed
+    # data.source='mixed': this share of each batch is pseudo-pairs, the rest folder photos. GOAE (goae.txt,
+    # Experiment setup: "we use FFHQ for training"), TriPlaneNet v2 and pSp / e4e train on real photos only (0.0: their runs
+    # use source='folder'); E3DGE trains on pseudo-pairs only (1.0); the Dual Encoder found real + synthetic
+    # better than either (dual-encoder.txt §5.2, Table 4) without a ratio: 0.5 is chosen.
+    config.data.pseudo_fraction = 0.5
+    config.data.num_pairs = 0  # pseudo-pair pool size (0 = a new pair per example; tests: one fixed batch)
     config.data.resolution = 32  # tiny: the 128 px renders are area-averaged to 32 px
     config.data.image_key = "image"  # the super-resolved output, what inference returns
     config.data.truncation_psi = 0.7  # pseudo-pairs as configs/toy_psp.py

@@ -15,6 +15,7 @@
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
   inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=N --out DIR
   inversion3d export WORKDIR --out DIR   (a training run's encoders; `invert --encoder WORKDIR` works too)
+  inversion3d depth-avg --config configs/goae_stage1.py|--generator CKPT --out depth_avg.json [--config.KEY=VALUE]
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
 config values are overridden with ml_collections' syntax, `--config.KEY=VALUE` (app/loading.py).
@@ -40,6 +41,7 @@ COMMANDS = {
     "train-direction": ("train_direction", "run", ("config",)),
     "synth-data": ("synth_data", "run", ("config",)),
     "export": ("export", "run", ()),
+    "depth-avg": ("depth_avg", "run", ("config",)),
 }
 OVERRIDE_FLAGS = ("config", "generator")
 DASH_VALUE_FLAGS = ("--strength", "--density-threshold")  # values may start with "-" (-3:3:7, -1e9): argparse reads a flag
@@ -227,6 +229,8 @@ def _add_edit(sub):
     td.add_argument("--out", required=True, help="output .npy, (1, num_ws, w_dim) as the released files")
     td.add_argument("--layers", default="", help="ws rows the saved direction fills (default: all)")
     td.add_argument("--config", default=None, help="editing config (default configs/editing.py; --config.KEY=VALUE)")
+
+
 def _add_synth_data(sub):
     synth = sub.add_parser("synth-data", help="render a split of the procedural head dataset (images, cameras; "
                                               "depth and masks for test splits) into an aligned folder")
@@ -235,12 +239,29 @@ def _add_synth_data(sub):
     synth.add_argument("--out", required=True, help="dataset root (splits add to it; reruns resume)")
 
 
+def _add_depth_avg(sub):
+    dav = sub.add_parser("depth-avg", help="GOAE's D_avg: mean background depth of canonical generator samples "
+                                           "-> the JSON losses.bg_depth_file reads")
+    src = dav.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", default=None, help="a GOAE training config (its generator section); its values: "
+                                                    "--config.KEY=VALUE, e.g. --config.generator.checkpoint=PKL")
+    src.add_argument("--generator", default=None, help="a generator checkpoint (official .pkl / .pth or a converted "
+                                                       "directory)")
+    dav.add_argument("--out", required=True, help="JSON file to write (config.losses.bg_depth_file)")
+    dav.add_argument("--num", type=int, default=1000, help="canonical samples (the paper: 100000)")
+    dav.add_argument("--batch", type=int, default=8, help="samples per compiled call")
+    dav.add_argument("--threshold", type=float, default=0.5, help="accumulated opacity below this = background")
+    dav.add_argument("--truncation-psi", type=float, default=1.0)
+    dav.add_argument("--seed", type=int, default=0)
+    dav.add_argument("--face-parsing", default="", help="a face-parsing network (none in this project: refused)")
+
+
 def build_parser():
     parser = _Parser(prog="inversion3d", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_add_demo, _add_render, _add_convert_and_info, _add_invert, _add_preprocess, _add_eval,
-                _add_edit, _add_synth_data, _add_export):
+                _add_edit, _add_synth_data, _add_export, _add_depth_avg):
         add(sub)
     return parser
 

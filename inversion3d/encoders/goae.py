@@ -16,6 +16,14 @@ SLOPE = 0.01  # every LeakyReLU of the heads (torch default)
 ROWS = {"coarse": 3, "mid": 3, "fine": 7}  # rows 1-3, 4-6, 7-13 of the 14 (§1.2)
 
 
+def head_rows(num_ws: int) -> dict:
+    """Rows per head: ROWS for the released 14; for a smaller generator (test-size tri-planes, e.g.
+    10 ws at 64^2) the fine head takes what is left after base + coarse + mid (at least one row)."""
+    if num_ws < 8:
+        raise ValueError(f"num_ws: GOAEncoder needs >= 8 rows (base + 3 coarse + 3 mid + fine), got {num_ws}")
+    return dict(ROWS, fine=num_ws - 1 - ROWS["coarse"] - ROWS["mid"])
+
+
 def mlp(x, out: int, name: str):
     """MLP(a -> out) on the last axis, Linear modules named `{name}_0`, `{name}_2`."""
     h = leaky_relu(Linear(x.shape[-1], name=f"{name}_0")(x), SLOPE)
@@ -41,7 +49,7 @@ def pooled_code(tokens, spatial_rows: int, spatial: str, channel: str, w_dim: in
 class GOAEncoder(nn.Module):
     """images (N, 256, 256, 3) in [-1, 1] -> (ws (N, 14, 512), ws_base (N, 14, 512)) (§1.2).
 
-    ws = ws_base + [0 | coarse (3) | mid (3) | fine (7)] deltas. `latent_avg` (the generator's
+    ws = ws_base + [0 | coarse (3) | mid (3) | fine (7)] deltas (fine: num_ws - 7 rows, `head_rows`). `latent_avg` (the generator's
     mapping w_avg, (512,)) is added to ws when given (the `Net` wrapper's start_from_latent_avg);
     ws_base is returned without it. `stage` is the progressive switch (0: base only, 1: + coarse,
     2: + mid, 3: all); the inference stage is 3. The call argument `stage` (an int or a traced
@@ -73,7 +81,7 @@ class GOAEncoder(nn.Module):
         kv["fine"] = lift(feats["x_fine"], fine_widths, "mapper_fine_channel") + jnp.swapaxes(to_fine, 1, 2)
 
         deltas = [jnp.zeros((n, 1, w), ws_base.dtype)]
-        for level, (scale, rows) in enumerate(ROWS.items(), start=1):
+        for level, (scale, rows) in enumerate(head_rows(self.num_ws).items(), start=1):
             query = pooled_code(feats["x_query"], rows, f"mapper_query_spatial_{scale}",
                                 f"mapper_query_channel_{scale}", w)
             delta = CrossAttention(self.nhead, self.dim_feedforward, name=f"cross_att_{scale}")(query, kv[scale])

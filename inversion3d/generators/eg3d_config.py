@@ -220,3 +220,14 @@ class EG3DConfig:
             num_fp16_res=int(init_kwargs.get("num_fp16_res", 0)), sr_num_fp16_res=sr_fp16,
             # the project's tiny trained EG3D (configs/eg3d_gan.py) also shrinks its planes this way
             triplane_resolution=int(rk.get("triplane_size", 256)), **pano_fields)
+
+
+def with_triplane_resolution(cfg: EG3DConfig, resolution: int) -> EG3DConfig:
+    """cfg with tri-planes of resolution x resolution (num_ws = 2 (log2 resolution - 1)); 0 keeps cfg's.
+    For test-size training runs: the backbone's cost grows with resolution^2 and the tiny generator's
+    is 256 like EG3D's; a released checkpoint's resolution is its own."""
+    if resolution == 0 or resolution == cfg.triplane_resolution:
+        return cfg
+    if resolution < 8 or resolution & (resolution - 1):
+        raise ValueError(f"generator.triplane_resolution: expected 0 or a power of two >= 8, got {resolution}")
+    return dataclasses.replace(cfg, triplane_resolution=int(resolution))

@@ -21,27 +21,40 @@ from inversion3d import viz
 from inversion3d.data import pipeline, tfds_builder
 from inversion3d.training import checkpoint, gan, nonfinite, optim, sharding, state as state_lib, step as step_lib
 from inversion3d.training import evaluation, stopping, writers
-from inversion3d.training.inputs import DeviceIterator, MixedSource, PairSource
+from inversion3d.training.inputs import DeviceIterator, MixedSource, PairSource, PhotosBesidePairs, check_pseudo_fraction
+
+
+MIX_SALT = 0x313  # fold_in tag of the mixed source's row choice (apart from the pairs' own draws)
 
 
 def make_input(config, method, frozen, key, mesh):
-    """The method's pseudo-pair source, a grain pipeline over an aligned folder (tfds), or for
-    data.source 'mixed' both: method.num_real rows of folder photos beside the rest of the batch
-    as pairs (MixedSource; E3DGE)."""
+    """The method's pseudo-pair source ('generator'), a grain pipeline over an aligned folder
+    ('folder', tfds), or both ('mixed'): rows mixed at data.pseudo_fraction (inputs.MixedSource), or,
+    for a method with `num_real` whose pairs carry more than image + c (E3DGE), method.num_real folder
+    rows beside batch - num_real pairs (inputs.PhotosBesidePairs)."""
     batch = int(config.batch_size)
     sharding.local_batch_size(batch, mesh)  # validates divisibility
-    if config.data.source in ("generator", "synthetic"):
-        return PairSource(method.pair_fn, frozen, key, batch, mesh)
-    if config.data.source == "mixed":
-        real = int(method.num_real)
-        sharding.local_batch_size(real, mesh)
-        sharding.local_batch_size(batch - real, mesh)
-        return MixedSource(PairSource(method.pair_fn, frozen, key, batch - real, mesh), _folder_input(config, real, mesh))
+    d = config.data
+    pairs = lambda size: PairSource(method.pair_fn, frozen, key, size, mesh,  # noqa: E731
+                                    num_pairs=int(d.get("num_pairs", 0)))
+    if d.source in ("generator", "synthetic"):
+        return pairs(batch)
+    if d.source == "mixed":
+        real = int(getattr(method, "num_real", 0))
+        if real:
+            sharding.local_batch_size(real, mesh)
+            sharding.local_batch_size(batch - real, mesh)
+            return PhotosBesidePairs(pairs(batch - real), _folder_input(config, real, mesh))
+        fraction = float(d.get("pseudo_fraction", 0.5))
+        check_pseudo_fraction(fraction)  # before the folder is read
+        return MixedSource(_folder_input(config, batch, mesh), pairs(batch), fraction,
+                           jax.random.fold_in(key, MIX_SALT), batch, mesh)
     return _folder_input(config, batch, mesh)
 
 
 def _folder_input(config, batch, mesh):
-    """Batches of `batch` aligned photos (data.folder) on the mesh."""
+    """Global batches of `batch` rows of an aligned folder / dataset_tool zip (mirrored with the camera
+    at data.mirror_prob) on the mesh."""
     d = config.data
     # data.folder: an aligned folder or an EG3D dataset_tool .zip, read in place; larger images are
     # area-averaged down to data.resolution like the generator's renders.

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from inversion3d import camera
+from inversion3d.app import cli
 from inversion3d.methods import registry
 from inversion3d.methods.goae import depth_avg
 from inversion3d.methods.goae.losses import progressive_stage
@@ -148,17 +149,46 @@ def test_progressive_stage_rejects_bad_thresholds():
         progressive_stage(0, (20, 10, 30))
 
 
-def test_depth_avg_of_a_generator(tmp_path):
+def test_depth_avg_command_of_a_generator(tmp_path, capsys):
+    """`inversion3d depth-avg --config CONFIG --config.KEY=VALUE`: the override reaches the generator
+    section (neural rendering 8 px: 64 pixels a sample), the JSON is what stage 1 reads."""
     out = tmp_path / "depth_avg.json"
-    result = depth_avg.main(["--config", str(REPO / "configs" / "goae_stage1.py"), "--out", str(out),
-                             "--num", "3", "--batch", "2", "--threshold", "0.25"])
+    code = cli.main(["depth-avg", "--config", str(REPO / "configs" / "goae_stage1.py"), "--out", str(out),
+                     "--num", "3", "--batch", "2", "--threshold", "0.25",
+                     "--config.generator.neural_rendering_resolution=8"])
+    printed = capsys.readouterr().out
+    assert code == cli.EXIT_OK, printed
+    result = json.loads(out.read_text())
     cfg, _, _ = load_generator(config(1).generator)
     r = cfg.render
     assert math.isfinite(result["depth_avg"]) and r.ray_start <= result["depth_avg"] <= r.ray_end
     assert result["mask"] == "generator-opacity" and result["num_samples"] == 4
     assert 0 < result["background_fraction"] <= 1
+    # 4 samples x 8 x 8 pixels: the fraction is a count over 256 pixels
+    assert float(result["background_fraction"] * 256).is_integer()
     assert depth_avg.read(str(out)) == (result["depth_avg"], 0.25)
-    assert json.loads(out.read_text())["generator"].endswith("goae_stage1.py")
+    assert result["generator"].endswith("goae_stage1.py")
+    assert "generator-opacity" in printed and "no face-parsing network" in printed
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--config.generator.no_such_key=1"], "no_such_key"),
+    (["--config.generator.neural_rendering_resolution=abc"], "neural_rendering_resolution"),
+    (["--num", "0"], "--num"),
+    (["--face-parsing", "bisenet.pth"], "face-parsing"),
+])
+def test_depth_avg_command_bad_input_is_one_line(tmp_path, capsys, extra, needle):
+    code = cli.main(["depth-avg", "--config", str(REPO / "configs" / "goae_stage1.py"), "--out",
+                     str(tmp_path / "d.json"), *extra])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE and err.count("\n") == 1 and needle in err, err
+    assert not (tmp_path / "d.json").exists()
+
+
+def test_depth_avg_command_generator_takes_no_overrides(tmp_path, capsys):
+    code = cli.main(["depth-avg", "--generator", str(tmp_path), "--out", str(tmp_path / "d.json"),
+                     "--config.generator.ray_chunk=8"])
+    assert code == cli.EXIT_USAGE and "need --config" in capsys.readouterr().err
 
 
 def test_depth_avg_without_background_pixels():

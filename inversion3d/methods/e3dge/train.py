@@ -5,7 +5,7 @@ Two networks, each with its own optimiser (config.optim.encoder / config.optim.l
   'local'    encoders/e3dge.LocalBranch: residual features, the 2D aligner, the per-point fusion.
 Data (config.data.source): 'generator' = two-view pseudo-pairs (pairs.py: z, two cameras, both
 renders, depths, ws); 'mixed' = those plus real aligned photos (config.data.folder) making up
-round(data.real_fraction x batch) rows of every batch (the loop's MixedSource; e3dge.md §6: pure
+round(data.real_fraction x batch) rows of every batch (the loop's PhotosBesidePairs; e3dge.md §6: pure
 synthetic training generalises poorly). Every pair is used twice with reference and query swapped
 (§2.3 cycle training): the rows are [view 1; view 2; real], their query views [view 2; view 1; -].
 One step (as TriPlaneNet's): the encoder update on its loss, then the local branch's update on its

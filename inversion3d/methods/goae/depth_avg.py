@@ -6,22 +6,22 @@ face-parsing network, so the mask is the generator's own accumulated opacity: a 
 when its weights_sum is below a threshold (`losses.opacity_background`, the same rule the stage-1
 L_BG uses). The result says which mask it used.
 
-  python -m inversion3d.methods.goae.depth_avg --config configs/goae_stage1_full.py \
-      --config-override generator.checkpoint=ffhqrebalanced512-128.pkl --out depth_avg.json
-  python -m inversion3d.methods.goae.depth_avg --generator ffhqrebalanced512-128.pkl --out depth_avg.json
+The command is `inversion3d depth-avg` (inversion3d/app/depth_avg.py):
+
+  inversion3d depth-avg --config configs/goae_stage1_full.py \
+      --config.generator.checkpoint=ffhqrebalanced512-128.pkl --out depth_avg.json
+  inversion3d depth-avg --generator ffhqrebalanced512-128.pkl --out depth_avg.json
 
 The JSON ({depth_avg, threshold, mask, ...}) is what `config.losses.bg_depth_file` reads.
 """
-import argparse
-import importlib.util
 import json
 import math
-import sys
 
 import jax
 import jax.numpy as jnp
 
 from inversion3d import camera
+from inversion3d.files import atomic_write
 from inversion3d.generators import eg3d
 from inversion3d.methods.goae.losses import opacity_background
 
@@ -61,9 +61,12 @@ def estimate(cfg, variables, num: int, batch: int, key, threshold: float = 0.5, 
 
 
 def write(path: str, result: dict, source: str = "") -> None:
-    """Writes `estimate`'s dict (plus the generator source) as JSON."""
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(dict(result, generator=source), f, indent=1)
+    """Writes `estimate`'s dict (plus the generator source) as JSON, atomically."""
+    def dump(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(dict(result, generator=source), f, indent=1)
+
+    atomic_write(path, dump)
 
 
 def read(path: str):
@@ -74,61 +77,3 @@ def read(path: str):
         return float(data["depth_avg"]), float(data["threshold"])
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ValueError(f"losses.bg_depth_file: {path} is not a depth_avg JSON ({err})") from None
-
-
-def _load_config(path: str, overrides):
-    spec = importlib.util.spec_from_file_location("goae_train_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config()
-    for item in overrides:
-        key, _, value = item.partition("=")
-        node = config
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node[p]
-        node[leaf] = type(node[leaf])(value) if node[leaf] is not None else value
-    return config
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--config", help="a GOAE training config: its generator section (checkpoint or init_kwargs)")
-    src.add_argument("--generator", help="a generator checkpoint (official .pkl / .pth or a converted directory)")
-    parser.add_argument("--config-override", action="append", default=[], metavar="KEY=VALUE",
-                        help="config field override, e.g. generator.checkpoint=PATH (repeatable)")
-    parser.add_argument("--out", required=True, help="JSON file to write (config.losses.bg_depth_file)")
-    parser.add_argument("--num", type=int, default=1000, help="canonical samples (the paper: 100000)")
-    parser.add_argument("--batch", type=int, default=8, help="samples per compiled call")
-    parser.add_argument("--threshold", type=float, default=0.5, help="weights_sum below this = background")
-    parser.add_argument("--truncation-psi", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--face-parsing", default="", help="a face-parsing network (not available in this project)")
-    args = parser.parse_args(argv)
-    if args.face_parsing:
-        raise SystemExit("--face-parsing: this project has no face-parsing network; leave it out to use the "
-                         "generator's accumulated opacity as the background mask")
-    from inversion3d.methods.goae.train import load_generator  # the training configs' generator section
-
-    if args.config:
-        config = _load_config(args.config, args.config_override)
-        gen_section, source = config.generator, args.config
-    else:
-        import ml_collections
-
-        gen_section = ml_collections.ConfigDict(dict(checkpoint=args.generator, init_kwargs={},
-                                                     neural_rendering_resolution=0, ray_chunk=4096))
-        source = args.generator
-    cfg, variables, rendering_kwargs = load_generator(gen_section, jax.random.PRNGKey(args.seed))
-    result = estimate(cfg, variables, args.num, args.batch, jax.random.PRNGKey(args.seed + 1), args.threshold,
-                      args.truncation_psi, rendering_kwargs=rendering_kwargs)
-    write(args.out, result, source)
-    print(f"D_avg = {result['depth_avg']:.4f} over {result['num_samples']} canonical samples; background mask: "
-          f"{result['mask']} (weights_sum < {result['threshold']}, no face-parsing network), "
-          f"{100 * result['background_fraction']:.1f}% of pixels; written to {args.out}")
-    return result
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -21,7 +21,7 @@ import numpy as np
 from inversion3d import camera
 from inversion3d.data import pseudo_pairs
 from inversion3d.generators import eg3d
-from inversion3d.generators.eg3d_config import EG3DConfig
+from inversion3d.generators.eg3d_config import EG3DConfig, with_triplane_resolution
 from inversion3d.inversion.common import check_ws
 from inversion3d.losses.reconstruction import at_resolution, reconstruction_terms
 from inversion3d.methods import evaluation
@@ -29,7 +29,7 @@ from inversion3d.networks import build, config_of
 from inversion3d.nn import precision
 from inversion3d.training import loss_networks
 
-SOURCES = ("generator", "folder")
+SOURCES = ("generator", "folder", "mixed")  # training/loop.make_input
 REC_TERMS = ("l2", "lpips", "id")  # L_rec (Eq. 10); a term is left out when its network is ('' weights)
 
 
@@ -39,7 +39,8 @@ def load_generator(section, rng=None):
     section.checkpoint: an official .pkl / .pth or a converted directory (api.load_generator; the
     file carries init_kwargs); '' = random weights from section.init_kwargs, drawn from `rng`
     (variables None when rng is None: the loop draws them in `frozen`).
-    section.neural_rendering_resolution (0 = the file's, else 64), section.ray_chunk.
+    section.neural_rendering_resolution (0 = the file's, else 64), section.ray_chunk,
+    section.triplane_resolution (random weights only; 0 or absent = the kwargs' 256).
     """
     nrr = int(section.get("neural_rendering_resolution", 0) or 0) or None
     chunk = section.get("ray_chunk")
@@ -55,6 +56,8 @@ def load_generator(section, rng=None):
                          "(random weights), got neither")
     kwargs = section.init_kwargs
     cfg = EG3DConfig.from_official(kwargs, neural_rendering_resolution=nrr or 64, ray_chunk=chunk)
+    # test-size runs only: smaller tri-planes (fewer ws; the encoder's fine head shrinks to match)
+    cfg = with_triplane_resolution(cfg, int(section.get("triplane_resolution", 0) or 0))
     variables = None if rng is None else eg3d.init_variables(cfg, rng)
     return cfg, variables, dict(kwargs.get("rendering_kwargs", {}))
 
@@ -74,7 +77,7 @@ class GOAETraining:
         self.gen_cfg, self._gen_vars, rendering_kwargs = load_generator(config.generator)
         cfg = self.gen_cfg
         self.pair_fn = pseudo_pairs.make_generator_pairs(cfg, config.data)
-        enc = dict(config.model.encoder.to_dict(), w_dim=cfg.w_dim)
+        enc = dict(config.model.encoder.to_dict(), w_dim=cfg.w_dim, num_ws=cfg.num_ws)  # 14 at EG3D's 256 planes
         self.encoder, _ = build("goae", enc)
         # encoder.dtype: the encoder's (and AFA's) compute dtype (nn/precision.py); params stay float32
         self.encoder = precision.with_dtype(self.encoder, precision.config_dtype(config))

@@ -11,7 +11,7 @@ every losses.r1_every steps the lazy R1 update of the discriminator on real code
 The encoder's w+ render at the input camera is `pipeline.encode`'s render 1 (inference's own).
 L_BG renders the same tri-planes at the canonical camera: its depth over background pixels
 (the generator's opacity mask, losses.opacity_background) is pulled toward D_avg
-(losses.bg_depth_file from `python -m inversion3d.methods.goae.depth_avg`, or losses.bg_depth_avg).
+(losses.bg_depth_file from `inversion3d depth-avg`, or losses.bg_depth_avg).
 The heads unlock progressively (coarse -> mid -> fine at model.stage_thresholds): the stage is a
 traced function of the step, so one compiled step serves every stage.
 """
@@ -50,8 +50,8 @@ class Method(GOAETraining):
         r = self.gen_cfg.render
         if self.uses("bg_depth") and not r.ray_start <= self.depth_avg <= r.ray_end:
             raise ValueError(f"losses.bg_depth_avg: D_avg {self.depth_avg} is outside the generator's ray range "
-                             f"[{r.ray_start}, {r.ray_end}]; estimate it with `python -m "
-                             "inversion3d.methods.goae.depth_avg` and set losses.bg_depth_file")
+                             f"[{r.ray_start}, {r.ray_end}]; estimate it with `inversion3d "
+                             "depth-avg` and set losses.bg_depth_file")
 
     def init_variables(self, rng):
         k_e, k_d = jax.random.split(rng)

@@ -38,7 +38,7 @@ from inversion3d.discriminators.latent import LatentCodesDiscriminator
 from inversion3d.encoders.e4e import Encoder4Editing
 from inversion3d.encoders.psp import GradualStyleEncoder
 from inversion3d.generators import eg3d
-from inversion3d.generators.eg3d_config import EG3DConfig
+from inversion3d.generators.eg3d_config import EG3DConfig, with_triplane_resolution
 from inversion3d.inversion.common import w_avg
 from inversion3d.losses.reconstruction import at_resolution, reconstruction_terms, weighted_total
 from inversion3d.methods import evaluation
@@ -48,7 +48,7 @@ from inversion3d.nn import precision
 from inversion3d.training import gan, loss_networks, step as step_lib
 
 ENCODERS = ("psp", "e4e")
-SOURCES = ("generator", "folder")
+SOURCES = ("generator", "folder", "mixed")  # training/loop.make_input
 REAL_W_SALT = 0x4E4  # fold_in salt: the real-w draws never reuse the update keys
 TERMS = ("l2", "lpips", "id", "w_norm", "delta_reg", "w_discriminator")  # config.losses weights
 
@@ -81,9 +81,12 @@ def build_encoder(model_cfg, num_ws: int, w_dim: int):
 
 
 def generator_config(config):
+    """The frozen generator's EG3DConfig: config.generator's official init_kwargs + render settings,
+    and `triplane_resolution` (0 or absent = the kwargs' 256; smaller only for test-size runs)."""
     g = config.generator
-    return EG3DConfig.from_official(g.init_kwargs, neural_rendering_resolution=int(g.neural_rendering_resolution),
-                                    ray_chunk=g.get("ray_chunk"))
+    cfg = EG3DConfig.from_official(g.init_kwargs, neural_rendering_resolution=int(g.neural_rendering_resolution),
+                                   ray_chunk=g.get("ray_chunk"))
+    return with_triplane_resolution(cfg, int(g.get("triplane_resolution", 0)))
 
 
 def generator_variables(config, cfg, rng):

@@ -50,7 +50,7 @@ from inversion3d.nn import precision
 from inversion3d.training import loss_networks, step as step_lib
 
 NETS = ("psp", "triplanenet")
-SOURCES = ("generator", "folder")
+SOURCES = ("generator", "folder", "mixed")  # training/loop.make_input
 
 
 def generator_config(g) -> EG3DConfig:
