@@ -86,13 +86,15 @@ def load_encoder(source, kind: Optional[str] = None) -> Encoder:
         raise ValueError(f"kind: expected one of {KINDS} or None, got {kind!r}")
     path = os.fspath(source)
     kind, tree, meta = _read(path, kind)
-    return from_tree(kind, tree, meta["networks"], path)
+    return from_tree(kind, tree, meta["networks"], path, role=meta.get("role"))
 
 
-def from_tree(kind: str, tree: Mapping[str, Any], configs: Mapping[str, Any], path: str) -> Encoder:
+def from_tree(kind: str, tree: Mapping[str, Any], configs: Mapping[str, Any], path: str,
+              role: Optional[str] = None) -> Encoder:
     """An `Encoder` of arrays already in memory: tree {network: {'params'[, 'batch_stats']},
     ['latent_avg']} and configs {network: config} (the converted layout; also a training workdir's
-    networks, methods/workdir.py), each checked against the template its config builds."""
+    networks, methods/workdir.py), each checked against the template its config builds; role: the Dual
+    Encoder role the file records (None: none)."""
     configs = dict(configs)
     modules: Dict[str, Any] = {}
     variables: Dict[str, Any] = {}
@@ -104,4 +106,4 @@ def from_tree(kind: str, tree: Mapping[str, Any], configs: Mapping[str, Any], pa
         variables[name] = jax.tree.map(jnp.asarray, checked)
     avg = tree.get("latent_avg")
     return Encoder(kind, path, configs, modules, variables, None if avg is None else jnp.asarray(avg, jnp.float32),
-                   role=meta.get("role"))
+                   role=role)
