@@ -230,6 +230,10 @@ def run(args, overrides=()):
     if str(result["method"]) == "innout":  # per-frame edits, the OOD part composited on top
         from inversion3d.app import edit_innout
 
+        if spec["kind"] != "direction":
+            raise ValueError("--reference: In-N-Out results take --direction edits only (the OOD field has no "
+                             "region transfer)")
+
         gen = reopen_generator(args, gen_overrides, result)
         print(loading.COMPILING.format(command="edit"), flush=True)
         files.ensure_writable_dir(args.out)

@@ -36,9 +36,6 @@ def run(gen, args, config, result, spec):
     from inversion3d.methods.innout import pipeline, stage_c
     from inversion3d.methods.innout.result import read_field
 
-    if spec["kind"] != "direction":
-        raise ValueError("--reference: In-N-Out results take --direction edits only (the OOD field has no "
-                         "region transfer)")
     check_generator(gen, result)
     field, sr_delta = read_field(result["path"], result)
     cfg, out = gen.config, config.outputs
