@@ -87,8 +87,9 @@ def run(gen, args, config, result, spec):
             continue
         name = f"{base}_s{_label(float(strength))}.png"
         paths.append(viz.save_png(name, viz.to_uint8(edited["image"][s, 0])))
-        entries.append({"name": stem, "method": "innout", "yaw_deg": 0.0, "target": os.path.basename(f"{base}_input.png"),
-                        "result": os.path.basename(name), "edit": spec["name"], "strength": float(strength)})
+        entries.append({"name": stem, "method": "innout", "yaw_deg": 0.0, "result": os.path.basename(name),
+                        "target": os.path.basename(f"{base}_input.png"), "edit": spec["name"],
+                        "strength": float(strength)})
     if entries:
         paths.append(update_pairs(args.out, entries))
     return paths
