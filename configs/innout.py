@@ -73,7 +73,7 @@ def get_config():
     inf.removal_boost = 1.2  # §5 b *= 1.2 outside the removed region (clamped to 1, the clean version)
     inf.smooth_taps = (0.125, 0.375, 0.5)  # §4 causal filter [0.25, 0.75, 1] / 2 over frames t-2, t-1, t
     inf.views = 8  # ours: novel-view clip frames per input frame sweep
-    inf.edit_strength = 1.0  # ours: alpha of the plain w-offset edit (w' = w + alpha n)
+    inf.edit_strength = 1.0  # ours: --edit-direction strength (w+ + s n; released files are applied at 1, §1.1)
 
     v = config.video = ml_collections.ConfigDict()  # §4, issue 18 video path (ours where marked)
     v.smooth_window = 5  # ours: landmark / crop / camera sliding-window mean over frames (odd)

@@ -161,6 +161,10 @@ def _add_invert(sub):
     inv.add_argument("--masks", default=None, help="innout: a folder of per-frame PNG masks (white = face, black = "
                                                    "the OOD object) or one PNG")
     inv.add_argument("--depth", default=None, help="innout: a (T, H, W) .npy of monocular depth per frame")
+    inv.add_argument("--edit-direction", default=None, help="innout: a W direction .npy; also writes edited.mp4 "
+                                                            "(the in-distribution part edited, the OOD part kept)")
+    inv.add_argument("--edit-strength", type=float, default=None, help="innout: strength of --edit-direction "
+                                                                       "(default: config inference.edit_strength)")
     inv.add_argument("--out", required=True, help="output directory")
     _add_rerun_flags(inv)
     _add_max_pixels(inv)
@@ -209,7 +213,8 @@ def _add_eval(sub):
 def _add_edit(sub):
     ed = sub.add_parser("edit", help="edit an `invert` result along a W direction or with a region of another "
                                      "result: strips over strength x yaw, orbit video, depth, mesh")
-    ed.add_argument("--latent", required=True, help="STEM.npz written by `inversion3d invert` (any method)")
+    ed.add_argument("--latent", required=True, help="STEM.npz written by `inversion3d invert` (any method; "
+                                                    "In-N-Out: its OUT/latents.npz)")
     ed.add_argument("--direction", default=None, help="direction .npy (released layouts, or train-direction's)")
     ed.add_argument("--strength", default=None, help="LOW:HIGH:COUNT, a number or a comma list (default: config)")
     ed.add_argument("--layers", default=None, help="ws rows the direction edits, e.g. 4-13 (default: all)")

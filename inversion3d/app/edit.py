@@ -14,6 +14,8 @@ Per edit NAME (the direction file's stem, or ref-REGION) it writes, for the imag
   STEM_NAME_input.png, STEM_NAME_s{strength}.png: the inverted and the edited result at the input
                         camera, listed in DIR/pairs.json (with "edit"), which `inversion3d eval --data DIR`
                         turns into the editability table (In-N-Out Table 2)
+In-N-Out results (--latent OUT/latents.npz of `invert --method innout`) are edited per frame, the OOD
+part kept and composited on top (app/edit_innout.py: its files, an edited clip among them).
 The generator is the one the npz names (`invert` stores it), or --generator. PTI results edit their
 tuned generator (STEM_generator.npz beside the npz); GOAE results carry AFA's feature F* (§2).
 Constants: configs/editing.py (`--config.KEY=VALUE`).
@@ -38,6 +40,12 @@ def read_result(path, flag="--latent"):
             result = {k: data[k] for k in data.files}
     except (OSError, ValueError) as err:
         raise ValueError(f"{flag}: {path} is not an `inversion3d invert` npz ({' '.join(str(err).split())})") from None
+    from inversion3d.methods.innout import result as innout_result
+
+    if innout_result.is_innout(result):
+        innout_result.check(result, flag)
+        result["method"], result["path"] = np.asarray(innout_result.METHOD), os.path.abspath(path)
+        return result
     missing = [k for k in REQUIRED if k not in result]
     if missing:
         raise ValueError(f"{flag}: {path} lacks {', '.join(missing)} (expected the STEM.npz `inversion3d invert` writes)")
@@ -48,11 +56,11 @@ def read_result(path, flag="--latent"):
     return result
 
 
-def read_direction(path):
+def read_direction(path, flag="--direction"):
     """A direction file: .npy (released shapes, directions.DIRECTION_SHAPES) or a torch.save archive
     (GOAE's cat_*.npy are those), read without running code (converters' restricted reader)."""
     if not os.path.isfile(path):
-        raise ValueError(f"--direction: no such file: {path}")
+        raise ValueError(f"{flag}: no such file: {path}")
     with open(path, "rb") as f:
         head = f.read(6)
     if head.startswith(b"\x93NUMPY"):
@@ -62,9 +70,9 @@ def read_direction(path):
     try:
         obj = read_checkpoint_object(path)
     except CheckpointError as err:
-        raise ValueError(f"--direction: {err}") from None
+        raise ValueError(f"{flag}: {err}") from None
     if not isinstance(obj, np.ndarray):
-        raise ValueError(f"--direction: {path} holds a {type(obj).__name__}, expected one array")
+        raise ValueError(f"{flag}: {path} holds a {type(obj).__name__}, expected one array")
     return obj
 
 
@@ -111,9 +119,8 @@ def check_args(args, config):
     return result, spec
 
 
-def open_generator(args, overrides, result):
-    """--generator (with --generator.KEY=VALUE), else the generator the npz names; PTI: its tuned
-    variables. -> (gen, variables)."""
+def reopen_generator(args, overrides, result):
+    """--generator (with --generator.KEY=VALUE), else the generator the npz names."""
     if args.generator:
         gen = loading.open_generator(args.generator, "auto", overrides, name="generator")
     elif "generator" in result:
@@ -122,6 +129,12 @@ def open_generator(args, overrides, result):
                                      gen_overrides, name="generator")
     else:
         raise ValueError(f"--generator: {result['path']} names no generator (an older npz); pass --generator")
+    return gen
+
+
+def open_generator(args, overrides, result):
+    """`reopen_generator`; PTI: its tuned variables. -> (gen, variables)."""
+    gen = reopen_generator(args, overrides, result)
     variables = gen.params
     if str(result["method"]) == "pti":
         from inversion3d.inversion import pti
@@ -170,9 +183,6 @@ def direction_edit(cfg, variables, result, spec):
     from inversion3d.editing import directions
 
     method = str(result["method"])
-    if method == "in_n_out":
-        raise ValueError("--latent: In-N-Out results are edited by editing.triplane.in_n_out_edit; the `edit` "
-                         "command is not wired to In-N-Out's renderer yet")
     d = directions.as_layers(spec["array"], cfg.num_ws, cfg.w_dim, "--direction")
     d = directions.restrict(d, directions.parse_layers(spec["layers"], cfg.num_ws))
     f_star = result["afa_feature"][None] if method == "goae" else None
@@ -217,6 +227,20 @@ def run(args, overrides=()):
             raise ValueError(f"{flag}: expected >= {low}, got {value}")
     result, spec = check_args(args, config)
     spec["density_threshold"] = args.density_threshold
+    if str(result["method"]) == "innout":  # per-frame edits, the OOD part composited on top
+        from inversion3d.app import edit_innout
+
+        if spec["kind"] != "direction":
+            raise ValueError("--reference: In-N-Out results take --direction edits only (the OOD field has no "
+                             "region transfer)")
+
+        gen = reopen_generator(args, gen_overrides, result)
+        print(loading.COMPILING.format(command="edit"), flush=True)
+        files.ensure_writable_dir(args.out)
+        written = edit_innout.run(gen, args, config, result, spec)
+        for path in written:
+            print(f"[edit] {path}", flush=True)
+        return written
     gen, variables = open_generator(args, gen_overrides, result)
     cfg = gen.config
     stem = os.path.splitext(os.path.basename(args.latent))[0]

@@ -5,10 +5,14 @@ fine-tuning (methods/innout/) -> writes, in DIR:
   reconstructed.mp4  input | composite reconstruction per frame
   ood_removed.mp4    the in-distribution part alone (OOD removal, in-n-out.md §5)
   novel_view.mp4     the composite seen from a yaw sweep across the clip
-  edited.mp4         with --edit-direction: the in-distribution part edited, the OOD part kept
-  latents.npz        per-frame ws, codes, cameras, stage A's w_cano / residuals, loss curves
+  edited.mp4         with --edit-direction FILE [--edit-strength S]: every frame's in-distribution part
+                     edited (w+ + S n and its tri-planes, inversion3d/editing), the OOD part composited on top
+  latents.npz        method 'innout', per-frame ws, codes, cameras, stage A's w_cano / residuals, loss
+                     curves and the generator reference (methods/innout/result.py)
   field.npz          the OOD field (planes, decoder) and the SR delta (stage C)
 A still image is a 1-frame clip (the mp4s have one frame; recon.png is written too).
+`inversion3d edit --latent OUT/latents.npz --direction d.npy` edits the result afterwards (strips,
+orbit, depth, the edited clip).
 """
 import os
 import time
@@ -22,8 +26,9 @@ from inversion3d.app.video import write_video
 YAW_RANGE = 0.35  # the `invert` novel-view sweep (+-20 degrees)
 
 
-def run(args, overrides=()):
-    """Checks the flags, reads the clip, loads the models and runs every stage."""
+def run(args, overrides=(), reference=None):
+    """Checks the flags, reads the clip, loads the models and runs every stage. reference: (source,
+    gen, overrides) -> the generator entries of the npz (app/invert.generator_reference)."""
     if len(args.images) != 1:
         raise ValueError(f"IMAGES: --method innout takes one image or clip, got {len(args.images)}")
     if args.camera not in ("frontal", "photo"):
@@ -33,13 +38,20 @@ def run(args, overrides=()):
             raise ValueError(f"--{flag}: not used by --method innout")
     if args.lpips and not os.path.exists(args.lpips):
         raise ValueError(f"--lpips: no such file or directory: {args.lpips}")
+    direction = read_edit_direction(args)
     config = loading.load_config(args.config or os.path.join(loading.CONFIG_DIR, "innout.py"),
                                  [a for a in overrides if loading.is_override(a, "config")])
     if args.steps is not None:
         config.stage_b.steps = args.steps
     files.ensure_writable_dir(args.out)
-    gen = loading.open_generator(args.generator, args.kind, [a for a in overrides if loading.is_override(a, "generator")],
-                                 name="generator")
+    gen_overrides = [a for a in overrides if loading.is_override(a, "generator")]
+    gen = loading.open_generator(args.generator, args.kind, gen_overrides, name="generator")
+    edit = None
+    if direction is not None:
+        from inversion3d.editing.directions import as_layers
+
+        strength = config.inference.edit_strength if args.edit_strength is None else args.edit_strength
+        edit = (as_layers(direction, gen.config.num_ws, gen.config.w_dim, "--edit-direction"), float(strength))
     size = gen.config.img_resolution
     frames, fps = clip.read_frames(args.images[0], int(config.video.max_frames))
     if args.camera == "photo":
@@ -57,7 +69,22 @@ def run(args, overrides=()):
 
         lpips = load_lpips(args.lpips)
     return invert_clip(gen, frames, labels, config, args.out, masks=masks, depth=depth, lpips=lpips,
-                       fps=float(config.video.fps) or fps, views=args.views)
+                       fps=float(config.video.fps) or fps, views=args.views, edit=edit,
+                       source=None if reference is None else reference(args.generator, gen, gen_overrides))
+
+
+def read_edit_direction(args):
+    """--edit-direction FILE (released layouts; app/edit.read_direction) or None; --edit-strength needs it."""
+    path, strength = getattr(args, "edit_direction", None), getattr(args, "edit_strength", None)
+    if strength is not None and not path:
+        raise ValueError("--edit-strength: needs --edit-direction")
+    if strength is not None and not np.isfinite(strength):
+        raise ValueError(f"--edit-strength: expected a finite number, got {strength}")
+    if not path:
+        return None
+    from inversion3d.app.edit import read_direction
+
+    return read_direction(path, "--edit-direction")
 
 
 def read_masks(path, num):
@@ -90,10 +117,11 @@ def w_average(gen, config, out_dir):
 
 
 def invert_clip(gen, frames, labels, config, out_dir, masks=None, depth=None, lpips=None, fps=30.0, views=8,
-                edit=None, log=None):
+                edit=None, log=None, source=None):
     """Runs stages A-C on frames (T, S, S, 3) uint8 with cameras (T, 25) and writes the outputs.
-    edit: optional (direction (w_dim,), alpha) for edited.mp4. Returns the written paths."""
-    from inversion3d.methods.innout import pipeline, stage_a, stage_b, stage_c
+    edit: optional (direction (num_ws, w_dim), strength) for edited.mp4; source: the generator
+    reference stored in latents.npz. Returns the written paths."""
+    from inversion3d.methods.innout import pipeline, result, stage_a, stage_b, stage_c
 
     log = log or (lambda *a, **k: print(*a, **k, flush=True))
     start = time.time()
@@ -135,9 +163,9 @@ def invert_clip(gen, frames, labels, config, out_dir, masks=None, depth=None, lp
         write_video(os.path.join(out_dir, "novel_view.mp4"), [viz.to_uint8(x) for x in novel["image"]], fps),
     ]
     if edit is not None:
-        ws_edit = pipeline.edit_ws(seq["ws"], edit[0], float(edit[1]))
-        edited = pipeline.render_frames(cfg, gen.params, seq, sr, cams, ws=ws_edit)
-        written.append(write_video(os.path.join(out_dir, "edited.mp4"), [viz.to_uint8(x) for x in edited["image"]], fps))
+        _, edited = pipeline.edit_frames(cfg, gen.params, seq, sr, cams, edit[0], [edit[1]])
+        written.append(write_video(os.path.join(out_dir, "edited.mp4"), [viz.to_uint8(x) for x in edited["image"][0]],
+                                   fps))
     if frames.shape[0] == 1:
         written.append(viz.save_png(os.path.join(out_dir, "recon.png"), viz.make_grid(
             [[viz.to_uint8(np.asarray(data["targets"][0])), viz.to_uint8(recon["image"][0]),
@@ -146,13 +174,7 @@ def invert_clip(gen, frames, labels, config, out_dir, masks=None, depth=None, lp
                "w_cano": np.asarray(a["w_cano"]), "residual": np.asarray(a["residual"]),
                "losses_a": a["losses"], "losses_b": b["losses"], "losses_c": c["losses"],
                "blend": recon["blend_image"], "depth": recon["image_depth"]}
-    written.append(files.atomic_write(os.path.join(out_dir, "latents.npz"), lambda tmp: np.savez(tmp, **latents)))
-    import jax
-    from flax.traverse_util import flatten_dict
-
-    tree = {"field": jax.device_get(seq["field"]), "sr_delta": jax.device_get(c["sr_delta"])}
-    flat = {"/".join(k): np.asarray(v) for k, v in flatten_dict(tree).items()}
-    written.append(files.atomic_write(os.path.join(out_dir, "field.npz"), lambda tmp: np.savez(tmp, **flat)))
+    written += result.save(out_dir, latents, seq["field"], c["sr_delta"], source)
     log(f"[innout] done in {time.time() - start:.0f}s: stage B {b['step_time']:.2f} s/step, stage C "
         f"{c['step_time']:.2f} s/step -> {out_dir}")
     return written

@@ -84,9 +84,12 @@ def run(args, overrides=()):
     if args.method == "innout":  # one image or clip, its own stages (app/innout.py)
         from inversion3d.app import innout
 
-        return innout.run(args, overrides)
+        return innout.run(args, overrides, reference=generator_reference)
     if getattr(args, "masks", None) or getattr(args, "depth", None):
         raise ValueError(f"--masks / --depth: only used by --method innout, got --method {args.method}")
+    if getattr(args, "edit_direction", None) or getattr(args, "edit_strength", None) is not None:
+        raise ValueError(f"--edit-direction / --edit-strength: only used by --method innout (other methods: "
+                         f"`inversion3d edit`), got --method {args.method}")
     check_method_flags(args, overrides)
     gen_overrides = [a for a in overrides if loading.is_override(a, "generator")]
     if args.method in OPT_METHODS:

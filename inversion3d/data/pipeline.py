@@ -18,7 +18,10 @@ def grain_dataset(records, local_batch: int, seed: int, shuffle: bool = True, mi
 
     Shuffling is a fresh permutation per epoch (grain shuffle-then-repeat); with mirror_prob > 0
     each example is mirrored (image, mask, depth and camera, data/mirror.py) with that probability.
+    local_batch >= 1 rows (a process may hold a single row).
     """
+    if int(local_batch) < 1:
+        raise ValueError(f"local_batch: expected >= 1 rows per process, got {local_batch}")
     if len(records) == 0:
         raise ValueError("records: expected a non-empty data source")
     ds = grain.MapDataset.source(records)
@@ -29,4 +32,7 @@ def grain_dataset(records, local_batch: int, seed: int, shuffle: bool = True, mi
     if mirror_prob > 0:
         ds = ds.random_map(lambda ex, rng: mirror.mirror_example(ex) if rng.random() < mirror_prob else ex,
                            seed=seed + 1)
-    return ds.batch(local_batch)[process_index::process_count]
+    # The repeated stream is endless (grain length sys.maxsize): drop_remainder keeps the batched
+    # length an exact integer division; without it grain's float ceil(maxsize / 1) overflows len()
+    # for one-row batches. An endless stream has no remainder, so the batches are the same.
+    return ds.batch(local_batch, drop_remainder=True)[process_index::process_count]

@@ -83,8 +83,8 @@ def in_n_out_edit(cfg, gen_variables, result, ws_edit):
     """In-N-Out (§3): only the in-distribution part is edited; the out-of-distribution part
     (`result['ood']`, whatever In-N-Out stores: its tri-plane residual, decoder and blending) is
     kept as it is. result: {'ws', 'planes' (the in-distribution tri-planes), 'ood', ...}.
-    Wiring note: the In-N-Out renderer composites `planes` with `ood`; it renders this result as
-    it renders an inversion (the `edit` command dispatches here once In-N-Out writes its npz)."""
+    The In-N-Out renderer composites the returned `planes` with `ood` exactly as it renders the
+    inversion (methods/innout/pipeline.edit_frame; `inversion3d edit` on an In-N-Out result)."""
     if "ood" not in result:
         raise ValueError("in_n_out_edit: the result has no 'ood' part (not an In-N-Out inversion)")
     return dict(result, ws=ws_edit, planes=planes_edit(cfg, gen_variables, result["planes"], result["ws"], ws_edit))

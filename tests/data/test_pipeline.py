@@ -99,6 +99,33 @@ def test_mirror_flips_image_and_camera(folder):
     assert plain["image"].dtype == np.float32 and -1.0 <= plain["image"].min() <= plain["image"].max() <= 1.0
 
 
+def test_one_row_per_process(folder):
+    """Batch 1 per process (a global batch of 2 on 2 processes, or 1 on one): grain's endless dataset
+    used to overflow len() here. The two processes' rows are the 2-row batch; resume is exact."""
+    train = folder[0].as_data_source("train")
+    two = pipeline.grain_dataset(train, 2, seed=7, mirror_prob=0.5, drop_keys=())
+    hosts = [pipeline.grain_dataset(train, 1, seed=7, mirror_prob=0.5, process_index=p, process_count=2,
+                                    drop_keys=()) for p in range(2)]
+    single = pipeline.grain_dataset(train, 1, seed=7, mirror_prob=0.5, drop_keys=())
+    for step in range(5):  # past the first epoch (4 rows)
+        for key in ("image", "c", "index"):
+            np.testing.assert_array_equal(np.concatenate([h[step][key] for h in hosts]), two[step][key])
+            np.testing.assert_array_equal(np.concatenate([single[2 * step][key], single[2 * step + 1][key]]),
+                                          two[step][key])
+    assert single[0]["image"].shape == (1, RES, RES, 3)
+    it = DeviceIterator(single, make_mesh(1), prefetch=1)
+    next(it)
+    state = it.get_state()
+    expected = [np.asarray(next(it)["image"]) for _ in range(3)]
+    fresh = DeviceIterator(pipeline.grain_dataset(train, 1, seed=7, mirror_prob=0.5, drop_keys=()), make_mesh(1),
+                           prefetch=1)
+    fresh.set_state(json.loads(json.dumps(state)))
+    for e in expected:
+        np.testing.assert_array_equal(np.asarray(next(fresh)["image"]), e)
+    with pytest.raises(ValueError, match="local_batch"):
+        pipeline.grain_dataset(train, 0, seed=7)
+
+
 @pytest.mark.parametrize("read_threads", [0, 2])
 def test_iterator_state_restores_exact_next_batches(folder, read_threads):
     train = folder[0].as_data_source("train")

@@ -131,12 +131,22 @@ def test_four_frame_clip_through_the_cli(gen, scene, tmp_path):
             "--config", os.path.join(loading.CONFIG_DIR, "innout_tiny.py"), "--out", str(out),
             "--config.stage_a.epochs=1", "--config.stage_b.steps=4", "--config.stage_c.epochs=1",
             "--config.w_avg_samples=200"] + [a.replace("--config.", "--generator.", 1) for a in OVERRIDES]
+    np.save(tmp_path / "d.npy", np.random.RandomState(0).randn(512).astype(np.float32) / np.sqrt(512))
+    args += ["--edit-direction", str(tmp_path / "d.npy"), "--edit-strength", "2"]
     assert cli.main(args) == 0
-    for name in ("reconstructed.mp4", "ood_removed.mp4", "novel_view.mp4", "latents.npz", "field.npz"):
+    for name in ("reconstructed.mp4", "ood_removed.mp4", "novel_view.mp4", "edited.mp4", "latents.npz", "field.npz"):
         assert (out / name).is_file(), name
     lat = np.load(out / "latents.npz")
     assert lat["ws"].shape == (4, 14, 512) and lat["codes"].shape == (4, 32)
     assert np.all(np.isfinite(lat["losses_b"])) and lat["losses_b"].shape == (4,)
+    assert str(lat["method"]) == "innout" and str(lat["generator"]) == "default"
+    edit = out / "edit"
+    assert cli.main(["edit", "--latent", str(out / "latents.npz"), "--direction", str(tmp_path / "d.npy"),
+                     "--strength", "-2,2", "--frames", "2", "--out", str(edit), "--config.outputs.shape_resolution=16",
+                     "--config.outputs.yaws_deg=(0.0,)"]) == 0
+    with np.load(edit / "out_d.npz") as npz:
+        assert npz["ws"].shape == (2, 4, 14, 512)
+    assert (edit / "out_d_clip.mp4").is_file()
 
 
 @pytest.mark.slow
