@@ -190,7 +190,11 @@ def run_optimization(args, overrides=(), gen_overrides=()):
 
 def generator_reference(source, gen, overrides=()):
     """The npz entries that let `inversion3d edit` reopen the generator: the --generator value (an
-    absolute path when it is a file or folder), its kind and the --generator.KEY=VALUE overrides."""
+    absolute path when it is a file or folder), its kind and the --generator.KEY=VALUE overrides. None
+    (a training workdir's own generator, which no file holds): the kind alone; `edit` then asks for
+    --generator."""
+    if source is None:
+        return {"generator_kind": np.asarray(gen.kind)}
     if os.path.exists(source) and source not in loading.DEFAULT_GENERATORS:
         source = os.path.abspath(source)
     return {"generator": np.asarray(str(source)), "generator_kind": np.asarray(gen.kind),
