@@ -127,15 +127,16 @@ def test_swapped_files_and_flags_are_one_line_errors(exported, tmp_path):
 def test_invert_cli_from_workdir_matches_training_forward(run, tmp_path):
     """`invert --method dual --encoder WORKDIR` (no --encoder2, no --generator): E1 and E2 of the run."""
     path, b = run
+    gen = workdir.generator(workdir.read_run(path))
+    size = gen.config.img_resolution  # the Dual input size: the image is read back unresized
     png = tmp_path / "face.png"
-    pixels = np.asarray(jax.random.randint(jax.random.PRNGKey(4), (32, 32, 3), 0, 256), np.uint8)
+    pixels = np.asarray(jax.random.randint(jax.random.PRNGKey(4), (size, size, 3), 0, 256), np.uint8)
     Image.fromarray(pixels).save(png)
     out = tmp_path / "out"
     assert cli.main(["invert", str(png), "--method", "dual", "--encoder", path, "--camera", "frontal",
                      "--out", str(out), "--views", "1"]) == 0
     saved = np.load(out / "face.npz")
-    r = workdir.read_run(path)
-    gen = workdir.generator(r)
+    assert str(saved["generator_kind"]) == "panohead"
     image = jnp.asarray(pixels, jnp.float32)[None] / 127.5 - 1
     want = _training_forward(b, gen, image, jnp.asarray(generator_frontal_label(gen))[None])
     assert_close_f32(saved["ws"], want["ws"][0], N_REDUCE)
