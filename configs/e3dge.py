@@ -2,9 +2,9 @@
 
   .venv/bin/python -m experiments.train --config=configs/e3dge.py --workdir=out/e3dge
   .venv/bin/python -m experiments.train --config=configs/e3dge.py --workdir=out/e3dge --config.total_steps=100
-  .venv/bin/python -m experiments.export_e3dge --workdir=out/e3dge --out=out/e3dge-encoder
-  .venv/bin/python -m inversion3d invert photo.png --method e3dge --encoder out/e3dge-encoder \
-      --generator default --out out/e3dge-invert
+  .venv/bin/python -m inversion3d invert photo.png --method e3dge --encoder out/e3dge --camera frontal \
+      --out out/e3dge-invert   # the workdir's latest checkpoint and the run's own generator
+  .venv/bin/python -m inversion3d export out/e3dge --out out/e3dge-encoder   # (--encoder DIR --generator ...)
 Hardware: the 2-core CPU (or any single GPU / TPU host). Expected time and metric: see the README's
 E3DGE section (measured there). The generator has random weights (configs/demo.py's seeded
 init_kwargs, neural rendering 16 px with 8 + 8 depth samples): the point is the training path.

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from inversion3d.networks import template
 from inversion3d.nn.variables import check_variables
 
-KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface", "e3dge")  # e3dge: experiments/export_e3dge.py
+KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface", "e3dge")  # e3dge: `inversion3d export` of a training run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +56,8 @@ def _read(path, kind):
     from converters.encoder_convert import convert_encoder
     from converters.load import check_finite, reading, split_arrays
     if kind == "e3dge":
-        raise ValueError(f"source: {path}: e3dge encoders are read from directories written by "
-                         "experiments/export_e3dge.py (no converter for official E3DGE files: they drive StyleSDF)")
+        raise ValueError(f"source: {path}: e3dge encoders are read from directories `inversion3d export` "
+                         "writes from a training run (no converter for official E3DGE files: they drive StyleSDF)")
     from converters.modules import guess_state_dict_kind
     from converters.torch_format import read_checkpoint_object
 
@@ -93,8 +93,8 @@ def from_tree(kind: str, tree: Mapping[str, Any], configs: Mapping[str, Any], pa
               role: Optional[str] = None) -> Encoder:
     """An `Encoder` of arrays already in memory: tree {network: {'params'[, 'batch_stats']},
     ['latent_avg']} and configs {network: config} (the converted layout; also a training workdir's
-    networks, methods/workdir.py), each checked against the template its config builds; role: the Dual
-    Encoder role the file records (None: none)."""
+    networks, methods/workdir.py), each checked against the template its config builds; role: the
+    Dual Encoder role ('e1' / 'e2') or None."""
     configs = dict(configs)
     modules: Dict[str, Any] = {}
     variables: Dict[str, Any] = {}

@@ -137,7 +137,8 @@ def _add_invert(sub):
                                                      "visible-region encoder)")
     inv.add_argument("--afa", default=None, help="goae: the AFA .pth / .pt or converted directory")
     inv.add_argument("--encoder2", default=None, help="dual: E2, the occluded-region encoder (trained with the "
-                                                      "occlusion-aware tri-plane discriminator)")
+                                                      "occlusion-aware tri-plane discriminator); not with a Dual "
+                                                      "training workdir as --encoder (it holds E1 and E2)")
     inv.add_argument("--generator", default=None, help="checkpoint, config .py, 'default' or 'default-panohead' "
                                                        "(a config's values: --generator.KEY=VALUE); required "
                                                        "unless --encoder is a training workdir (its run's)")

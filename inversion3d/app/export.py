@@ -1,5 +1,6 @@
 """`inversion3d export WORKDIR --out DIR`: a training run's latest encoder(s) as a converted directory
-(the layout `inversion3d convert` writes), read by `invert --encoder DIR` (methods/workdir.py)."""
+(the layout `inversion3d convert` writes), read by `invert --encoder DIR` (methods/workdir.py); a Dual
+Encoder run writes two, DIR/e1 and DIR/e2 (`invert --method dual --encoder DIR/e1 --encoder2 DIR/e2`)."""
 import os
 
 
@@ -8,6 +9,7 @@ def run(args, overrides=()):
 
     if not workdir.is_workdir(args.workdir):
         raise ValueError(f"WORKDIR: {args.workdir} is not a training workdir (no checkpoints/ folder)")
-    path = workdir.export(args.workdir, args.out)
-    print(f"[export] {args.workdir} -> {path} ({', '.join(sorted(os.listdir(path)))})", flush=True)
-    return path
+    paths = workdir.export(args.workdir, args.out)
+    for path in paths:
+        print(f"[export] {args.workdir} -> {path} ({', '.join(sorted(os.listdir(path)))})", flush=True)
+    return paths

@@ -18,7 +18,8 @@ refined one). pti also writes STEM_generator.npz, the tuned generator variables 
 reads it back).
 --encoder may also be a training run's workdir (methods/workdir.py: its latest checkpoint and the
 generator the run used, so --generator is optional) or a file `inversion3d export` wrote from one; a
-GOAE stage-2 run's file holds the encoder and AFA, so --afa defaults to --encoder.
+GOAE stage-2 run's file holds the encoder and AFA, so --afa defaults to --encoder; a Dual Encoder
+run holds E1 and E2, so --encoder WORKDIR needs no --encoder2.
 """
 import os
 import sys
@@ -69,9 +70,13 @@ def check_method_flags(args, overrides=()):
     for flag, value in unused:
         if value is not None:
             raise ValueError(f"{flag}: only used by --method {'|'.join(OPT_METHODS)}, got --method {args.method}")
+    one_run = args.method == "dual" and _is_workdir(args.encoder)  # a Dual run's workdir holds E1 and E2
+    if one_run and args.encoder2:
+        raise ValueError(f"--encoder2: {args.encoder} is a Dual Encoder training workdir, which holds E1 and E2; "
+                         f"drop --encoder2")
     extra = {"goae": ("--afa", args.afa), "dual": ("--encoder2", args.encoder2)}
     for method, (flag, value) in extra.items():
-        if args.method == method and not value:
+        if args.method == method and not value and not one_run:
             raise ValueError(f"{flag}: --method {method} needs it ({'the AFA file' if method == 'goae' else 'E2'})")
         if args.method != method and value:
             raise ValueError(f"{flag}: only used by --method {method}, got --method {args.method}")
@@ -149,8 +154,10 @@ def _alignment_kind(args, gen_overrides):
     generator is loaded); other cameras need none."""
     if args.camera != inputs.PHOTO:
         return args.kind
-    if not args.generator:  # a training workdir: every trained method inverts EG3D
-        return "eg3d"
+    if not args.generator:  # a training workdir: the generator its run trained against
+        from inversion3d.methods.workdir import generator_kind
+
+        return generator_kind(args.encoder)
     return loading.resolve_kind(args.generator, args.kind, gen_overrides, name="generator")
 
 
@@ -186,7 +193,11 @@ def run_optimization(args, overrides=(), gen_overrides=()):
 
 def generator_reference(source, gen, overrides=()):
     """The npz entries that let `inversion3d edit` reopen the generator: the --generator value (an
-    absolute path when it is a file or folder), its kind and the --generator.KEY=VALUE overrides."""
+    absolute path when it is a file or folder), its kind and the --generator.KEY=VALUE overrides. None
+    (a training workdir's own generator, which no file holds): the kind alone; `edit` then asks for
+    --generator."""
+    if source is None:
+        return {"generator_kind": np.asarray(gen.kind)}
     if os.path.exists(source) and source not in loading.DEFAULT_GENERATORS:
         source = os.path.abspath(source)
     return {"generator": np.asarray(str(source)), "generator_kind": np.asarray(gen.kind),

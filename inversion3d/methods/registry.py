@@ -12,7 +12,7 @@ files (FILE_KINDS, ROLES) and builds its function (`build`):
 | psp, e4e | (pSp / e4e file,) | the encoder's input size |
 | triplanenet | (TriPlaneNet v2 file,) | the generator's output size |
 | dual | (E1 file, E2 file), both TriPlaneNet-style | the generator's output size |
-| e3dge | (e3dge file: pSp + local branch, experiments/export_e3dge.py) | the generator's output size |
+| e3dge | (e3dge file: pSp + local branch, `inversion3d export` of a training run) | the generator's output size |
 
 A pipeline whose novel views need more than the planes (E3DGE re-aligns its local features per
 view) also has `build_views`; its Inverter then carries `views(image, c, cams)`.

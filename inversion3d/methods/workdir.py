@@ -16,16 +16,23 @@ one the run used (`Method.frozen` with the run's key: its checkpoint or its seed
 | triplanenet | triplanenet | psp, triplanenet |
 | goae_stage1 | goae-noafa | goae |
 | goae_stage2 | goae, goae-noafa | goae (the frozen stage-1 encoder), afa |
+| e3dge | e3dge | psp, e3dge_local (no latent_avg: the generator's w_avg, as in training) |
+| dual | dual | two files: E1 (role e1) and E2 (role e2), each psp, triplanenet |
+
+A trainer whose run makes several files (the Dual Encoder's E1 and E2) returns a list from
+`Method.export`, each file with its 'role' (recorded as `inversion3d convert --role` records it);
+`export` writes them to OUT/<role>, and `invert --encoder WORKDIR` takes all of them from the run.
 """
 import json
 import os
-from typing import Any, Mapping, NamedTuple
+from typing import Any, List, Mapping, NamedTuple
 
 import jax
 import numpy as np
 
 SERVES = {"psp": ("psp",), "e4e": ("e4e",), "triplanenet": ("triplanenet",), "goae_stage1": ("goae-noafa",),
-          "goae_stage2": ("goae", "goae-noafa")}  # run method -> the inference methods its file serves
+          "goae_stage2": ("goae", "goae-noafa"), "e3dge": ("e3dge",),
+          "dual": ("dual",)}  # run method -> the inference methods its file(s) serve
 
 
 class Run(NamedTuple):
@@ -50,10 +57,10 @@ def _latest_step(root: str) -> int:
     return max(steps)
 
 
-def read_run(workdir) -> Run:
-    """The latest checkpoint of a training workdir: its config and the nets' params / batch stats."""
+def read_config(workdir):
+    """(absolute workdir, latest step, its config as a ConfigDict) of an encoder training run; the
+    config is JSON (nothing is executed), no arrays are read."""
     import ml_collections
-    import orbax.checkpoint as ocp
 
     workdir = os.path.abspath(os.fspath(workdir))
     root = os.path.join(workdir, "checkpoints")
@@ -66,7 +73,23 @@ def read_run(workdir) -> Run:
         raise ValueError(f"--encoder: {folder} has no readable config ({err})") from None
     if config.get("method") not in SERVES:
         raise ValueError(f"--encoder: {workdir} is a {config.get('method')!r} run; encoder runs are {sorted(SERVES)}")
-    path = os.path.join(folder, "state")
+    return workdir, step, config
+
+
+def generator_kind(workdir) -> str:
+    """'eg3d' or 'panohead': the kind of generator the run trained against (from its config alone)."""
+    from inversion3d.methods.registry import trainer
+
+    config = read_config(workdir)[2]
+    return trainer(config.method)(config, bn_axis_name=None).gen_cfg.kind
+
+
+def read_run(workdir) -> Run:
+    """The latest checkpoint of a training workdir: its config and the nets' params / batch stats."""
+    import orbax.checkpoint as ocp
+
+    workdir, step, config = read_config(workdir)
+    path = os.path.join(workdir, "checkpoints", str(step), "state")
     meta = ocp.StandardCheckpointer().metadata(path)
     meta = getattr(meta, "item_metadata", None) or meta
     meta = getattr(meta, "tree", meta)
@@ -94,10 +117,12 @@ def check_serves(run: Run, inference_method: str):
                          f"--method {' | '.join(ok)}, got {inference_method}")
 
 
-def exported(run: Run, trainer=None) -> Mapping[str, Any]:
-    """{'kind', 'networks', 'tree'}: the run's encoder file (Method.export)."""
+def exported(run: Run, trainer=None) -> List[Mapping[str, Any]]:
+    """[{'kind', 'networks', 'tree'[, 'role']}]: the run's encoder file(s) (Method.export), in the
+    order `invert` takes them."""
     trainer = trainer or method(run)
-    return trainer.export(run.params, run.batch_stats)
+    files = trainer.export(run.params, run.batch_stats)
+    return list(files) if isinstance(files, (list, tuple)) else [files]
 
 
 def encoders(run: Run, inference_method: str, trainer=None):
@@ -106,9 +131,11 @@ def encoders(run: Run, inference_method: str, trainer=None):
     from inversion3d.methods.registry import FILE_KINDS
 
     check_serves(run, inference_method)
-    file = exported(run, trainer)
-    enc = from_tree(file["kind"], file["tree"], file["networks"], run.workdir)
-    return [enc] * len(FILE_KINDS[inference_method])  # GOAE: the encoder and AFA of one file
+    files = exported(run, trainer)
+    encs = [from_tree(f["kind"], f["tree"], f["networks"], run.workdir, f.get("role")) for f in files]
+    if len(encs) == 1:
+        return encs * len(FILE_KINDS[inference_method])  # GOAE: the encoder and AFA of one file
+    return encs  # Dual: E1, E2
 
 
 def generator(run: Run, trainer=None):
@@ -120,18 +147,24 @@ def generator(run: Run, trainer=None):
     variables = trainer.frozen(run_keys(run.config)[1])["generator"]
     init_kwargs = run.config.generator.get("init_kwargs") or {}
     init_kwargs = init_kwargs.to_dict() if hasattr(init_kwargs, "to_dict") else dict(init_kwargs)
-    return Generator(trainer.gen_cfg, variables, init_kwargs=init_kwargs, kind="eg3d")
+    return Generator(trainer.gen_cfg, variables, init_kwargs=init_kwargs, kind=trainer.gen_cfg.kind)
 
 
-def export(workdir, out) -> str:
-    """Writes the latest checkpoint's encoder file to a new directory `out` (the `convert` layout);
-    returns its path."""
+def export(workdir, out) -> List[str]:
+    """Writes the latest checkpoint's encoder file to a new directory `out` (the `convert` layout), or
+    a run's several files to out/<role> (Dual: out/e1, out/e2); returns their paths."""
     from converters.orbax_io import check_dst, write_converted
 
     check_dst(out)
     run = read_run(workdir)
-    file = exported(run)
-    meta = {"kind": file["kind"], "network": "+".join(sorted(file["networks"])), "networks": file["networks"],
-            "latent_avg": "latent_avg" in file["tree"], "source": run.workdir, "step": run.step,
-            "trained_by": run.config.method, "layout": "flax"}
-    return write_converted(out, jax.tree.map(np.asarray, file["tree"]), meta)
+    files = exported(run)
+    paths = []
+    for file in files:
+        meta = {"kind": file["kind"], "network": "+".join(sorted(file["networks"])), "networks": file["networks"],
+                "latent_avg": "latent_avg" in file["tree"], "source": run.workdir, "step": run.step,
+                "trained_by": run.config.method, "layout": "flax"}
+        if file.get("role"):
+            meta["role"] = file["role"]
+        dst = out if len(files) == 1 else os.path.join(out, file["role"])
+        paths.append(write_converted(dst, jax.tree.map(np.asarray, file["tree"]), meta))
+    return paths

@@ -1,5 +1,5 @@
-"""E3DGE-style training (methods/e3dge/train.py) at test size, its export and `invert --method e3dge`'s
-pipeline on the exported directory.
+"""E3DGE-style training (methods/e3dge/train.py) at test size (its workdir through `inversion3d export` /
+`invert --encoder WORKDIR`: tests/methods/test_workdir_e3dge.py).
 
 One module fixture steps the loop's compiled step by hand (configs/e3dge.py, batch 8, phases encoder
 only -> both -> local only at steps 0 / 1 / 2), recording params after every step, then runs FIT more
@@ -8,7 +8,6 @@ on the 2-core CPU, so these tests are slow-marked (make test-slow); the fast tes
 branch's maths are tests/rendering/test_pixel_features.py.
 """
 import json
-import types
 
 import jax
 import numpy as np
@@ -87,34 +86,6 @@ def test_eight_devices_equal_one(stepped, tmp_path):
         res[net + "_update"] = rel_diff({k: eig[k] - init[k] for k in one}, {k: one[k] - init[k] for k in one})
     print("8 vs 1 device after 3 steps:", json.dumps(res))
     assert res["rel"] <= TOL and max(res["encoder_update"], res["local_update"]) <= UPDATE_TOL, res
-
-
-@pytest.mark.slow
-def test_exported_workdir_inverts_like_the_training_pipeline(stepped, tmp_path):
-    """export -> load_encoder -> make_inverter gives the training-side pipeline's result; views too."""
-    from experiments.export_e3dge import export
-    from inversion3d.encoders_api import load_encoder
-    from inversion3d.methods import registry
-    from inversion3d.methods.e3dge import pipeline
-
-    _, _, b, _ = stepped
-    workdir = str(tmp_path / "run")
-    state = loop.train_and_evaluate(config(total_steps=1, **{"checkpoint.every": 1}), workdir, Method)
-    dst = export(config(total_steps=1), workdir, str(tmp_path / "enc"))
-    enc = load_encoder(dst, kind="e3dge")
-    method, frozen = b["method"], b["frozen"]
-    gen = types.SimpleNamespace(config=method.gen_cfg, params=frozen["generator"])
-    inverter = registry.make_inverter("e3dge", gen, [enc])
-    batch = next(b["data"])
-    x, c = batch["image"][:2], batch["c"][:2]
-    got = inverter(x, c)
-    params = {"generator": frozen["generator"], "psp": sharding.fetch(state.variables("encoder")),
-              pipeline.LOCAL: sharding.fetch(state.variables("local")), "latent_avg": None}
-    want = pipeline.invert(method.gen_cfg, method.encoder, method.input_size, method.local, params, x, c)
-    np.testing.assert_allclose(got["image"], want["image"], atol=1e-4)
-    views = inverter.views(x, c, np.stack([batch["c2"][:2], c]))
-    assert views["image"].shape == (2,) + got["image"].shape
-    np.testing.assert_allclose(views["image"][1], got["image"], atol=1e-4)  # query = reference camera
 
 
 def test_config_errors_are_one_line():

@@ -272,6 +272,13 @@ class Method(TriPlaneNetMethod):
 
         return step, (every if r1 is not None else None)
 
+    # --- the trained encoders as files -------------------------------------------------------------
+    def export(self, params, batch_stats):
+        """[E1, E2]: each a TriPlaneNet v2 file ({'kind', 'networks', 'tree'}, methods/workdir.py, as
+        TriPlaneNet's export) with its Dual Encoder role 'e1' / 'e2' (as `inversion3d convert --role`
+        records it); the discriminator is training-only."""
+        return [dict(super(Method, self).export(params[name], batch_stats[name]), role=name) for name in ENCODERS]
+
     # --- images ---------------------------------------------------------------------------------------
     def visualize(self, state, batch, frozen, num: int = 4):
         """-> [input, E1 alone, E2 alone, the stitched Dual result, O (plane 0, summed over slices, as

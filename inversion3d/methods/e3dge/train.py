@@ -33,7 +33,7 @@ from inversion3d.inversion.common import generator_planes, render, resize_image,
 from inversion3d.losses.reconstruction import reconstruction_terms, weighted_total
 from inversion3d.methods.e3dge import losses, pairs, pipeline
 from inversion3d.methods.psp import pipeline as psp_pipeline
-from inversion3d.networks import build as build_network
+from inversion3d.networks import build as build_network, config_of
 from inversion3d.training import loss_networks, step as step_lib
 
 NETS = ("encoder", "local")
@@ -226,6 +226,16 @@ class Method:
             return state.next_step(), metrics
 
         return step, 1
+
+    # --- the trained encoder as a file ------------------------------------------------------------
+    def export(self, params, batch_stats):
+        """The pSp encoder (with its BatchNorm statistics) and the local branch as one 'e3dge' file
+        ({'kind', 'networks', 'tree'}, methods/workdir.py). No latent_avg: the codes were trained around
+        the generator's w_avg, which inference adds when a file has none (inversion/common.latent_offset)."""
+        networks = {"psp": config_of(self.encoder, image_size=self.input_size), pipeline.LOCAL: config_of(self.local)}
+        tree = {name: {"params": params[net], **({"batch_stats": batch_stats[net]} if batch_stats.get(net) else {})}
+                for name, net in (("psp", "encoder"), (pipeline.LOCAL, "local"))}
+        return {"kind": "e3dge", "networks": networks, "tree": tree}
 
     # --- images ---------------------------------------------------------------------------------
     def visualize(self, state, batch, frozen, num: int = 4):
