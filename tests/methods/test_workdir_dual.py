@@ -6,7 +6,8 @@ E1 / E2, as `Method.visualize` runs it) on the same image.
 
 The workdir holds the initial state saved at step 0 with every parameter and BatchNorm statistic
 perturbed (no train-step compile: the Dual step compiles for minutes on 2 cores); the trained
-variant (slow) runs the loop for one step.
+variant runs the loop for one step. The whole file is `slow` (make test-slow): building the tiny
+PanoHead Dual workdir alone takes ~100 s on a cold 2-core CI machine, past make test's budget.
 """
 import functools
 import json
@@ -30,6 +31,8 @@ from tests.methods.dual_train_helpers import config
 from tests.methods.workdir_helpers import perturbed, save_initial
 from tests.tolerances import assert_close_f32
 from tests.training.helpers import apply_overrides
+
+pytestmark = pytest.mark.slow
 
 N_REDUCE = 16 * 9 * 4  # the encoders' longest contraction (3x3 convs over 16 channels, x4 slack)
 
