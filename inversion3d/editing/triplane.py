@@ -8,9 +8,10 @@ optimisation added on top of the generator, and the edit moves only the generato
 where X is GOAE's 32x32 feature F (then finished by the generator and mixed, §2), or the tri-planes
 themselves (TriPlaneNet v2 and Dual Encoder: T* = T0 + offsets; pSp, e4e, W+: T* = G(w+); PTI: G is
 the tuned generator; In-N-Out: the in-distribution part only). The difference is formed from two runs
-of the same function in the same program, so strength 0 (Δ = 0) returns the stored inversion exactly,
-and the small numerical differences between the inversion program and the edit program never appear
-as an edit. Functions are pure and jit-able; cfg is the generator's (static) EG3DConfig.
+of the same function in the same program, so the small numerical differences between the inversion
+program and the edit program never appear as an edit; rows whose ws are not moved (strength 0, Δ = 0)
+return the stored inversion exactly by selection (`keep_unedited`), not by relying on two runs rounding
+alike (XLA does not promise that across batch slots or call sites). Functions are pure and jit-able; cfg is the generator's (static) EG3DConfig.
 """
 import jax
 import jax.numpy as jnp
@@ -32,10 +33,17 @@ def anchored(stored, recomputed, edited):
     return stored + (edited - recomputed)
 
 
+def keep_unedited(stored, edited, ws, ws_edit):
+    """edited, with the rows whose ws_edit equals ws (N, num_ws, w_dim) replaced by stored exactly."""
+    same = jnp.all(ws_edit == ws, axis=tuple(range(1, ws.ndim)))
+    return jnp.where(same.reshape((-1,) + (1,) * (stored.ndim - 1)), stored, edited)
+
+
 def planes_edit(cfg, gen_variables, planes, ws, ws_edit):
     """Tri-plane-delta edit T* + G(ws_edit) - G(ws) (TriPlaneNet v2, Dual Encoder, pSp / e4e / W+,
     and PTI with the tuned variables). planes (N, 3, H, W, C); ws, ws_edit (N, num_ws, w_dim)."""
-    return anchored(planes, generator_planes(cfg, gen_variables, ws), generator_planes(cfg, gen_variables, ws_edit))
+    edited = anchored(planes, generator_planes(cfg, gen_variables, ws), generator_planes(cfg, gen_variables, ws_edit))
+    return keep_unedited(planes, edited, ws, ws_edit)
 
 
 def _backbone(cfg, gen_variables, ws):
@@ -76,7 +84,7 @@ def goae_edit(cfg, gen_variables, planes, ws, ws_edit, f_star, c, sigma=visibili
     n = ws.shape[0]
     both = goae_mixed(cfg, gen_variables, jnp.concatenate([ws, ws]), jnp.concatenate([ws, ws_edit]),
                       jnp.concatenate([f_star, f_star]), jnp.concatenate([c, c]), sigma)
-    return anchored(planes, both[:n], both[n:])
+    return keep_unedited(planes, anchored(planes, both[:n], both[n:]), ws, ws_edit)
 
 
 def in_n_out_edit(cfg, gen_variables, result, ws_edit):
