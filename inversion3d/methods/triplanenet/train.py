@@ -38,13 +38,13 @@ import numpy as np
 
 from inversion3d import camera
 from inversion3d.data import pseudo_pairs
-from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
 from inversion3d.inversion.common import generator_planes, render, resize_image, w_avg
 from inversion3d.methods import evaluation
 from inversion3d.methods.psp import pipeline as psp_pipeline
 from inversion3d.methods.triplanenet import pipeline as tpn_pipeline
 from inversion3d.methods.triplanenet.losses import branch_loss
+from inversion3d.methods import frozen_generator
 from inversion3d.networks import build as build_network, config_of
 from inversion3d.nn import precision
 from inversion3d.training import loss_networks, step as step_lib
@@ -107,24 +107,9 @@ class Method:
         k_gen, k_loss = jax.random.split(rng)
         nets = loss_networks.load(self.config.losses, k_loss)
         self.loss_modules = {k: None if v is None else v[0] for k, v in nets.items()}
-        out = {"generator": self._generator_variables(k_gen)}
+        out = {"generator": frozen_generator.source_variables(self.config.generator, self.gen_cfg, k_gen)}
         out.update({k: v[1] for k, v in nets.items() if v is not None})
         return out
-
-    def _generator_variables(self, rng):
-        """Random weights, or config.generator.source's (an official .pkl / .pth or a converted directory)."""
-        g = self.config.generator
-        if not g.get("source", ""):
-            return eg3d.init_variables(self.gen_cfg, rng)
-        from inversion3d.api import load_generator  # on demand: the file readers live above the library
-
-        gen = load_generator(g.source, init_kwargs=g.init_kwargs.to_dict() if hasattr(g.init_kwargs, "to_dict")
-                             else g.init_kwargs, neural_rendering_resolution=int(g.neural_rendering_resolution),
-                             ray_chunk=g.get("ray_chunk"))
-        if gen.config.num_ws != self.gen_cfg.num_ws:
-            raise ValueError(f"generator.source: {g.source} has {gen.config.num_ws} ws, the config's generator "
-                             f"{self.gen_cfg.num_ws}")
-        return gen.params
 
     def init_variables(self, rng):
         k_psp, k_tri = jax.random.split(rng)
