@@ -7,9 +7,11 @@
   inversion3d invert IMAGES... --method goae|psp|e4e|triplanenet|dual|e3dge --encoder CKPT --generator CKPT
                      --camera dataset.json|frontal --out DIR [--views N] [--afa CKPT] [--encoder2 CKPT]
   inversion3d invert IMAGES... --method wplus|pti --generator CKPT --camera dataset.json|frontal --out DIR
+  inversion3d invert DATASET --split test --method M ... --out DIR   (held-out views, timing, pairs.json)
                      [--steps N] [--pose-opt] [--lpips DIR_OR_FILE] [--config.tune.lr=1e-4 ...]
   inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
   inversion3d eval --data DIR --out DIR [--method NAME ...]
+  inversion3d eval --benchmark synthetic-multiview RUN_DIR_OR_PAIRS... --out DIR [--lpips-... --arcface ...]
   inversion3d edit --latent RESULT.npz --direction age.npy --strength -3:3:7 --out DIR [--layers 4-13]
   inversion3d edit --latent RESULT.npz --reference OTHER.npz --region hair --out DIR
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
@@ -36,7 +38,7 @@ COMMANDS = {
     "info": ("convert", "run_info", ()),
     "invert": ("invert", "run", ("config", "generator")),
     "preprocess": ("preprocess", "run", ()),
-    "eval": ("eval", "run", ()),
+    "eval": ("benchmark", "run", ("config",)),  # --benchmark there, else app/eval.py
     "edit": ("edit", "run", ("config", "generator")),
     "train-direction": ("train_direction", "run", ("config",)),
     "synth-data": ("synth_data", "run", ("config",)),
@@ -126,7 +128,11 @@ def _add_convert_and_info(sub):
 def _add_invert(sub):
     inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder or by optimisation (W+, PTI): "
                                         "reconstruction, novel views, depth, latent / tri-planes npz")
-    inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...)")
+    inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...), a folder of "
+                                                                 "them, or a dataset folder (dataset.json; its "
+                                                                 "cameras; writes pairs.json for eval)")
+    inv.add_argument("--split", default=None, help="a dataset's split (its SPLIT.txt / SPLIT_input.txt lists; "
+                                                   "e.g. the synthetic 'test' with held-out views)")
     inv.add_argument("--method", required=True, choices=["goae", "goae-noafa", "psp", "e4e", "triplanenet", "dual", "e3dge",
                                                          "wplus", "pti", "innout"],
                      help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "
@@ -143,9 +149,10 @@ def _add_invert(sub):
                                                        "(a config's values: --generator.KEY=VALUE); required "
                                                        "unless --encoder is a training workdir (its run's)")
     inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")
-    inv.add_argument("--camera", required=True, help="dataset.json with a label per image, 'frontal', or "
+    inv.add_argument("--camera", default=None, help="dataset.json with a label per image, 'frontal', or "
                                                      "'photo': raw photos, detected, aligned and given cameras "
-                                                     "first (as `inversion3d preprocess`, into OUT/aligned)")
+                                                     "first (as `inversion3d preprocess`, into OUT/aligned); "
+                                                     "required unless IMAGES is a dataset folder")
     inv.add_argument("--views", type=int, default=8, help="novel views per image (yaw sweep; 360 deg for PanoHead)")
     inv.add_argument("--batch", type=int, default=1, help="images per compiled call (pti: 1, one tuned generator "
                                                             "per image)")
@@ -200,7 +207,13 @@ def _add_export(sub):
 def _add_eval(sub):
     ev = sub.add_parser("eval", help="pairs.json of targets / results -> GOAE / Dual Encoder tables "
                                      "(CSV, Markdown, HTML with grids, JSON)")
-    ev.add_argument("--data", required=True, help="folder with pairs.json and the PNGs it names")
+    ev.add_argument("runs", nargs="*", metavar="RUN", help="--benchmark: `invert DATASET` output folders (or their "
+                                                           "pairs.json), one per method")
+    ev.add_argument("--benchmark", default=None, choices=["synthetic-multiview"],
+                    help="one table over RUNs: input / held-out views by yaw bin, depth error, time per image")
+    ev.add_argument("--config", default=None, help="--benchmark: its config (default configs/benchmark.py; "
+                                                   "--config.KEY=VALUE)")
+    ev.add_argument("--data", default=None, help="folder with pairs.json and the PNGs it names (without --benchmark)")
     ev.add_argument("--out", required=True, help="output directory for report.{csv,md,html,json}")
     ev.add_argument("--method", nargs="+", default=None, help="evaluate only these methods (default: all)")
     ev.add_argument("--lpips-backbone", default=None, help="torchvision AlexNet / VGG16 state dict .pth")

@@ -122,36 +122,16 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
     images.check_max_pixels(max_pixels)
     entries = read_pairs(data_dir, methods)
     check_writable_dir(out_dir)
-    for flag, path in (("--lpips-backbone", lpips_backbone), ("--lpips-heads", lpips_heads), ("--arcface", arcface),
-                       ("--inception", inception)):
-        if path and not os.path.exists(path):
-            raise ValueError(f"{flag}: no such file or directory: {path}")
-    if bool(lpips_backbone) != bool(lpips_heads):
-        raise ValueError("--lpips-backbone and --lpips-heads: give both or neither")
+    check_weight_paths(lpips_backbone, lpips_heads, arcface, inception)
     missing = {"Geo. Err.": GEO_REASON}
     if not inception:
         missing["FID"] = FID_REASON
-    lp = arc = None
-    if lpips_backbone and lpips_heads:
-        from converters.lpips import load_lpips_variables
-        from inversion3d.losses.lpips import LPIPS
-
-        lp = (LPIPS(lpips_net), load_lpips_variables(lpips_net, lpips_backbone, lpips_heads))
-    elif lpips_backbone or lpips_heads:
-        raise ValueError("--lpips-backbone and --lpips-heads: give both or neither")
-    else:
-        missing["LPIPS"] = "--lpips-backbone/--lpips-heads not given"
-    if arcface:
-        from inversion3d.encoders_api import load_encoder
-
-        enc = load_encoder(arcface, "arcface")
-        arc = (enc.modules["arcface"], enc.variables["arcface"])
-    else:
-        missing["ID"] = "--arcface not given (ArcFace IR-SE50 .pth or converted directory)"
+    lp, arc, absent = metric_networks(lpips_backbone, lpips_heads, lpips_net, arcface)
+    missing.update(absent)
     edit_entries = [e for e in entries if "edit" in e]
     entries = [e for e in entries if "edit" not in e]
     metrics = compute_metrics(entries, lp, arc, max_pixels)
-    records = [{"name": e["name"], "method": e["method"], "yaw_deg": e["yaw_deg"], "view": view_label(e["yaw_deg"]),
+    records = [{"name": e["name"], "method": e["method"], "yaw_deg": e["yaw_deg"], "view": _view(e, view_label),
                 "time_s": e["time_s"], "target": e["target"], "result": e["result"], "metrics": m}
                for e, m in zip(entries, metrics)]
     meta = {"data": os.path.abspath(data_dir), "device": str(jax.devices()[0]), "lpips_net": lpips_net if lp else None,
@@ -163,6 +143,48 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
     fids = method_fid(entries, inception, max_pixels) if inception else None
     return write_report(out_dir, records, missing, meta, fid=fids, grids=grids,
                         editability=editability(edit_entries, arc, max_pixels))
+
+
+def _view(entry, view_label):
+    """report.view_label of the entry's yaw; entries of `invert DATASET` say their role, so a held-out
+    view at the input's yaw (a pitch view) is not counted as the input view."""
+    role = entry.get("role")
+    if role == "heldout":
+        return f"±{round(abs(entry['yaw_deg'])):d}°"
+    return "input" if role == "input" else view_label(entry["yaw_deg"])
+
+
+def check_weight_paths(lpips_backbone=None, lpips_heads=None, arcface=None, inception=None):
+    """One-line errors for weight files that do not exist or an LPIPS half without the other."""
+    for flag, path in (("--lpips-backbone", lpips_backbone), ("--lpips-heads", lpips_heads), ("--arcface", arcface),
+                       ("--inception", inception)):
+        if path and not os.path.exists(path):
+            raise ValueError(f"{flag}: no such file or directory: {path}")
+    if bool(lpips_backbone) != bool(lpips_heads):
+        raise ValueError("--lpips-backbone and --lpips-heads: give both or neither")
+
+
+def metric_networks(lpips_backbone=None, lpips_heads=None, lpips_net="alex", arcface=None):
+    """(lpips, arcface, missing): (module, variables) of the networks whose weights were given (else
+    None) and {metric: why it is missing} for the others."""
+    check_weight_paths(lpips_backbone, lpips_heads, arcface)
+    lp = arc = None
+    missing = {}
+    if lpips_backbone and lpips_heads:
+        from converters.lpips import load_lpips_variables
+        from inversion3d.losses.lpips import LPIPS
+
+        lp = (LPIPS(lpips_net), load_lpips_variables(lpips_net, lpips_backbone, lpips_heads))
+    else:
+        missing["LPIPS"] = "--lpips-backbone/--lpips-heads not given"
+    if arcface:
+        from inversion3d.encoders_api import load_encoder
+
+        enc = load_encoder(arcface, "arcface")
+        arc = (enc.modules["arcface"], enc.variables["arcface"])
+    else:
+        missing["ID"] = "--arcface not given (ArcFace IR-SE50 .pth or converted directory)"
+    return lp, arc, missing
 
 
 def editability(entries, arcface, max_pixels=DEFAULT_MAX_PIXELS):
@@ -188,7 +210,14 @@ def editability(entries, arcface, max_pixels=DEFAULT_MAX_PIXELS):
 
 
 def run(args, overrides=()):
-    """`inversion3d eval`: writes the report and prints the paths written."""
+    """`inversion3d eval` without --benchmark (app/benchmark.py dispatches): writes the report and
+    prints the paths written."""
+    if getattr(args, "runs", None):
+        raise ValueError(f"RUN: only used with --benchmark (got {args.runs[0]}); without it pass --data DIR")
+    if not args.data:
+        raise ValueError("--data: required (a folder with pairs.json), or --benchmark synthetic-multiview RUN...")
+    if overrides:
+        raise ValueError(f"{overrides[0].split('=', 1)[0]}: only used with --benchmark")
     paths = evaluate(args.data, args.out, args.method, args.lpips_backbone, args.lpips_heads, args.lpips_net,
                      args.arcface, inception=args.inception, max_pixels=args.max_pixels)
     for kind, path in paths.items():

@@ -117,11 +117,13 @@ def check_inputs(paths, camera_spec, max_pixels=DEFAULT_MAX_PIXELS):
     return stems, [camera_for(p, labels, camera_spec) for p in paths]
 
 
-def output_files(out_dir, stem, method):
-    """The files `invert` writes for one image (invert.py's module docstring)."""
+def output_files(out_dir, stem, method, bench=False):
+    """The files `invert` writes for one image (invert.py's module docstring); bench: a dataset run,
+    whose image record (app/dataset_run.py, written last) marks the image finished."""
     base = os.path.join(out_dir, stem)
     names = [f"{base}_recon.png", f"{base}_views.png", f"{base}_depth.png", f"{base}.npz"]
-    return names + ([f"{base}_generator.npz"] if method == "pti" else [])
+    names += [f"{base}_generator.npz"] if method == "pti" else []
+    return names + ([os.path.join(out_dir, "bench", f"{stem}.json")] if bench else [])
 
 
 def align_photos(photos, out_dir, kind, max_pixels=DEFAULT_MAX_PIXELS):
@@ -171,7 +173,8 @@ def prepare(args, kind="eg3d"):
         args.images, args.camera = align_photos(args.images, args.out, kind, max_pixels)
     stems, labels = check_inputs(args.images, args.camera, max_pixels)
     files.check_writable_dir(args.out)
-    done = [i for i, s in enumerate(stems) if files.outputs_exist(output_files(args.out, s, args.method))]
+    bench = getattr(args, "bench", False)
+    done = [i for i, s in enumerate(stems) if files.outputs_exist(output_files(args.out, s, args.method, bench))]
     keep = files.resume_plan(done, len(stems), args.out, [stems[i] for i in done], getattr(args, "resume", False),
                              getattr(args, "overwrite", False), "image")
     args.images = [args.images[i] for i in keep]

@@ -20,6 +20,10 @@ reads it back).
 generator the run used, so --generator is optional) or a file `inversion3d export` wrote from one; a
 GOAE stage-2 run's file holds the encoder and AFA, so --afa defaults to --encoder; a Dual Encoder
 run holds E1 and E2, so --encoder WORKDIR needs no --encoder2.
+DATASET (app/dataset_inputs.py): a folder of photos, or a dataset folder (dataset.json; --split picks
+a split, e.g. the synthetic `test` with its held-out views) whose cameras replace --camera. Such a run
+also writes the dataset runner's files (app/dataset_run.py): renders at the input and held-out
+cameras, per-image records and timing, and the pairs.json `inversion3d eval` reads.
 """
 import os
 import sys
@@ -28,7 +32,7 @@ import time
 import numpy as np
 
 from inversion3d import camera, files, viz
-from inversion3d.app import inputs, loading
+from inversion3d.app import dataset_inputs, dataset_run, inputs, loading
 from inversion3d.images import DEFAULT_MAX_PIXELS, check_max_pixels
 from inversion3d.losses_api import load_lpips
 
@@ -95,6 +99,7 @@ def run(args, overrides=()):
     if getattr(args, "edit_direction", None) or getattr(args, "edit_strength", None) is not None:
         raise ValueError(f"--edit-direction / --edit-strength: only used by --method innout (other methods: "
                          f"`inversion3d edit`), got --method {args.method}")
+    expand_datasets(args)
     check_method_flags(args, overrides)
     gen_overrides = [a for a in overrides if loading.is_override(a, "generator")]
     if args.method in OPT_METHODS:
@@ -116,7 +121,29 @@ def run(args, overrides=()):
           f"{inverter.input_size}x{inverter.input_size}; models loaded in {time.time() - start:.1f}s", flush=True)
     return invert_images(inverter, gen, args.images, args.out, args.camera, views=args.views, batch=args.batch,
                          labels=labels, stems=stems, max_pixels=args.max_pixels,
-                         source=generator_reference(args.generator, gen, gen_overrides))
+                         source=generator_reference(args.generator, gen, gen_overrides), recorder=recorder(args))
+
+
+def expand_datasets(args):
+    """Folders among IMAGES (a dataset or photos) -> their images, the dataset's cameras (args.camera)
+    and held-out views; sets args.bench (write the dataset runner's files) when there was a folder."""
+    split = getattr(args, "split", None)
+    args.bench = split is not None or any(os.path.isdir(p) for p in args.images)
+    if not args.bench:
+        if args.camera is None:
+            raise ValueError("--camera: required (a dataset.json with a label per image, 'frontal' or 'photo')")
+        return
+    if args.camera == inputs.PHOTO:
+        raise ValueError("--camera photo: not supported with a folder / dataset input (align the photos with "
+                         "`inversion3d preprocess` first, then pass its output folder)")
+    args.images, args.camera, args.held_out, args.dataset_root = dataset_inputs.expand(args.images, args.camera, split)
+
+
+def recorder(args):
+    """The dataset runner's writer (app/dataset_run.py) for a folder / dataset run, else None."""
+    if not getattr(args, "bench", False):
+        return None
+    return dataset_run.Recorder(args.out, args.method, args.held_out, args.dataset_root)
 
 
 def _is_workdir(path):
@@ -188,7 +215,8 @@ def run_optimization(args, overrides=(), gen_overrides=()):
           f"models loaded in {time.time() - start:.1f}s", flush=True)
     return invert_images_optimized(args.method, gen, config, args.images, args.out, labels, stems, views=args.views,
                                    batch=args.batch, lpips=lpips, max_pixels=args.max_pixels,
-                                   source=generator_reference(args.generator, gen, gen_overrides))
+                                   source=generator_reference(args.generator, gen, gen_overrides),
+                                   recorder=recorder(args))
 
 
 def generator_reference(source, gen, overrides=()):
@@ -218,9 +246,12 @@ def _progress(total):
 
 
 def invert_images(inverter, gen, paths, out_dir, camera_spec=inputs.FRONTAL, views=8, batch=1, labels=None,
-                  stems=None, max_pixels=DEFAULT_MAX_PIXELS, source=None):
+                  stems=None, max_pixels=DEFAULT_MAX_PIXELS, source=None, recorder=None):
     """Runs `inverter` (methods/registry.py) on every image; returns {path: [written files]}.
-    source: more npz entries for every image (`generator_reference`)."""
+    source: more npz entries for every image (`generator_reference`); recorder: the dataset runner's
+    writer (app/dataset_run.py), called after each image's own files."""
+    import jax
+
     from inversion3d.inversion.common import view_renderer
 
     if views < 1 or batch < 1:
@@ -237,21 +268,36 @@ def invert_images(inverter, gen, paths, out_dir, camera_spec=inputs.FRONTAL, vie
         start = time.time()
         if not written:
             log(loading.COMPILING.format(command="invert"))
-        out = inverter(images, cams)
+        out = jax.device_get(inverter(images, cams))
+        seconds = (time.time() - start) / len(chunk)
+
+        def render(view_cams):
+            if inverter.views_fn is not None:  # e3dge: local features re-aligned per view
+                return inverter.views(images, cams, view_cams)
+            return render_views(inverter.params["generator"], out["planes"], out["ws"], view_cams)
+
         view_cams = np.stack([view_cameras(gen, c[16:], views) for c in cams], axis=1)  # (V, B, 25)
-        if inverter.views_fn is not None:  # e3dge: local features re-aligned per view
-            sweep = inverter.views(images, cams, view_cams)
-        else:
-            sweep = render_views(inverter.params["generator"], out["planes"], out["ws"], view_cams)
+        sweep = render(view_cams)
+        held = recorder.cameras(paths, chunk, cams) if recorder else None
+        held_views = None if held is None else jax.device_get(render(held))
         for j, i in enumerate(chunk):
             result = {k: np.asarray(v[j]) for k, v in out.items()}
             written[paths[i]] = write_outputs(out_dir, stems[i], images[j], result, cams[j], view_cams[:, j],
                                               np.asarray(sweep["image"][:, j]), np.asarray(sweep["image_depth"][:, j]),
                                               inverter.method, extra=source)
+            if recorder:
+                written[paths[i]] += _record(recorder, paths[i], stems[i], cams[j], result, held_views, j, seconds,
+                                             compiled=chunk[0] == 0)
         bar.update(len(chunk))
         bar.write(f"[invert] {', '.join(stems[i] for i in chunk)}: {time.time() - start:.1f}s -> {out_dir}")
     bar.close()
     return written
+
+
+def _record(recorder, path, stem, cam, result, held_views, j, seconds, compiled):
+    """recorder.write for batch row j (held_views: (V, B, ...) renders or None)."""
+    views = None if held_views is None else {k: np.asarray(held_views[k][:, j]) for k in ("image", "image_depth")}
+    return recorder.write(path, stem, cam, result, seconds, compiled, views)
 
 
 def _angles(label):
@@ -262,9 +308,10 @@ def _angles(label):
 
 
 def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, stems=None, views=8, batch=1,
-                            lpips=None, log=None, max_pixels=DEFAULT_MAX_PIXELS, source=None):
+                            lpips=None, log=None, max_pixels=DEFAULT_MAX_PIXELS, source=None, recorder=None):
     """Runs W+ optimisation or PTI (with config.pose_opt) on every image; returns {path: [written files]}.
-    source: more npz entries for every image (`generator_reference`)."""
+    source: more npz entries for every image (`generator_reference`); recorder: the dataset runner's
+    writer (app/dataset_run.py)."""
     import jax
     from inversion3d.inversion import optimization, pti, wplus
     from inversion3d.inversion.common import view_renderer
@@ -294,9 +341,13 @@ def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, st
             extra = {"pivot_losses": res["pivot_losses"], "tune_losses": res["tune_losses"],
                      "tune_steps": np.asarray(res["tune_steps"]), "stopped_early": np.asarray(res["stopped_early"])}
         cfg, final_cams = res["config"], np.asarray(res["camera"])
-        out = optimization.result_renderer(cfg)(variables, res["ws"], final_cams)
+        out = jax.device_get(optimization.result_renderer(cfg)(variables, res["ws"], final_cams))
+        seconds = (time.time() - start) / len(chunk)
         view_cams = np.stack([view_cameras(gen, c[16:], views) for c in final_cams], axis=1)  # (V, B, 25)
         sweep = view_renderer(cfg)(variables, out["planes"], out["ws"], view_cams)
+        held = recorder.cameras(paths, chunk, cams) if recorder else None  # the dataset's cameras, not refined ones
+        held_views = None if held is None else jax.device_get(view_renderer(cfg)(variables, out["planes"], out["ws"],
+                                                                                 held))
         for j, i in enumerate(chunk):
             result = {k: np.asarray(v[j]) for k, v in out.items()}
             more = dict(extra, **(source or {}))
@@ -314,6 +365,9 @@ def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, st
                 target = os.path.join(out_dir, f"{stems[i]}_generator.npz")
                 written[paths[i]].append(files.atomic_write(target, lambda tmp: pti.save_variables(
                     tmp, jax.device_get(variables))))
+            if recorder:
+                written[paths[i]] += _record(recorder, paths[i], stems[i], cams[j], result, held_views, j,
+                                             seconds, compiled=chunk[0] == 0)
         log(f"[invert] {', '.join(stems[i] for i in chunk)}: {time.time() - start:.1f}s -> {out_dir}")
     return written
 
