@@ -32,7 +32,8 @@ def photo_folder(path):
 
 def _input_names(root, split, labels):
     if split is None:
-        lists = [s for s in folder.available_splits(root) if os.path.isfile(os.path.join(root, f"{s}.txt"))]
+        lists = [s for s in folder.available_splits(root) if os.path.isfile(os.path.join(root, f"{s}.txt"))
+                 and not s.endswith("_input")]  # SPLIT_input.txt: the input views of SPLIT, not a split
         if lists:
             raise ValueError(f"--split: {root} has split lists ({', '.join(lists)}); pick one with --split")
         return list(labels)
