@@ -112,9 +112,9 @@ def rows(records, edges):
                 continue
             row = {"method": label, "views": name, "n": len(group),
                    **{m: _mean([r["metrics"].get(m) for r in group]) for m in COLUMNS}, "time_s": None}
-            if name == "input view":
-                row["time_s"] = dataset_run.summarise_times(timed)["mean_s"] if timed else None
-                row["time_excludes_compile"] = dataset_run.summarise_times(timed)["excluded_compile"] if timed else None
+            if name == "input view" and timed:
+                times = dataset_run.summarise_times(timed)
+                row.update(time_s=times["mean_s"], time_includes_compile=times["includes_compile"])
             out.append(row)
     return out
 
@@ -125,7 +125,8 @@ def _fmt(key, value):
 
 def formatted(table_rows):
     return [[r["method"], r["views"], str(r["n"])] + [_fmt(m, r[m]) for m in COLUMNS]
-            + ["" if r["views"] != "input view" else _fmt("time_s", r["time_s"])] for r in table_rows]
+            + ["" if r["views"] != "input view" else _fmt("time_s", r["time_s"])
+               + (" (incl. compile)" if r.get("time_includes_compile") else "")] for r in table_rows]
 
 
 def write_grids(out_dir, records, tile, scenes):
@@ -173,7 +174,7 @@ def notes(config):
             "Held-out views are binned by |their yaw - the input view's yaw|, bins of configs/benchmark.py "
             f"{tuple(config.yaw_bins_deg)} degrees.",
             "time s / image: the inversion's wall time per image (input-view entries of pairs.json); batches "
-            "that compiled are left out when others exist."]
+            "that compiled are left out when others exist ('incl. compile': every batch of the run compiled)."]
 
 
 def markdown(text_rows, missing, note_lines):

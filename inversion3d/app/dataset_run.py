@@ -69,12 +69,13 @@ def pair_entries(record):
 
 
 def summarise_times(times):
-    """{'n', 'mean_s', 'excluded_compile'} over (seconds, includes_compile) pairs: batches that
-    compiled are left out when any other exists."""
+    """{'n', 'mean_s', 'excluded_compile', 'includes_compile'} over (seconds, includes_compile) pairs:
+    batches that compiled are left out when any other exists (else the mean includes compilation)."""
     warm = [t for t, compiled in times if not compiled]
     use = warm or [t for t, _ in times]
     return {"n": len(use), "mean_s": float(np.mean(use)) if use else None,
-            "excluded_compile": bool(warm) and len(warm) < len(times)}
+            "excluded_compile": bool(warm) and len(warm) < len(times),
+            "includes_compile": bool(times) and not warm}
 
 
 class Recorder:
