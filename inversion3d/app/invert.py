@@ -328,7 +328,7 @@ def invert_images_optimized(method, gen, config, paths, out_dir, labels=None, st
     for chunk, images, cams in inputs.batches(paths, labels, front, gen.config.img_resolution, batch, log=log,
                                               max_pixels=max_pixels):
         start = time.time()
-        log(f"[invert] {method}: {', '.join(stems[i] for i in chunk)}")
+        log(f"[invert] {method}: {', '.join(stems[i] for i in chunk)} ({chunk[-1] + 1}/{len(paths)})")
         if not written:
             log(loading.COMPILING.format(command="invert"))
         if method == "wplus":
