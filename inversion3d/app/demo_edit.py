@@ -51,27 +51,30 @@ def train_direction(gen, config, boundary):
 
 def run(gen, result, cam, config, out_dir, stem, log=print):
     """Trains the direction, edits `result` (a PTI result of demo_pipeline.invert_item) at
-    config.strengths and writes `inversion3d edit`'s files under OUT/edit; returns what the page shows."""
+    config.edit.strengths and writes `inversion3d edit`'s files under OUT/edit; returns what the page shows."""
     from inversion3d.app.edit import direction_edit
     from inversion3d.app.edit_outputs import write_edit
 
     editing = loading.load_config(os.path.join(loading.CONFIG_DIR, "editing.py"))
-    direction, fit = train_direction(gen, config, editing.boundary)
-    log(f"[demo] edit: '{NAME}' direction from {int(config.samples)} generator samples, val accuracy "
+    with editing.unlocked():
+        editing.outputs.shape_level = float(config.shape_level)
+        editing.outputs.shape_resolution = int(config.shape_resolution)
+    direction, fit = train_direction(gen, config.edit, editing.boundary)
+    log(f"[demo] edit: '{NAME}' direction from {int(config.edit.samples)} generator samples, val accuracy "
         f"{fit['val_accuracy']:.2f}")
-    strengths = np.asarray(config.strengths, np.float32)
+    strengths = np.asarray(config.edit.strengths, np.float32)
     spec = {"kind": "direction", "array": direction, "name": NAME, "strengths": strengths, "layers": ""}
     npz = {"ws": np.asarray(result["ws"])[0], "planes": np.asarray(result["planes"])[0],
            "camera": np.asarray(cam, np.float32), "method": np.asarray("pti")}
     ws, planes = direction_edit(result["cfg"], result["variables"], npz, spec)
     folder = os.path.join(out_dir, "edit")
-    args = types.SimpleNamespace(out=folder, frames=int(config.frames))
+    args = types.SimpleNamespace(out=folder, frames=int(config.edit.frames))
     os.makedirs(folder, exist_ok=True)
     paths = write_edit(gen, result["variables"], editing, args, stem, spec, npz, ws, planes, strengths,
                        [f"{s:+g}" for s in strengths], int(np.argmax(np.abs(strengths))))
     rel = [os.path.relpath(p, out_dir) for p in paths]
     return {"name": NAME, "strengths": [float(s) for s in strengths], "val_accuracy": fit["val_accuracy"],
-            "samples": int(config.samples), "strip": next(p for p in rel if p.endswith("_strip.png")),
+            "samples": int(config.edit.samples), "strip": next(p for p in rel if p.endswith("_strip.png")),
             "depth": next(p for p in rel if p.endswith("_depth.png")),
             "video": next(p for p in rel if p.endswith(".mp4")),
             "mesh": [p for p in rel if p.endswith((".ply", ".obj"))]}

@@ -241,7 +241,8 @@ def write_item(out_dir, item, results, gen, config, lpips_metric):
         r = results["pti"]
         grid = density_grid(r["planes"], r["variables"], eg3d.decode_apply(r["cfg"]), r["cfg"].render,
                             resolution=int(config.shape_resolution))
-        page["mesh"] = [rel(p) for p in write_shape(grid, r["cfg"].render.box_warp, os.path.join(folder, "pti_shape"))]
+        page["mesh"] = [rel(p) for p in write_shape(grid, r["cfg"].render.box_warp, os.path.join(folder, "pti_shape"),
+                                                    float(config.shape_level))]
     return rows, page
 
 
@@ -291,8 +292,7 @@ def run_pipeline(config, out_dir, log=None):
         item_rows, page = write_item(out_dir, item, results, gen, config, lpips_metric)
         rows += item_rows
         if i == 0 and config.edit.enabled:
-            page["edit"] = demo_edit.run(gen, results["pti"], item["views"][0]["c"], config.edit, out_dir, item["name"],
-                                         log)
+            page["edit"] = demo_edit.run(gen, results["pti"], item["views"][0]["c"], config, out_dir, item["name"], log)
         pages.append(page)
         log(f"[demo] {i + 1}/{len(items)} {item['title']}: " + ", ".join(
             f"{m} {r['seconds']:.1f}s" for m, r in results.items()) + f" (total {time.time() - start:.0f}s)")
