@@ -70,6 +70,19 @@ def align_photo(out_dir, size):
             "in_domain": False}
 
 
+def resize_view(view, size):
+    """A view at the generator's resolution: image Lanczos, mask and depth nearest (keeps +inf off the
+    head); unchanged when it already is."""
+    if view["image"].shape[0] == size:
+        return view
+    out = dict(view, image=np.asarray(Image.fromarray(view["image"]).resize((size, size), Image.LANCZOS)))
+    if "mask" in view:
+        out["mask"] = np.asarray(Image.fromarray(view["mask"]).resize((size, size), Image.NEAREST))
+    if "depth" in view:
+        out["depth"] = np.asarray(Image.fromarray(view["depth"], "F").resize((size, size), Image.NEAREST), np.float32)
+    return out
+
+
 def to_float(image):
     return np.asarray(image, np.float32) / 127.5 - 1.0
 
@@ -275,10 +288,7 @@ def run_pipeline(config, out_dir, log=None):
     size = gen.config.img_resolution
     log(f"[demo] generator {config.generator!r}: {gen.kind}, {size}x{size} px ({time.time() - start:.1f}s)")
     items = scenes + ([align_photo(out_dir, size)] if config.photo else [])
-    for item in items:
-        if item["views"][0]["image"].shape[0] != size:
-            raise ValueError(f"--config.generator: {config.generator} renders {size} px, the demo's scenes are "
-                             f"{item['views'][0]['image'].shape[0]} px")
+    items = [dict(item, views=[resize_view(v, size) for v in item["views"]]) for item in items]
     inverters, missing = encoder_inverters(gen, tuple(config.encoders), log)
     weights, lpips_metric = lpips_models(config.lpips)
     pti_config = optimization_config(config)
