@@ -25,7 +25,7 @@ def get_config():
 '''
 TINY = ["--config.scenes=1", "--config.photo=False", "--config.pivot_steps=2", "--config.tune_steps=2",
         "--config.w_avg_samples=16", "--config.orbit_frames=2", "--config.shape_resolution=16",
-        "--config.shape_level=0.0", "--config.edit.samples=24", "--config.edit.batch=8", "--config.edit.frames=2",
+        "--config.shape_level=0.0", "--config.edit.enabled=False",
         "--config.num_samples=1", "--config.yaws_deg=(0.0, 30.0)"]
 
 
@@ -78,7 +78,7 @@ def test_page_references_existing_files(demo_out):
     assert len(page.links) > 20
     missing = [p for p in page.links if not (demo_out / p).is_file()]
     assert not missing
-    for kind in (".mp4", ".ply", "gt_v1.png", "pti_v6.png", "wplus_depth_v3.png", "_strip.png"):
+    for kind in (".mp4", ".ply", "gt_v1.png", "pti_v6.png", "wplus_depth_v3.png", "samples/grid.png"):
         assert any(p.endswith(kind) for p in page.links), kind
 
 
