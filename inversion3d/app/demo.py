@@ -20,7 +20,7 @@ def run(args, overrides=()):
     check_config(config)
     check_pipeline_config(config)
     files.check_writable_dir(args.out)
-    return demo_pipeline.run_pipeline(config, args.out)
+    return demo_pipeline.run_pipeline(config, args.out, samples=run_demo)
 
 
 def check_pipeline_config(config):

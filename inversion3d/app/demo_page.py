@@ -115,8 +115,10 @@ def write(out_dir, pages, rows, summary, meta):
         parts.append("<h3>Real photo, input view only (out of domain: no ground truth for other views)</h3>"
                      "<table id='photo'><tr><th>method</th><th>MSE</th><th>SSIM</th></tr>" + photo_rows + "</table>")
     parts += [item_section(p) for p in pages]
-    parts.append("<h2>The generator's own samples (latent seeds; rows: seeds, columns: yaw)</h2><p>" +
-                 " ".join(f'<img src="{html.escape(p)}">' for p in meta["samples"]) + "</p></body></html>")
+    if meta["samples"]:
+        parts.append("<h2>The generator's own samples (latent seeds; rows: seeds, columns: yaw)</h2><p>" +
+                     " ".join(f'<img src="{html.escape(p)}">' for p in meta["samples"]) + "</p>")
+    parts.append("</body></html>")
     index = os.path.join(out_dir, "index.html")
     _write_text(index, "\n".join(parts))
     _write_text(os.path.join(out_dir, "metrics.json"), json.dumps({"summary": summary, "rows": rows, "meta": meta},

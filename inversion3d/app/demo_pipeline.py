@@ -274,8 +274,9 @@ def summarise(rows):
     return out
 
 
-def run_pipeline(config, out_dir, log=None):
-    """Everything `make demo` shows -> OUT/index.html (returned), metrics.json, metrics.md."""
+def run_pipeline(config, out_dir, log=None, samples=None):
+    """Everything `make demo` shows -> OUT/index.html (returned), metrics.json, metrics.md. samples:
+    (config, folder, gen) -> picture paths of the generator's own samples (demo.run_demo), shown last."""
     from inversion3d import camera as camera_lib
     from inversion3d.app import demo_edit, demo_page
     from inversion3d.inversion import optimization
@@ -306,10 +307,8 @@ def run_pipeline(config, out_dir, log=None):
         pages.append(page)
         log(f"[demo] {i + 1}/{len(items)} {item['title']}: " + ", ".join(
             f"{m} {r['seconds']:.1f}s" for m, r in results.items()) + f" (total {time.time() - start:.0f}s)")
-    from inversion3d.app.demo import run_demo
-
-    grid, depth = run_demo(config, os.path.join(out_dir, "samples"), gen)
-    meta = {"generator": str(config.generator), "samples": [os.path.relpath(p, out_dir) for p in (grid, depth)], "resolution": size, "pivot_steps": int(config.pivot_steps),
+    shown = samples(config, os.path.join(out_dir, "samples"), gen) if samples else ()
+    meta = {"generator": str(config.generator), "samples": [os.path.relpath(p, out_dir) for p in shown], "resolution": size, "pivot_steps": int(config.pivot_steps),
             "tune_steps": int(config.tune_steps), "missing_encoders": missing, "lpips": bool(config.lpips),
             "pti_losses": losses, "seconds": time.time() - start}
     index = demo_page.write(out_dir, pages, rows, summarise(rows), meta)
