@@ -2,40 +2,48 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
+TEST_STAMP := $(VENV)/.test-stamp
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
 .PHONY: demo test test-slow bench bench-quick clean
 
-# facenet-pytorch ships the MTCNN weights `inversion3d preprocess` reads; installed with --no-deps
-# (pip's install_requires cannot say that) because its dependencies (torch, torchvision) are not needed.
-$(STAMP): setup.py Makefile
+# The runtime: the package alone (no test extra, no torch). facenet-pytorch ships the MTCNN weights
+# `inversion3d preprocess` (and the demo's photo) reads; installed with --no-deps (pip's install_requires
+# cannot say that) because its dependencies (torch, torchvision) are not needed.
+$(RUNTIME_STAMP): setup.py Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	$(PY) -m pip install --quiet --no-deps facenet-pytorch==2.6.0
-	touch $(STAMP)
+	touch $(RUNTIME_STAMP)
 
-demo: $(STAMP)
+# The test extra on top (pytest, xdist, hypothesis, torch for the reference .pth files).
+$(TEST_STAMP): $(RUNTIME_STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
+# The main job on the embedded generator -> out/demo/index.html (app/demo_pipeline.py; configs/demo.py).
+demo: $(RUNTIME_STAMP)
 	$(PY) -m inversion3d demo --config configs/demo.py --out out/demo
 
 # Two pytest workers (pytest-xdist, in the test extra), one test file each at a time so module fixtures
 # are built once: on a 2-core CPU the suite is largely single-threaded compilation, and two workers
 # took it from 22.4 to 15.4 min on a cold compilation cache.
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 # The real methods' training runs through the loop (loss falls, resume == straight, 8 devices == 1):
 # tens of minutes on a 2-core CPU, so outside `make test` (tests marked `slow`).
-test-slow: $(STAMP)
+test-slow: $(TEST_STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile --runslow -m slow tests
 
 # One summary table (compile, steady time, memory, FLOPs, fraction of matmul peak per workload):
 # out/bench/bench.md + bench.json; see experiments/benchmarks/README.md. Full sizes take an hour or more on 2 CPUs.
-bench: $(STAMP)
+bench: $(RUNTIME_STAMP)
 	$(PY) experiments/benchmarks/run_all.py --out out/bench
 
-bench-quick: $(STAMP)
+bench-quick: $(RUNTIME_STAMP)
 	$(PY) experiments/benchmarks/run_all.py --quick --out out/bench-quick
 
 clean:

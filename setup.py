@@ -9,6 +9,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["inversion3d", "inversion3d.*", "converters", "converters.*", "configs"]),
+    # files shipped inside the package (app/loading.ASSETS_DIR): the demo's synthetic test scenes, packaged
+    # encoders and generators; also listed in MANIFEST.in for source distributions
+    package_data={"inversion3d": ["assets/**/*"]},
     install_requires=[
         "jax>=0.10.2",
         "flax>=0.12.8",

@@ -50,4 +50,5 @@ def get_config():
     config.outputs.frames = 48  # orbit video of the strongest edit
     config.outputs.fps = 24
     config.outputs.shape_resolution = 128  # density grid of the mesh (render --shape-res default)
+    config.outputs.shape_level = 10.0  # iso-level of the mesh: the official shape export's (rendering/shapes.py)
     return config

@@ -83,7 +83,8 @@ def _add_max_pixels(parser):
 
 
 def _add_demo(sub):
-    demo = sub.add_parser("demo", help="render the embedded default generator at several yaws (PNG grid + depth)")
+    demo = sub.add_parser("demo", help="the main job end to end: invert packaged test scenes and a photo, novel views beside "
+                                           "the ground truth, depth, videos, a mesh, an edit, metrics -> OUT/index.html")
     demo.add_argument("--config", default=None, help="config file with get_config() (default: configs/demo.py)")
     demo.add_argument("--out", default="out/demo", help="output directory")
 
@@ -138,9 +139,10 @@ def _add_invert(sub):
                      help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "
                           "(W+ pivot + generator fine-tuning, configs/pti.py), innout (In-N-Out on one image or "
                           "clip .mp4, configs/innout.py)")
-    inv.add_argument("--encoder", default=None, help="encoder methods (required for them): encoder .pth / .pt or "
-                                                     "converted directory (goae: the encoder; dual: E1, the "
-                                                     "visible-region encoder)")
+    inv.add_argument("--encoder", default=None, help="encoder methods: encoder .pth / .pt or converted directory "
+                                                     "(goae: the encoder; dual: E1, the visible-region encoder); "
+                                                     "default: the package's inversion3d/assets/encoders/METHOD "
+                                                     "(with --generator default) when shipped")
     inv.add_argument("--afa", default=None, help="goae: the AFA .pth / .pt or converted directory")
     inv.add_argument("--encoder2", default=None, help="dual: E2, the occluded-region encoder (trained with the "
                                                       "occlusion-aware tri-plane discriminator); not with a Dual "

@@ -1,5 +1,6 @@
-"""`inversion3d demo`: renders a seeded tiny generator (configs/demo.py) at several yaws: a PNG grid,
-colour-mapped depth and one PNG per view."""
+"""`inversion3d demo`: the main job end to end (demo_pipeline.py: inversions of packaged test scenes and
+a photo, novel views beside the ground truth, depth, videos, a mesh, an edit, a metrics table ->
+OUT/index.html); `run_demo` renders the generator's own samples at several yaws (configs/demo.py)."""
 import os
 import time
 
@@ -10,9 +11,32 @@ from inversion3d.app import loading
 
 
 def run(args, overrides=()):
-    """`inversion3d demo`: --config (default configs/demo.py) with `--config.KEY=VALUE` overrides."""
+    """`inversion3d demo`: --config (default configs/demo.py) with `--config.KEY=VALUE` overrides: the main
+    job end to end (app/demo_pipeline.py) -> OUT/index.html."""
+    from inversion3d.app import demo_pipeline
+
     path = args.config or os.path.join(loading.CONFIG_DIR, "demo.py")
-    return run_demo(loading.load_config(path, overrides), args.out)
+    config = loading.load_config(path, overrides)
+    check_config(config)
+    check_pipeline_config(config)
+    files.check_writable_dir(args.out)
+    return demo_pipeline.run_pipeline(config, args.out, samples=run_demo)
+
+
+def check_pipeline_config(config):
+    """One-line errors for demo settings out of range (before any model loads)."""
+    missing = [k for k in ("generator", "scenes", "photo", "encoders", "pivot_steps", "tune_steps", "edit")
+               if k not in config]
+    if missing:
+        raise ValueError(f"--config: not a demo config (no {', '.join(missing)}); expected a file like configs/demo.py")
+    for key, low in (("scenes", 0), ("pivot_steps", 1), ("tune_steps", 1), ("w_avg_samples", 2), ("orbit_frames", 1),
+                     ("shape_resolution", 8)):
+        if int(config[key]) < low:
+            raise ValueError(f"--config.{key}: expected >= {low}, got {config[key]}")
+    if not int(config.scenes) and not config.photo:
+        raise ValueError("--config.scenes / --config.photo: nothing to invert")
+    if config.lpips and not os.path.exists(config.lpips):
+        raise ValueError(f"--config.lpips: no such file or directory: {config.lpips}")
 
 
 def check_config(config):
@@ -28,16 +52,17 @@ def check_config(config):
         raise ValueError("--config.yaws_deg: expected at least one yaw")
 
 
-def run_demo(config, out_dir):
-    """Renders a seeded tiny generator at several yaws; writes grid.png, depth.png and per-view PNGs."""
+def run_demo(config, out_dir, gen=None):
+    """Renders a seeded tiny generator (or `gen`) at several yaws; writes grid.png, depth.png and per-view PNGs."""
     from inversion3d.api import load_generator
 
     check_config(config)
     files.check_writable_dir(out_dir)
     start = time.time()
-    gen = load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
-                         neural_rendering_resolution=config.neural_rendering_resolution,
-                         ray_chunk=config.ray_chunk)
+    if gen is None:
+        gen = load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
+                             neural_rendering_resolution=config.neural_rendering_resolution,
+                             ray_chunk=config.ray_chunk)
     rig = camera.Rig(tuple(config.pivot), float(config.radius), camera.intrinsics_matrix(config.focal))
     cond = rig.labels(camera.FRONT, camera.FRONT)
     yaws = np.deg2rad(np.asarray(config.yaws_deg, np.float64))

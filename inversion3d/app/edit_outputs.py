@@ -74,7 +74,7 @@ def write_edit(gen, variables, config, args, stem, spec, result, ws, planes, str
     paths.append(write_video(f"{base}.mp4", list(video[:, 0]), fps=out.fps))
     grid = density_grid(planes[strongest][None], variables, eg3d.decode_apply(cfg), cfg.render,
                         resolution=out.shape_resolution)
-    paths += write_shape(grid, cfg.render.box_warp, base)
+    paths += write_shape(grid, cfg.render.box_warp, base, out.get("shape_level"))
     arrays = {"ws": ws, "planes": planes, "strengths": np.asarray(strengths, np.float32),
               "rows": np.asarray(rows), "method": result["method"], "camera": result["camera"]}
     paths.append(files.atomic_write(f"{base}.npz", lambda tmp: np.savez(tmp, **arrays)))

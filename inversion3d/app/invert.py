@@ -62,7 +62,7 @@ def check_method_flags(args, overrides=()):
             raise ValueError(f"--lpips: no such file or directory: {args.lpips}")
         return
     if not args.encoder:
-        raise ValueError(f"--encoder: --method {args.method} needs it (the encoder file)")
+        use_packaged_encoder(args)
     if args.method == "goae" and not args.afa and _holds_afa(args.encoder):
         args.afa = args.encoder  # a GOAE stage-2 run (or its export): encoder and AFA in one
     if not args.generator and not _is_workdir(args.encoder):
@@ -84,6 +84,22 @@ def check_method_flags(args, overrides=()):
             raise ValueError(f"{flag}: --method {method} needs it ({'the AFA file' if method == 'goae' else 'E2'})")
         if args.method != method and value:
             raise ValueError(f"{flag}: only used by --method {method}, got --method {args.method}")
+
+
+def use_packaged_encoder(args):
+    """No --encoder: the encoder the package ships for --method (loading.packaged_encoder), trained on the
+    embedded generator, so --generator defaults to 'default'; one-line error when none is shipped."""
+    packaged = loading.packaged_encoder(args.method)
+    if packaged is None:
+        raise ValueError(f"--encoder: --method {args.method} needs it (the encoder file); the package ships none "
+                         f"for it (no {os.path.join(loading.ASSETS_DIR, 'encoders', args.method)})")
+    args.encoder = packaged[0]
+    if args.method == "dual" and not args.encoder2:
+        args.encoder2 = packaged[1]
+    if not args.generator:
+        args.generator = "default"
+    print(f"[invert] --encoder: the packaged {args.method} encoder {args.encoder} (generator {args.generator})",
+          flush=True)
 
 
 def run(args, overrides=()):

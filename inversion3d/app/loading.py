@@ -11,6 +11,11 @@ import warnings
 import configs
 
 CONFIG_DIR = os.path.dirname(os.path.abspath(configs.__file__))
+# Files shipped inside the package (setup.py package_data): encoders trained on the embedded default
+# generator as assets/encoders/<method>/ in the `inversion3d export` layout (a Dual run: <method>/e1, e2),
+# and the synthetic test scenes `inversion3d demo` inverts (assets/demo_scenes, a `synth-data` root).
+ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
+ENCODER_ASSETS = {"goae-noafa": ("goae-noafa", "goae")}  # a GOAE stage-2 file serves goae-noafa too
 DEFAULT_GENERATORS = {"default": "demo.py", "default-panohead": "demo_panohead.py"}
 GENERATOR_CONFIG_KEYS = ("kind", "init_kwargs", "seed", "neural_rendering_resolution", "ray_chunk")
 # Printed before the first compiled call of a command: XLA compiles silently for tens of seconds.
@@ -132,6 +137,20 @@ def open_generator(source, kind="auto", overrides=(), compute_dtype="float32", n
         raise ValueError(f"CKPT: no such file or directory: {source}")
     kwargs = {} if kind == "auto" else {"kind": kind}
     return load_generator(source, compute_dtype=compute_dtype, **kwargs)
+
+
+def packaged_encoder(method):
+    """The encoder file(s) shipped for an inversion `method` (assets/encoders/<method>/; Dual: its e1
+    and e2 folders), as a list of paths in the order `open_encoders` takes them, or None when the
+    package ships none for it."""
+    from converters.orbax_io import is_converted_dir
+
+    for name in ENCODER_ASSETS.get(method, (method,)):
+        folder = os.path.join(ASSETS_DIR, "encoders", name)
+        paths = [os.path.join(folder, role) for role in ("e1", "e2")] if method == "dual" else [folder]
+        if all(is_converted_dir(p) for p in paths):
+            return paths
+    return None
 
 
 def open_encoders(method, sources):
