@@ -88,7 +88,9 @@ def _add_demo(sub):
 
 def _add_render(sub):
     render = sub.add_parser("render", help="orbit videos, PNG grids, depth maps and meshes for latent seeds")
-    render.add_argument("ckpt", help="checkpoint, a config .py, 'default' (tiny EG3D) or 'default-panohead'")
+    render.add_argument("ckpt", help="checkpoint, a config .py, 'default' (the tiny EG3D trained by this "
+                                              "project, shipped in the package) or 'default-panohead' (tiny PanoHead, "
+                                              "random weights: no trained PanoHead ships)")
     render.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"])
     render.add_argument("--seeds", default="0", help="latent seeds, e.g. 0-3,7")
     render.add_argument("--trunc", type=float, default=0.7, help="truncation psi")
@@ -139,8 +141,8 @@ def _add_invert(sub):
     inv.add_argument("--encoder2", default=None, help="dual: E2, the occluded-region encoder (trained with the "
                                                       "occlusion-aware tri-plane discriminator); not with a Dual "
                                                       "training workdir as --encoder (it holds E1 and E2)")
-    inv.add_argument("--generator", default=None, help="checkpoint, config .py, 'default' or 'default-panohead' "
-                                                       "(a config's values: --generator.KEY=VALUE); required "
+    inv.add_argument("--generator", default=None, help="checkpoint, config .py, 'default' (the trained tiny EG3D) or "
+                                                       "'default-panohead' (random weights) (a config's values: --generator.KEY=VALUE); required "
                                                        "unless --encoder is a training workdir (its run's)")
     inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")
     inv.add_argument("--camera", required=True, help="dataset.json with a label per image, 'frontal', or "
