@@ -134,7 +134,7 @@ def read_meta(path) -> Dict[str, Any]:
 def read_converted(path) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """(meta, tree of numpy arrays) of a directory written by `write_converted`."""
     meta = read_meta(path)
-    params = os.path.join(os.fspath(path), PARAMS_DIR)
+    params = os.path.join(os.path.abspath(os.fspath(path)), PARAMS_DIR)  # Orbax needs an absolute path
     try:
         tree = _checkpointer().restore(params)
     except Exception as err:  # orbax / tensorstore raise many types; report one line

@@ -16,7 +16,7 @@
   inversion3d edit --latent RESULT.npz --reference OTHER.npz --region hair --out DIR
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
   inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=N --out DIR
-  inversion3d export WORKDIR --out DIR   (a training run's encoders; `invert --encoder WORKDIR` works too)
+  inversion3d export WORKDIR --out DIR   (a training run's encoders, or a GAN run's G_ema generator)
   inversion3d depth-avg --config configs/goae_stage1.py|--generator CKPT --out depth_avg.json [--config.KEY=VALUE]
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
@@ -91,7 +91,9 @@ def _add_demo(sub):
 
 def _add_render(sub):
     render = sub.add_parser("render", help="orbit videos, PNG grids, depth maps and meshes for latent seeds")
-    render.add_argument("ckpt", help="checkpoint, a config .py, 'default' (tiny EG3D) or 'default-panohead'")
+    render.add_argument("ckpt", help="checkpoint, a config .py, 'default' (the tiny EG3D trained by this "
+                                              "project, shipped in the package) or 'default-panohead' (tiny PanoHead, "
+                                              "random weights: no trained PanoHead ships)")
     render.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"])
     render.add_argument("--seeds", default="0", help="latent seeds, e.g. 0-3,7")
     render.add_argument("--trunc", type=float, default=0.7, help="truncation psi")
@@ -147,8 +149,8 @@ def _add_invert(sub):
     inv.add_argument("--encoder2", default=None, help="dual: E2, the occluded-region encoder (trained with the "
                                                       "occlusion-aware tri-plane discriminator); not with a Dual "
                                                       "training workdir as --encoder (it holds E1 and E2)")
-    inv.add_argument("--generator", default=None, help="checkpoint, config .py, 'default' or 'default-panohead' "
-                                                       "(a config's values: --generator.KEY=VALUE); required "
+    inv.add_argument("--generator", default=None, help="checkpoint, config .py, 'default' (the trained tiny EG3D) or "
+                                                       "'default-panohead' (random weights) (a config's values: --generator.KEY=VALUE); required "
                                                        "unless --encoder is a training workdir (its run's)")
     inv.add_argument("--kind", default="auto", choices=["auto", "eg3d", "panohead"], help="generator kind")
     inv.add_argument("--camera", default=None, help="dataset.json with a label per image, 'frontal', or "
@@ -201,7 +203,8 @@ def _add_preprocess(sub):
 
 def _add_export(sub):
     ex = sub.add_parser("export", help="a training workdir's latest encoder(s) -> a directory `invert --encoder` "
-                                       "reads (the `convert` layout)")
+                                       "reads (the `convert` layout); a GAN run's G_ema -> a generator "
+                                       "directory (`render DIR`, `--generator DIR`)")
     ex.add_argument("workdir", help="a training run's workdir (experiments/train.py --workdir)")
     ex.add_argument("--out", required=True, help="new output directory")
 

@@ -1,6 +1,7 @@
 """`inversion3d demo`: the main job end to end (demo_pipeline.py: inversions of packaged test scenes and
 a photo, novel views beside the ground truth, depth, videos, a mesh, an edit, a metrics table ->
-OUT/index.html); `run_demo` renders the generator's own samples at several yaws (configs/demo.py)."""
+OUT/index.html); `run_demo` renders the embedded default generator (configs/demo.py: the packaged tiny
+EG3D trained by this project) for a few latent seeds at several yaws."""
 import os
 import time
 
@@ -53,16 +54,13 @@ def check_config(config):
 
 
 def run_demo(config, out_dir, gen=None):
-    """Renders a seeded tiny generator (or `gen`) at several yaws; writes grid.png, depth.png and per-view PNGs."""
-    from inversion3d.api import load_generator
-
+    """Renders the config's generator (its weights, or seeded random weights; or `gen`) for latent seeds
+    0..num_samples-1 at several yaws; writes grid.png, depth.png and per-view PNGs."""
     check_config(config)
     files.check_writable_dir(out_dir)
     start = time.time()
     if gen is None:
-        gen = load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
-                             neural_rendering_resolution=config.neural_rendering_resolution,
-                             ray_chunk=config.ray_chunk)
+        gen = loading.generator_from_config(config)
     rig = camera.Rig(tuple(config.pivot), float(config.radius), camera.intrinsics_matrix(config.focal))
     cond = rig.labels(camera.FRONT, camera.FRONT)
     yaws = np.deg2rad(np.asarray(config.yaws_deg, np.float64))

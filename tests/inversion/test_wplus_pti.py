@@ -23,7 +23,7 @@ from inversion3d.preprocess import pose
 OVERRIDES = ["--config.neural_rendering_resolution=16", "--config.init_kwargs.rendering_kwargs.depth_resolution=8",
              "--config.init_kwargs.rendering_kwargs.depth_resolution_importance=8"]
 GEN_OVERRIDES = [a.replace("--config.", "--generator.", 1) for a in OVERRIDES]  # `invert`: the generator's config
-FAST_LR = 0.05  # the tests' latent lr: 5x the projector's, to converge in a few steps on the random generator
+FAST_LR = 0.05  # the tests' latent lr: 5x the projector's, to converge in a few steps on the tiny generator
 
 
 def config(name, steps=None, lr=FAST_LR):
@@ -259,7 +259,9 @@ def test_cli_wplus_with_pose_opt(photo, tmp_path, gen, capsys):
     assert "no --lpips weights given: the loss is MSE only" in captured.err
     assert "--pose-opt camera yaw " in captured.out and "[wplus] step 3/3" in captured.out
     res = _outputs(tmp_path)
-    assert res["ws"].shape == (14, 512) and res["planes"].shape == (3, 256, 256, 32) and str(res["method"]) == "wplus"
+    # the packaged default (configs/eg3d_gan.py's generator): 10 ws, 64 x 64 tri-planes
+    assert res["ws"].shape == (gen.num_ws, 512) == (10, 512) and res["planes"].shape == (3, 64, 64, 32)
+    assert str(res["method"]) == "wplus"
     assert res["losses"].shape == (3,)
     np.testing.assert_allclose(res["camera_initial"], camera.generator_frontal_label(gen), atol=1e-7)
     assert not np.array_equal(res["camera"], res["camera_initial"])  # refined

@@ -52,7 +52,7 @@ def test_strength_zero_is_the_stored_reconstruction(scene):
     recon = pipeline.render_frames(gen.config, gen.params, seq, sr, c)
     for key in ("image", "image_raw", "image_depth", "blend_image"):
         np.testing.assert_array_equal(renders[key][0], recon[key], err_msg=key)
-    w, planes = pipeline.edit_frame(gen.config, gen.params, seq, 0, directions.as_layers(d, 14, 512), STRENGTHS)
+    w, planes = pipeline.edit_frame(gen.config, gen.params, seq, 0, directions.as_layers(d, gen.config.num_ws, gen.config.w_dim), STRENGTHS)
     np.testing.assert_array_equal(np.asarray(planes[0]), np.asarray(pipeline.frame_planes(gen.config, gen.params,
                                                                                          seq["ws"][0])))
     np.testing.assert_allclose(np.asarray(w[1] - w[0]), 2.0 * d[0], atol=1e-5)
