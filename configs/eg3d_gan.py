@@ -7,7 +7,7 @@ Data: a folder with dataset.json (25-D labels) and 64 x 64 PNGs (the procedural 
 Hardware: the 2-core CPU (any single GPU / TPU host works; multi-device meshes are automatic).
 Size: neural rendering 32 px with 12 + 12 depth samples, tri-planes 64 x 64, the project's
 SuperresolutionHybrid2X64 (32 -> 64), backbone channel_max 32, z_dim 64 (w_dim stays 512: the SR blocks
-hard-code it), D channel_base 1024 / max 32,
+hard-code it), D channel_base 2048 / max 64, R1 gamma 0.1,
 batch 8. Expected time: 0.95 CPU-seconds per step measured (user + sys, steady state, steps 40-50 on
 /work/data/synth64 while the machine was shared at load ~16: 4-6 s wall per step then); an idle 2-core CPU
 should give ~0.6-0.9 s / step, i.e. ~4000-6000 steps / h, so ~3 h for the 15000 steps; compilation of the
@@ -74,14 +74,19 @@ def get_config():
 
     config.model = ml_collections.ConfigDict()
     config.model.discriminator = ml_collections.ConfigDict(dict(
-        channel_base=1024, channel_max=32,  # official 32768 / 512 at 512 px; width 16 at 64 px, 32 below
+        # official 32768 / 512 at 512 px; here width 32 at 64 px, 64 below. A first run with 1024 / 32
+        # (width 16 at 64 px, 102k parameters against G's 1.1M) collapsed to one head for every z by
+        # step 4500 (/work/runs/eg3d_gan_v1, closing note of session 5): the D was too weak to see diversity
+        channel_base=2048, channel_max=64,
         mbstd_group_size=4, mbstd_num_channels=1,  # official --mbstd-group 4, 1 channel
         mapping_layers=8,  # the D's c mapping: MappingNetwork default depth
         conv_clamp=None,  # official 256 only with fp16 blocks (d_num_fp16_res > 0); float32 here
         with_mask=False))
 
     config.losses = ml_collections.ConfigDict()
-    config.losses.r1_gamma = 1.0  # official ffhq512 --gamma=1
+    # official ffhq512 --gamma=1 is for 512 px at batch 32; StyleGAN2-ADA's heuristic 0.0002 * res^2 / batch
+    # (train.py, cfg 'auto') gives 0.1 at 64 px and batch 8 (gamma 1 smoothed the tiny D in the first run)
+    config.losses.r1_gamma = 0.1
     config.losses.r1_every = D_REG_EVERY
     config.losses.density_reg = 0.25  # rendering_kwargs density_reg (eg3d.md §6)
     config.losses.density_reg_p_dist = 0.004
