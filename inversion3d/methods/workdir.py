@@ -73,6 +73,10 @@ def read_config(workdir):
         raise ValueError(f"--encoder: {folder} has no readable config ({err})") from None
     if config.get("method") not in SERVES:
         raise ValueError(f"--encoder: {workdir} is a {config.get('method')!r} run; encoder runs are {sorted(SERVES)}")
+    g = config.get("generator") or {}
+    if "source" in g:  # a run saved before generator.source was renamed generator.checkpoint
+        config.generator.checkpoint = g.source
+        del config.generator["source"]
     return workdir, step, config
 
 

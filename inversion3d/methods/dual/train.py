@@ -91,7 +91,7 @@ def zplus_codes(cfg, gen, key, c, psi):
 
 class Method(TriPlaneNetMethod):
     """E1, E2 and the tri-plane D on the shared loop (methods/README.md). Inherits TriPlaneNet v2's
-    frozen arrays (`frozen`: the generator, random or config.generator.source, and the LPIPS / ArcFace
+    frozen arrays (`frozen`: the generator, random or config.generator.checkpoint, and the LPIPS / ArcFace
     networks) and its per-encoder init; everything else is this method's."""
 
     nets = NETS
