@@ -33,7 +33,7 @@ def get_config():
     config.generator.neural_rendering_resolution = 16  # tiny (PanoHead: 64)
     config.generator.ray_chunk = generators.RAY_CHUNK
     config.generator.triplane_resolution = 32  # tiny: 32 x 32 tri-grids (PanoHead 256); D and O follow it
-    config.generator.source = ""  # '' = random weights seeded by config.seed; else a generator file
+    config.generator.checkpoint = ""  # '' = random weights seeded by config.seed; else a generator file
 
     config.data = ml_collections.ConfigDict()
     config.data.source = "generator"  # generator (pseudo-pairs) | folder (aligned photos + dataset.json)

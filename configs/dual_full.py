@@ -3,7 +3,7 @@ pSp + tri-grid encoders E1 / E2 and the Table 6 tri-plane D (288 -> 64 -> 128 ->
 256 x 256) on PanoHead 'easy-khair-180-gpc0.8-trans10-025000'.
 
   .venv/bin/python -m experiments.train --config=configs/dual_full.py --workdir=out/dual \
-      --config.generator.source=/path/to/easy-khair-180-gpc0.8-trans10-025000.pkl \
+      --config.generator.checkpoint=/path/to/easy-khair-180-gpc0.8-trans10-025000.pkl \
       --config.data.source=folder --config.data.folder=/path/to/ffhq_lpff_aligned \
       --config.losses.lpips_weights=/path/to/lpips --config.losses.arcface_weights=/path/to/model_ir_se50.pth
 Hardware: the paper trains on one RTX 4090 (24 GiB) at batch 3; here one accelerator with >= 40 GiB
@@ -23,7 +23,7 @@ def get_config():
     config.generator.init_kwargs = generators.panohead_init_kwargs(full=True)  # panohead.md §1
     config.generator.neural_rendering_resolution = 64  # PanoHead's released neural rendering resolution
     config.generator.triplane_resolution = 0  # PanoHead's 256 x 256 tri-grids (Appendix A.2), 14 ws
-    config.generator.source = ""  # set: the official .pkl / a converted directory
+    config.generator.checkpoint = ""  # set: the official .pkl / a converted directory
 
     config.data.resolution = 512  # the 512 photos (encoders see their 256 resize)
     config.data.vis_yaw = 0.6

@@ -32,7 +32,7 @@ def get_config():
     config.generator.neural_rendering_resolution = 16  # tiny (EG3D ffhq512-128: 128)
     config.generator.ray_chunk = generators.RAY_CHUNK
     config.generator.triplane_resolution = 32  # tiny (EG3D: 256)
-    config.generator.source = ""  # '' = random weights seeded by config.seed; else a generator file
+    config.generator.checkpoint = ""  # '' = random weights seeded by config.seed; else a generator file
 
     config.data = ml_collections.ConfigDict()
     config.data.source = "generator"  # generator (two-view pseudo-pairs) | mixed (+ real photos, data.folder)

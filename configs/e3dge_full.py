@@ -1,7 +1,7 @@
 """E3DGE-style encoder at the real sizes on EG3D FFHQ 512 (e3dge.md §3-§4 [code], §6 [ours]).
 
   .venv/bin/python -m experiments.train --config=configs/e3dge_full.py --workdir=out/e3dge \
-      --config.generator.source=/path/to/ffhqrebalanced512-128.pkl \
+      --config.generator.checkpoint=/path/to/ffhqrebalanced512-128.pkl \
       --config.losses.lpips_weights=/path/to/lpips --config.losses.arcface_weights=/path/to/model_ir_se50.pth
   (mixing in real photos: --config.data.source=mixed --config.data.folder=/path/to/ffhq_aligned)
 Hardware: one accelerator with >= 40 GiB (the local branch back-propagates through 2 x 2B renders of
@@ -22,7 +22,7 @@ def get_config():
     config.generator.init_kwargs = eg3d_ffhq512.get_config().init_kwargs  # EG3D FFHQ 512 (eg3d.md §0)
     config.generator.neural_rendering_resolution = 128  # ffhq512-128
     config.generator.triplane_resolution = 0  # EG3D's 256 x 256 planes, 14 ws
-    config.generator.source = ""  # set: an official .pkl / .pth or an `inversion3d convert` directory
+    config.generator.checkpoint = ""  # set: an official .pkl / .pth or an `inversion3d convert` directory
 
     config.data.resolution = 512  # the generator's image (encoders see its 256 resize)
     config.data.real_fraction = 0.5  # [ours, §6] half real photos when data.source = 'mixed'

@@ -2,7 +2,7 @@
 configs/e3dge_full.py with PanoHead's generator and camera rig (e3dge.md §6 [ours]; panohead.md §1, §7).
 
   .venv/bin/python -m experiments.train --config=configs/e3dge_panohead.py --workdir=out/e3dge-pano \
-      --config.generator.source=/path/to/easy-khair-180-gpc0.8-trans10-025000.pkl \
+      --config.generator.checkpoint=/path/to/easy-khair-180-gpc0.8-trans10-025000.pkl \
       --config.losses.lpips_weights=/path/to/lpips --config.losses.arcface_weights=/path/to/model_ir_se50.pth
 Hardware: as configs/e3dge_full.py (tri-grid lookups cost about 3x the tri-plane ones).
 Expected time / metric: not measured (no trained weights in this port).

@@ -39,7 +39,7 @@ def get_config():
     # tiny: planes of 32 x 32 (8 ws) instead of EG3D's 256 (14 ws): the tri-plane encoder runs at the
     # planes' resolution; at 256 one two-branch step takes minutes on the CPU
     config.generator.triplane_resolution = 32
-    config.generator.source = ""  # '' = random weights seeded by config.seed; else a generator file (api.load_generator)
+    config.generator.checkpoint = ""  # '' = random weights seeded by config.seed; else a generator file (api.load_generator)
 
     config.data = ml_collections.ConfigDict()
     config.data.source = "generator"  # generator (pseudo-pairs) | folder (aligned photos + dataset.json) | mixed

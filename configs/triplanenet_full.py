@@ -2,7 +2,7 @@
 tri-plane encoders on an EG3D FFHQ 512 generator, pseudo-pairs or aligned photos.
 
   .venv/bin/python -m experiments.train --config=configs/triplanenet_full.py --workdir=out/triplanenet \
-      --config.generator.source=/path/to/ffhqrebalanced512-128.pkl \
+      --config.generator.checkpoint=/path/to/ffhqrebalanced512-128.pkl \
       --config.losses.lpips_weights=/path/to/lpips --config.losses.arcface_weights=/path/to/model_ir_se50.pth
   (aligned photos: add --config.data.source=folder --config.data.folder=/path/to/ffhq_aligned)
 Hardware: one accelerator with >= 40 GiB (batch 3 back-propagates through the 512 renders twice per
@@ -30,7 +30,7 @@ def get_config():
     config.generator.triplane_resolution = 0  # EG3D's 256 x 256 planes, 14 ws
     # the frozen generator's weights: an official .pkl / .pth or an `inversion3d convert` directory
     # (api.load_generator); '' = random weights (only meaningful for smoke runs)
-    config.generator.source = ""
+    config.generator.checkpoint = ""
 
     config.data.resolution = 512  # §2: the 512 image (its 256 resize feeds the encoders)
     config.data.truncation_psi = 0.7

@@ -39,5 +39,16 @@ def main(argv):
         sys.exit(f"train.py: error: {' '.join(str(err).split())}")
 
 
+def refuse_renamed(argv):
+    """One line (not ml_collections' traceback) for an override of a renamed config key."""
+    from inversion3d.methods.frozen_generator import RENAMED
+
+    for arg in argv[1:]:
+        key = arg.split("=", 1)[0].removeprefix("--config.")
+        if key in RENAMED:
+            sys.exit(f"train.py: error: --config.{key}: renamed --config.{RENAMED[key]}")
+
+
 if __name__ == "__main__":
+    refuse_renamed(sys.argv)
     app.run(main)

@@ -185,6 +185,39 @@ def write_json(path, payload):
     print(f"wrote {path}")
 
 
+def start_report(name, settings):
+    """-> (report {'benchmark', 'env', 'settings', 'matmul'}, the matmul peak in GFLOP/s): the head every
+    step / component benchmark opens with; the dense matmul is measured here, in the same process."""
+    report = {"benchmark": name, "env": environment(), "settings": settings, "matmul": matmul_peak()}
+    return report, report["matmul"]["gflops_per_s"]
+
+
+def end_report(report, results, rows, markdown, json_path, peak_rows=None):
+    """The tail of such a benchmark: stores results and rows, peak RSS, the peak measured again
+    (refresh_peak over peak_rows, default all rows), then `finish`; returns the report."""
+    report["results"], report["rows"] = results, rows
+    report["peak_rss_mib"] = peak_rss_mib()
+    refresh_peak(report, peak_rows)
+    return finish(report, markdown, json_path)
+
+
+def matmul_sentence(report) -> str:
+    """The markdown's statement of the denominator of every fraction of peak."""
+    mm = report["matmul"]
+    return f"dense matmul {mm['n']}² fp32 in the same process: {mm['gflops_per_s']:.1f} GFLOP/s."
+
+
+def steps_markdown(report, head=None, extra=()):
+    """Markdown of a step benchmark: `head` (default: sizes and steady steps of report['settings'],
+    donated state, one-device mesh), the matmul sentence, the summary table, then the `extra` lines."""
+    s = report["settings"]
+    if head is None:
+        sizes = f"Sizes {s['sizes']}, " if "sizes" in s else ""
+        head = f"{sizes}{s['iters']} steady steps after the first; donated state, one-device mesh;"
+        head = head[0].upper() + head[1:]
+    return "\n".join([f"{head} {matmul_sentence(report)}", "", summary_table(report["rows"]), *extra])
+
+
 def finish(report, markdown, json_path):
     """Stamps the end load average, prints markdown(report) and writes the JSON; returns the report."""
     report["loadavg_end"] = loadavg()

@@ -83,10 +83,9 @@ def run(args):
         raise ValueError(f"--parts: expected a comma list of {PARTS}, got {args.parts!r}")
     resolutions = [int(r) for r in args.resolutions.split(",") if r.strip()]
     config = load_config(args.config)
-    report = {"benchmark": "components", "env": C.environment(),
-              "settings": {"config": args.config, "resolutions": resolutions, "parts": parts, "iters": args.iters}}
-    mm = report["matmul"] = C.matmul_peak()
-    peak = mm["gflops_per_s"]
+    report, peak = C.start_report("components", {"config": args.config, "resolutions": resolutions, "parts": parts,
+                                                 "iters": args.iters})
+    mm = report["matmul"]
     print(f"generator pieces of {args.config}; matmul {mm['n']}^2 fp32: {peak:.1f} GFLOP/s", flush=True)
     gen = load_generator(None, kind=config.get("kind", "eg3d"), init_kwargs=config.init_kwargs, seed=args.seed,
                          neural_rendering_resolution=int(config.neural_rendering_resolution),
@@ -129,17 +128,12 @@ def run(args):
                                             (variables, rgb, feats, ws), args.iters, peak)
         rows.append(C.row_from_measure("super-resolution", f"{name}, {cfg.sr_module.split('.')[-1]} "
                                        f"{n_res}²→{cfg.img_resolution}², batch 1", res, peak))
-    report["results"], report["rows"] = results, rows
-    report["peak_rss_mib"] = C.peak_rss_mib()
-    C.refresh_peak(report)
-    return C.finish(report, markdown, args.json)
+    return C.end_report(report, results, rows, markdown, args.json)
 
 
 def markdown(report):
-    s, mm = report["settings"], report["matmul"]
-    return "\n".join([f"Config `{s['config']}` (random weights), {s['iters']} steady iters; dense matmul "
-                      f"{mm['n']}² fp32 in the same process: {mm['gflops_per_s']:.1f} GFLOP/s.", "",
-                      C.summary_table(report["rows"])])
+    s = report["settings"]
+    return C.steps_markdown(report, head=f"Config `{s['config']}` (random weights), {s['iters']} steady iters;")
 
 
 def main(argv=None):

@@ -56,25 +56,18 @@ def tiny_step(args, peak):
 
 def run(args):
     jax = C.configure_jax(args.compilation_cache)
-    report = {"benchmark": "e3dge_train", "env": C.environment(), "settings": {"iters": args.iters}}
-    mm = report["matmul"] = C.matmul_peak()
-    peak = mm["gflops_per_s"]
+    report, peak = C.start_report("e3dge_train", {"iters": args.iters})
+    mm = report["matmul"]
     print(f"E3DGE train step on {jax.default_backend()}; matmul {mm['n']}^2: {peak:.1f} GFLOP/s", flush=True)
     res, row = tiny_step(args, peak)
     real = C.workload_row(REAL, "real: configs/e3dge_full.py, EG3D ffhq512-128, batch 4 pairs (8 rows), 128² renders "
                           "x 48+48 samples, local 256 ch at 128²", status="missing",
                           note="listed, not run (needs an accelerator with > 40 GiB)")
-    report["results"], report["rows"] = {"tiny": res}, [row, real]
-    report["peak_rss_mib"] = C.peak_rss_mib()
-    C.refresh_peak(report, [row])
-    return C.finish(report, markdown, args.json)
+    return C.end_report(report, {"tiny": res}, [row, real], markdown, args.json, peak_rows=[row])
 
 
 def markdown(report):
-    mm = report["matmul"]
-    return "\n".join([f"{report['settings']['iters']} steady steps after the first; donated state, one-device mesh; "
-                      f"dense matmul {mm['n']}² fp32 in the same process: {mm['gflops_per_s']:.1f} GFLOP/s.", "",
-                      C.summary_table(report["rows"])])
+    return C.steps_markdown(report)
 
 
 def main(argv=None):

@@ -73,9 +73,8 @@ def run(args):
     sizes = [s for s in args.sizes.split(",") if s]
     if not sizes or any(s not in SIZES for s in sizes):
         raise ValueError(f"--sizes: expected a comma list of {tuple(SIZES)}, got {args.sizes!r}")
-    report = {"benchmark": "gan", "env": C.environment(), "settings": {"sizes": sizes, "iters": args.iters}}
-    mm = report["matmul"] = C.matmul_peak()
-    peak = mm["gflops_per_s"]
+    report, peak = C.start_report("gan", {"sizes": sizes, "iters": args.iters})
+    mm = report["matmul"]
     print(f"EG3D GAN steps at {sizes} on {jax.default_backend()}; matmul {mm['n']}^2: {peak:.1f} GFLOP/s", flush=True)
     results, rows = {}, []
     for size in SIZES:
@@ -87,17 +86,11 @@ def run(args):
             rows += [C.missing_row("train step: EG3D GAN" + extra, f"{size}: configs/{SIZES[size][0]}.py",
                                    f"not run (--sizes {size}; an accelerator for real)")
                      for extra in ("", " + density reg + R1")]
-    report["results"], report["rows"] = results, rows
-    report["peak_rss_mib"] = C.peak_rss_mib()
-    C.refresh_peak(report)
-    return C.finish(report, markdown, args.json)
+    return C.end_report(report, results, rows, markdown, args.json)
 
 
 def markdown(report):
-    s, mm = report["settings"], report["matmul"]
-    return "\n".join([f"Sizes {s['sizes']}, {s['iters']} steady steps after the first; donated state, one-device "
-                      f"mesh; dense matmul {mm['n']}² fp32 in the same process: {mm['gflops_per_s']:.1f} GFLOP/s.",
-                      "", C.summary_table(report["rows"])])
+    return C.steps_markdown(report)
 
 
 def main(argv=None):

@@ -200,10 +200,9 @@ def run(args):
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if here not in sys.path:  # the configs package of this checkout
         sys.path.insert(0, here)
-    report = {"benchmark": "methods", "env": C.environment(),
-              "settings": {"sizes": sizes, "methods": methods, "iters": args.iters, "budget_gib": args.budget_gib}}
-    mm = report["matmul"] = C.matmul_peak()
-    peak = mm["gflops_per_s"]
+    report, peak = C.start_report("methods", {"sizes": sizes, "methods": methods, "iters": args.iters,
+                                              "budget_gib": args.budget_gib})
+    mm = report["matmul"]
     print(f"method train steps {methods} at {sizes} on {jax.default_backend()}; matmul {mm['n']}^2: "
           f"{peak:.1f} GFLOP/s", flush=True)
     results, rows = {}, []
@@ -212,22 +211,16 @@ def run(args):
             for key, res, row in rows_for(method, size, args, peak):
                 results[key] = res
                 rows.append(row)
-    report["results"], report["rows"] = results, rows
-    report["peak_rss_mib"] = C.peak_rss_mib()
-    C.refresh_peak(report)
-    return C.finish(report, markdown, args.json)
+    return C.end_report(report, results, rows, markdown, args.json)
 
 
 def markdown(report):
-    s, mm = report["settings"], report["matmul"]
-    lines = [f"Sizes {s['sizes']}, {s['iters']} steady steps after the first; donated state, one-device mesh; "
-             f"dense matmul {mm['n']}² fp32 in the same process: {mm['gflops_per_s']:.1f} GFLOP/s.", "",
-             C.summary_table(report["rows"])]
+    lines = []
     tops = [(k, r["profile_top"]) for k, r in report["results"].items() if r.get("profile_top")]
     for key, top in tops:
         lines += ["", f"{key}: top ops by self time: "
                   + "; ".join(f"{100 * (o['share'] or 0):.0f}% {o['name']} ({o.get('what', '')})" for o in top)]
-    return "\n".join(lines)
+    return C.steps_markdown(report, extra=lines)
 
 
 def main(argv=None):

@@ -363,10 +363,8 @@ def run(args):
         raise ValueError(f"--sizes: expected a comma list of {SIZES}, got {args.sizes!r}")
     if not methods or any(m not in METHODS for m in methods):
         raise ValueError(f"--methods: expected a comma list of {METHODS}, got {args.methods!r}")
-    report = {"benchmark": "train", "env": C.environment(),
-              "settings": {"sizes": sizes, "methods": methods, "iters": args.iters}}
-    mm = report["matmul"] = C.matmul_peak()
-    peak = mm["gflops_per_s"]
+    report, peak = C.start_report("train", {"sizes": sizes, "methods": methods, "iters": args.iters})
+    mm = report["matmul"]
     print(f"train steps {methods} at {sizes} on {jax.default_backend()}; matmul {mm['n']}^2: {peak:.1f} GFLOP/s",
           flush=True)
     results, rows = {}, []
@@ -386,17 +384,11 @@ def run(args):
             if res is not None:
                 results[f"dual_{size}"] = res
             rows.append(row)
-    report["results"], report["rows"] = results, rows
-    report["peak_rss_mib"] = C.peak_rss_mib()
-    C.refresh_peak(report)
-    return C.finish(report, markdown, args.json)
+    return C.end_report(report, results, rows, markdown, args.json)
 
 
 def markdown(report):
-    s, mm = report["settings"], report["matmul"]
-    return "\n".join([f"Sizes {s['sizes']}, {s['iters']} steady steps after the first; donated state, one-device "
-                      f"mesh; dense matmul {mm['n']}² fp32 in the same process: {mm['gflops_per_s']:.1f} GFLOP/s.",
-                      "", C.summary_table(report["rows"])])
+    return C.steps_markdown(report)
 
 
 def main(argv=None):

@@ -63,6 +63,10 @@ def load_config(path, overrides=(), name="config"):
         try:
             config_path.get_value(key, config)
         except (KeyError, AttributeError, IndexError, TypeError, ValueError):  # TypeError: a key below a leaf
+            from inversion3d.methods.frozen_generator import RENAMED  # on demand: it imports the generator
+
+            if key in RENAMED:
+                raise ValueError(f"--{name}.{key}: renamed --{name}.{RENAMED[key]}") from None
             raise ValueError(f"--{name}.{key}: config has no key {key!r} ({file})") from None
     if overrides:
         values = flags.FlagValues()

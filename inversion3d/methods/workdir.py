@@ -87,6 +87,10 @@ def read_config(workdir, generator_runs=False):
                          f"encoder (`inversion3d export {workdir} --out DIR`, then --generator DIR)")
     if config.get("method") not in SERVES:
         raise ValueError(f"--encoder: {workdir} is a {config.get('method')!r} run; encoder runs are {sorted(SERVES)}")
+    g = config.get("generator") or {}
+    if "source" in g:  # a run saved before generator.source was renamed generator.checkpoint
+        config.generator.checkpoint = g.source
+        del config.generator["source"]
     return workdir, step, config
 
 

@@ -1,6 +1,7 @@
 """Dual Encoder training (methods/dual/train.py; paper Appendix A.2, Eq. 5-9) at test size.
 
-The fast tests pin the z+ real samples and the config checks. The slow ones share one module
+The fast tests pin the z+ real samples and the config checks; a slow one that training's occlusion
+mask is inference's. The slow ones share one module
 fixture that steps the loop's compiled step by hand (configs/dual.py, batch 8, R1 every 2 steps,
 a quarter of each batch Z+ renders) and records the params after every step; the resumed runs and
 the 8-device worker get the same programs from the persistent compilation cache.
@@ -13,7 +14,8 @@ import numpy as np
 import pytest
 
 from inversion3d.generators import eg3d
-from inversion3d.methods.dual.train import Method, generator_config, zplus_codes
+from inversion3d.methods.dual import pipeline as dual
+from inversion3d.methods.dual.train import Method, generator_config, split_net, zplus_codes
 from inversion3d.training import loop, sharding
 from tests.encoders.recipe import random_variables
 from tests.methods.dual_train_helpers import N_STEPS, config
@@ -115,3 +117,31 @@ def test_eight_devices_equal_one(stepped, tmp_path):
         res[net + "_update"] = rel_diff({k: eight[k] - init[k] for k in one}, {k: one[k] - init[k] for k in one})
     print("8 vs 1 device after 3 steps:", json.dumps(res))
     assert res["rel"] <= TOL and max(res[n + "_update"] for n in ("e1", "e2", "discriminator")) <= UPDATE_TOL, res
+
+
+@pytest.mark.slow  # ~50 s CPU, ~95 s on the loaded 2-core machine: five encoder passes to compile
+def test_training_masks_d_with_the_o_inference_stitches_with(tmp_path):
+    """O of the D / E2 updates (step_inputs) == 1 - the mask dual.invert stitches with, for the same
+    images, cameras and encoders; and it is E1's (E2's depth would give another O)."""
+    b = loop.build(config(batch_size=2, **{"data.synthetic_ratio": 0.0}), str(tmp_path), Method)
+    method, state, frozen = b["method"], b["state"], b["frozen"]
+    batch = next(b["data"])
+    gen = frozen["generator"]
+    mods = (method.psp, method.psp_size, method.tri)
+
+    def both(state, batch, frozen):
+        train_o = method.step_inputs(state, batch, frozen)["occluded"]
+        params = {"generator": gen}
+        for name in ("e1", "e2"):
+            params[name] = dict(split_net(state.variables(name)), latent_avg=None)
+        out = dual.invert(method.gen_cfg, mods, mods, params, batch["image"], batch["c"], method.sigma)
+        e2_o = dual.visible_part(method.gen_cfg, mods, dict(params["e2"], generator=gen), batch["image"],
+                                 batch["c"], method.sigma)[3]
+        return train_o, 1.0 - out["mask"], e2_o
+
+    train_o, infer_o, e2_o = (np.asarray(a) for a in jax.jit(both)(state, batch, frozen))
+    assert train_o.shape == infer_o.shape == (2, 3, 3, method.gen_cfg.triplane_resolution,
+                                              method.gen_cfg.triplane_resolution)
+    np.testing.assert_allclose(train_o, infer_o, atol=1e-5)
+    assert 0.05 < train_o.mean() < 0.95, train_o.mean()  # a mask with both kinds of cells
+    assert np.abs(train_o - e2_o).max() > 0.1  # the test tells E1's O from E2's

@@ -9,7 +9,9 @@ The depth D of Eq. 3 is E1's: E1's tri-grid rendered at the input camera gives D
 points o + D d are projected onto every plane of the tri-grid, and the cells (plane, depth slice,
 row, column) they land in are the visible set V (visibility.visibility, same cell rule as GOAE's
 mix fusion). E1's depth because the visible part comes from E1: the surface the input view sees
-is E1's surface.
+is E1's surface. Training uses the same O (`visible_part`, E1 with its running statistics) for the
+discriminator's masks: Sec. 3.4 stitches with "the occlusion masks derived in Section 3.3", and the
+paper names no encoder for the depth D of Eq. 3 anywhere.
 Mask post-processing (not in the paper; this port's choice, `sigma`): GOAE's recipe per plane and
 per depth slice: Gaussian blur (kernel 9, sigma) -> > 0.35 -> blur again, which closes the holes
 between the 128 x 128 surface samples and softens the seam; sigma 1.5 (the middle of GOAE's random
@@ -40,15 +42,22 @@ def stitch(t_e1, t_e2, occluded):
     return visibility.blend_planes(t_e1, t_e2, 1.0 - occluded)
 
 
+def visible_part(cfg, e1, params, image, c, sigma=visibility.DEFAULT_SIGMA):
+    """E1's inversion and the occlusion mask O from its depth: (ws, T_E1, render at c, O (N, 3, D, R, R)).
+    e1 = (pSp module, pSp input size, tri-grid encoder module); params {'generator', 'psp', 'triplanenet',
+    'latent_avg'}. The one definition of O: inference stitches with it, training masks D's inputs with it."""
+    ws, _, planes, out = triplanenet.refine(cfg, *e1, params, image, c)
+    return ws, planes, out, occlusion_mask(cfg, out["image_depth"], c, sigma)
+
+
 def invert(cfg, e1, e2, params, image, c, sigma=visibility.DEFAULT_SIGMA):
     """e1, e2: (pSp module, pSp input size, tri-grid encoder module) of E1 / E2; params
     {'generator', 'e1': {'psp', 'triplanenet', 'latent_avg'}, 'e2': {...}}; image (N, S, S, 3) in
     [-1, 1]; c (N, 25) -> result dict plus `mask` (N, 3, D, R, R) = V (1 = visible, from E1),
     `image_e1`, `image_e2` (each encoder alone at the input camera)."""
     gen = params["generator"]
-    ws1, _, t1, out1 = triplanenet.refine(cfg, *e1, dict(params["e1"], generator=gen), image, c)
+    ws1, t1, out1, occluded = visible_part(cfg, e1, dict(params["e1"], generator=gen), image, c, sigma)
     _, _, t2, out2 = triplanenet.refine(cfg, *e2, dict(params["e2"], generator=gen), image, c)
-    occluded = occlusion_mask(cfg, out1["image_depth"], c, sigma)
     planes = stitch(t1, t2, occluded)
     return result(ws1, render(cfg, gen, planes, ws1, c), planes, mask=1.0 - occluded, image_e1=out1["image"],
                   image_e2=out2["image"])

@@ -25,11 +25,14 @@ final one, in one update per network. The adversarial term acts on the final tri
 stitched at inference). The paper has no mirror loss; images and cameras are mirrored as data
 augmentation (data.mirror_prob).
 T_synth = G(M(z+, pi_front)): 14 (num_ws) independent z through the mapping at the canonical front
-camera with psi 0.85, row i of w+ from z_i (Appendix A.2). O = the occlusion mask of Eq. 3
-(methods/dual/pipeline.occlusion_mask) from the depth of E2's render at the input camera, post-processed
-as at inference (model.mask_sigma); fake and real of one row share it (Eq. 8). T_enc and O of the D
-update come from E2's forward pass at the start of the step (before E2's update, like a detached
-fake in PyTorch), computed once and reused by the D and R1 updates.
+camera with psi 0.85, row i of w+ from z_i (Appendix A.2). O = the occlusion mask of Eq. 3 exactly
+as inference stitches with it (methods/dual/pipeline.visible_part): from the depth of E1's render at
+the input camera, E1 with its running BatchNorm statistics, post-processed with model.mask_sigma. The
+paper names no encoder for the depth of Eq. 3 and stitches with "the occlusion masks derived in
+Section 3.3" (Sec. 3.4), so training takes inference's; a row's O then does not depend on the other
+rows of its batch. Fake and real of one row share it (Eq. 8). T_enc comes from E2's forward pass and
+O from E1's, both at the start of the step (before any update, like a detached fake in PyTorch),
+computed once and reused by the E2, D and R1 updates.
 Z+ mixing (Table 4, "Real imgs. + Z+"): data.synthetic_ratio of every batch's rows (the first
 round(ratio * B)) are replaced inside the step by PanoHead renders of fresh z+ codes at cameras from
 data.synthetic_poses (a per-batch mix local to this method; the ratio is not given in the paper).
@@ -88,7 +91,7 @@ def zplus_codes(cfg, gen, key, c, psi):
 
 class Method(TriPlaneNetMethod):
     """E1, E2 and the tri-plane D on the shared loop (methods/README.md). Inherits TriPlaneNet v2's
-    frozen arrays (`frozen`: the generator, random or config.generator.source, and the LPIPS / ArcFace
+    frozen arrays (`frozen`: the generator, random or config.generator.checkpoint, and the LPIPS / ArcFace
     networks) and its per-encoder init; everything else is this method's."""
 
     nets = NETS
@@ -228,8 +231,9 @@ class Method(TriPlaneNetMethod):
         return {"image": area_downsample(out["image"], (r, r)), "c": c}
 
     def step_inputs(self, state, batch, frozen):
-        """The batch with the Z+ rows mixed in, and what E2's and D's updates share: E2's tri-grids and
-        O (before E2's update; held constant) and the real tri-grids T_synth."""
+        """The batch with the Z+ rows mixed in, and what E2's and D's updates share: E2's tri-grids,
+        O from E1 as at inference (both before the step's updates; held constant) and the real
+        tri-grids T_synth."""
         gen = frozen["generator"]
         key = jax.random.fold_in(state.rng, state.step)
         image, c = batch["image"], batch["c"]
@@ -238,7 +242,9 @@ class Method(TriPlaneNetMethod):
             image = image.at[:self.n_synthetic].set(syn["image"].astype(image.dtype))
             c = c.at[:self.n_synthetic].set(syn["c"])
         fwd, _ = self.encoder_forward(state.params["e2"], state.batch_stats["e2"], image, c, gen)
-        occluded = dual.occlusion_mask(self.gen_cfg, fwd["render"]["image_depth"], c, self.sigma)
+        e1 = dict(split_net(state.variables("e1")), generator=gen, latent_avg=None)
+        _, _, _, occluded = dual.visible_part(self.gen_cfg, (self.psp, self.psp_size, self.tri), e1, image, c,
+                                              self.sigma)
         n = c.shape[0]
         ws_real = zplus_codes(self.gen_cfg, gen, jax.random.fold_in(key, REAL_STREAM),
                               jnp.broadcast_to(self.front, (n, self.front.shape[0])),

@@ -24,7 +24,7 @@ from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig, with_triplane_resolution
 from inversion3d.inversion.common import check_ws
 from inversion3d.losses.reconstruction import at_resolution, reconstruction_terms
-from inversion3d.methods import evaluation
+from inversion3d.methods import evaluation, frozen_generator
 from inversion3d.networks import build, config_of
 from inversion3d.nn import precision
 from inversion3d.training import loss_networks
@@ -44,12 +44,13 @@ def load_generator(section, rng=None):
     """
     nrr = int(section.get("neural_rendering_resolution", 0) or 0) or None
     chunk = section.get("ray_chunk")
-    if section.get("checkpoint"):
+    path = frozen_generator.checkpoint_path(section)
+    if path:
         from inversion3d.api import load_generator as load  # the top-level loader (converters)
 
-        gen = load(section.checkpoint, neural_rendering_resolution=nrr, ray_chunk=chunk)
+        gen = load(path, neural_rendering_resolution=nrr, ray_chunk=chunk)
         if gen.kind != "eg3d":
-            raise ValueError(f"generator.checkpoint: GOAE inverts EG3D generators, {section.checkpoint} is {gen.kind}")
+            raise ValueError(f"generator.checkpoint: GOAE inverts EG3D generators, {path} is {gen.kind}")
         return gen.config, gen.params, dict(gen.init_kwargs.get("rendering_kwargs", {}))
     if not section.get("init_kwargs"):
         raise ValueError("generator: expected generator.checkpoint (a file) or generator.init_kwargs "

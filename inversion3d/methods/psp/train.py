@@ -41,7 +41,7 @@ from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig, with_triplane_resolution
 from inversion3d.inversion.common import w_avg
 from inversion3d.losses.reconstruction import at_resolution, reconstruction_terms, weighted_total
-from inversion3d.methods import evaluation
+from inversion3d.methods import evaluation, frozen_generator
 from inversion3d.methods.psp import losses, pipeline
 from inversion3d.networks import config_of
 from inversion3d.nn import precision
@@ -89,19 +89,6 @@ def generator_config(config):
     return with_triplane_resolution(cfg, int(g.get("triplane_resolution", 0)))
 
 
-def generator_variables(config, cfg, rng):
-    """The frozen generator: config.generator.checkpoint (an official .pkl / .pth or a converted
-    directory, built with config.generator.init_kwargs) or, when '', seeded random weights."""
-    path = config.generator.get("checkpoint", "")
-    if not path:
-        return eg3d.init_variables(cfg, rng)
-    from inversion3d.api import load_generator  # the top-level loader reads official files
-
-    g = config.generator
-    return load_generator(path, init_kwargs=dict(g.init_kwargs), neural_rendering_resolution=cfg.neural_rendering_resolution,
-                          ray_chunk=g.get("ray_chunk")).params
-
-
 class PSP:
     """pSp: one network ('encoder'), trained by the loop's single-network step on `loss_fn`."""
 
@@ -128,7 +115,7 @@ class PSP:
         nets = loss_networks.load(self.config.losses, k_loss)
         logging.info(loss_networks.describe(nets))
         self._loss_modules = {k: v[0] for k, v in nets.items() if v is not None}
-        out = {"generator": generator_variables(self.config, self.gen_cfg, k_gen)}
+        out = {"generator": frozen_generator.checkpoint_variables(self.config.generator, self.gen_cfg, k_gen)}
         out.update({k: v[1] for k, v in nets.items() if v is not None})
         return out
 

@@ -107,7 +107,7 @@ class Method:
         k_gen, k_loss = jax.random.split(rng)
         nets = loss_networks.load(self.config.losses, k_loss)
         self.loss_modules = {k: None if v is None else v[0] for k, v in nets.items()}
-        out = {"generator": frozen_generator.source_variables(self.config.generator, self.gen_cfg, k_gen)}
+        out = {"generator": frozen_generator.checkpoint_variables(self.config.generator, self.gen_cfg, k_gen)}
         out.update({k: v[1] for k, v in nets.items() if v is not None})
         return out
 
