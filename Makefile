@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
-.PHONY: demo test test-slow bench bench-quick clean
+.PHONY: demo test test-slow bench bench-quick ship-default clean
 
 # facenet-pytorch ships the MTCNN weights `inversion3d preprocess` reads; installed with --no-deps
 # (pip's install_requires cannot say that) because its dependencies (torch, torchvision) are not needed.
@@ -37,6 +37,17 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) experiments/benchmarks/run_all.py --quick --out out/bench-quick
+
+# The embedded `default` generator from a finished GAN run of configs/eg3d_gan.py: its G_ema exported into
+# the package (replacing the old asset), then the README section "The embedded default generator" and
+# docs/images/default_*.png regenerated from it (experiments/gan_report.py).
+ASSET := inversion3d/assets/generators/default
+ship-default: $(STAMP)
+	@test -n "$(WORKDIR)" || { echo "usage: make ship-default WORKDIR=<an eg3d_gan run's workdir>"; exit 2; }
+	rm -rf $(ASSET).new
+	$(PY) -m inversion3d export $(WORKDIR) --out $(ASSET).new
+	rm -rf $(ASSET) && mv $(ASSET).new $(ASSET)
+	$(PY) experiments/gan_report.py $(WORKDIR) --generator $(ASSET) --out docs/images --readme README.md
 
 clean:
 	rm -rf out .jax_cache .pytest_cache .hypothesis

@@ -1,5 +1,17 @@
 """inversion3d: 3D-aware GAN inversion (EG3D, PanoHead, GOAE, ...) in JAX/Flax."""
+import os
+
 from setuptools import find_packages, setup
+
+
+def asset_files():
+    """Every file under inversion3d/assets/ except Python sources (the packaged generator's Orbax arrays
+    and JSON have no fixed names, so they are listed, not globbed), relative to the package."""
+    found = []
+    for root, _, names in os.walk(os.path.join("inversion3d", "assets")):
+        found += [os.path.relpath(os.path.join(root, n), "inversion3d") for n in names if not n.endswith((".py", ".pyc"))]
+    return found
+
 
 setup(
     name="inversion3d",
@@ -9,6 +21,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["inversion3d", "inversion3d.*", "converters", "converters.*", "configs"]),
+    package_data={"inversion3d": asset_files()},  # the embedded default generator (inversion3d/assets)
+    include_package_data=True,  # with MANIFEST.in: the sdist carries the assets too
     install_requires=[
         "jax>=0.10.2",
         "flax>=0.12.8",

@@ -6,7 +6,7 @@
       --out out/e3dge-invert   # the workdir's latest checkpoint and the run's own generator
   .venv/bin/python -m inversion3d export out/e3dge --out out/e3dge-encoder   # (--encoder DIR --generator ...)
 Hardware: the 2-core CPU (or any single GPU / TPU host). Expected time and metric: see the README's
-E3DGE section (measured there). The generator has random weights (configs/demo.py's seeded
+E3DGE section (measured there). The generator has random weights (configs/tiny_eg3d.py's seeded
 init_kwargs, neural rendering 16 px with 8 + 8 depth samples): the point is the training path.
 Constants marked [code] are E3DGE's official scripts' (e3dge.md §3-§4, scripts/train/ffhq/stage*.sh);
 [ours] are the EG3D adaptation's (e3dge.md §6); 'tiny' marks test-size choices.

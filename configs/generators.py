@@ -1,6 +1,7 @@
 """Generator constructor kwargs shared by the configs, defined once: the official
-`TriPlaneGenerator(**init_kwargs)` arguments (eg3d.md §0, §6; panohead.md §1) of the tiny embedded
-defaults (random weights, 128 px, 2X super-resolution) and of the released full-size checkpoints.
+`TriPlaneGenerator(**init_kwargs)` arguments (eg3d.md §0, §6; panohead.md §1) of the tiny generators
+(128 px, 2X super-resolution: the random-weight test / smoke configs and `default-panohead`; the trained
+`default` is configs/eg3d_gan.py's 64 px variant) and of the released full-size checkpoints.
 """
 from inversion3d.camera import FFHQ_FOCAL, FFHQ_RADIUS  # the camera constants, declared once
 from inversion3d.generators.eg3d_config import NEURAL_RENDERING_RESOLUTION  # the one default (64)
@@ -44,11 +45,13 @@ def panohead_init_kwargs(full=False, **rendering):
     return eg3d_init_kwargs(full, **{**pano, **rendering})
 
 
-def generator_fields(kind, init_kwargs, neural_rendering_resolution=NEURAL_RENDERING_RESOLUTION, seed=0):
+def generator_fields(kind, init_kwargs, neural_rendering_resolution=NEURAL_RENDERING_RESOLUTION, seed=0, weights=""):
     """The fields a generator config holds (read by `inversion3d.app.loading.open_generator`): kind,
-    init_kwargs, neural_rendering_resolution, ray_chunk and the weights seed."""
+    init_kwargs, neural_rendering_resolution, ray_chunk, the weights seed and `weights`: '' = random
+    weights from init_kwargs seeded by `seed`; else a generator checkpoint (a converted directory such as
+    the packaged default, a .pkl / .pth) whose arrays must fit init_kwargs."""
     return dict(kind=kind, init_kwargs=init_kwargs, neural_rendering_resolution=neural_rendering_resolution,
-                ray_chunk=RAY_CHUNK, seed=seed)
+                ray_chunk=RAY_CHUNK, seed=seed, weights=weights)
 
 
 def sample_fields(pivot):

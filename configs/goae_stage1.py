@@ -35,7 +35,7 @@ def get_config():
     config.generator = ml_collections.ConfigDict()
     # '' = random weights from init_kwargs (seeded); else an official .pkl / .pth or a converted directory
     config.generator.checkpoint = ""
-    # configs/demo.py's embedded tiny generator with 8 + 8 depth samples (as configs/psp.py)
+    # configs/tiny_eg3d.py's random-weight tiny generator with 8 + 8 depth samples (as configs/psp.py)
     config.generator.init_kwargs = generators.eg3d_init_kwargs(depth_resolution=8, depth_resolution_importance=8)
     config.generator.neural_rendering_resolution = 16  # 0 = the checkpoint's
     config.generator.ray_chunk = generators.RAY_CHUNK

@@ -10,7 +10,7 @@ back-propagates through the generator's 256² tri-plane backbone, its render and
 Expected metric: loss (= l2 + 0.8 lpips; no ID without ArcFace weights) 1.58 at step 1 -> 0.49 at
 step 40, mean of the first / last 10 steps 1.09 -> 0.53 (measured; the pairs change every step,
 so single values scatter by about +-0.4).
-The generator and LPIPS have random weights (configs/demo.py's seeded tiny generator; LPIPS
+The generator and LPIPS have random weights (configs/tiny_eg3d.py's seeded tiny generator; LPIPS
 'random-init:alex'): the point is the training path, not faces. configs/psp_full.py has the paper's sizes.
 """
 import ml_collections
@@ -19,7 +19,7 @@ from configs import generators, runs
 
 
 def generator_kwargs():
-    """configs/demo.py's embedded tiny EG3D (128 px, SR 2X, 32-channel backbone) with 8 + 8 depth samples."""
+    """configs/tiny_eg3d.py's random-weight tiny EG3D (128 px, SR 2X, 32-channel backbone) with 8 + 8 depth samples."""
     return generators.eg3d_init_kwargs(depth_resolution=8, depth_resolution_importance=8)
 
 

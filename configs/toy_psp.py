@@ -12,7 +12,7 @@ Expected metric: latent_l2 (= loss) 0.555 at step 10 -> 0.536 at step 100 (measu
 generator is hard to read from 32 px, so it falls slowly). Outputs are
 <workdir>/checkpoints (last 2), best/ (by loss), metrics.jsonl, events.out.tfevents.* (scalars +
 input / reconstruction / novel-view grids) for `tensorboard --logdir <workdir>`.
-The generator has random weights (the same seeded init_kwargs as configs/demo.py, at neural
+The generator has random weights (the same seeded init_kwargs as configs/tiny_eg3d.py, at neural
 rendering resolution 16 with 8 + 8 depth samples): the point is the training stack, not faces.
 """
 import ml_collections
@@ -31,7 +31,7 @@ def get_config():
     config.init_from_nets = ("encoder",)
 
     config.generator = ml_collections.ConfigDict()
-    config.generator.init_kwargs = generators.eg3d_init_kwargs(  # configs/demo.py's embedded tiny generator
+    config.generator.init_kwargs = generators.eg3d_init_kwargs(  # configs/tiny_eg3d.py's random-weight tiny generator
         depth_resolution=8, depth_resolution_importance=8)
     config.generator.neural_rendering_resolution = 16
     config.generator.ray_chunk = generators.RAY_CHUNK

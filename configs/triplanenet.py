@@ -12,7 +12,7 @@ Expected metric (measured, log_every=1): 'loss' 1.79 at step 1 (pSp branch) -> 0
 over 11-15 -> 0.23 over 26-30 (new pseudo-pairs every step, so single steps are noisy).
 Outputs as configs/toy_psp.py: <workdir>/checkpoints, best/, metrics.jsonl, TensorBoard scalars
 (psp/*, triplanenet/* terms, grad / param / update norms) and grids [input, pSp, TriPlaneNet,
-mirrored camera, novel views]. The generator has random weights (configs/demo.py's seeded
+mirrored camera, novel views]. The generator has random weights (configs/tiny_eg3d.py's seeded
 init_kwargs, neural rendering 16 px with 8 + 8 depth samples): the point is the training path.
 Every training constant not marked "tiny" is training.md §2's (options/train_options_v2.py).
 """
@@ -32,9 +32,9 @@ def get_config():
     config.init_from_nets = ("psp", "triplanenet")
 
     config.generator = ml_collections.ConfigDict()
-    # configs/demo.py's embedded tiny generator with 8 + 8 depth samples
+    # configs/tiny_eg3d.py's random-weight tiny generator with 8 + 8 depth samples
     config.generator.init_kwargs = generators.eg3d_init_kwargs(depth_resolution=8, depth_resolution_importance=8)
-    config.generator.neural_rendering_resolution = 16  # tiny (demo.py: 64)
+    config.generator.neural_rendering_resolution = 16  # tiny (tiny_eg3d.py: 64)
     config.generator.ray_chunk = generators.RAY_CHUNK
     # tiny: planes of 32 x 32 (8 ws) instead of EG3D's 256 (14 ws): the tri-plane encoder runs at the
     # planes' resolution; at 256 one two-branch step takes minutes on the CPU

@@ -7,7 +7,7 @@ Parts (encoders.md §1): `encoder` = GOAEncoder (swinv2.yaml, 111 M parameters) 
 `afa` = AFA on img / rec_img (B, 512, 512, 3) and F (B, 32, 32, 512); `goae` = the whole
 inversion (inversion3d/methods/goae/pipeline.py: encoder, backbone split at b32, render 1 + SR, AFA,
 render 2, visibility mix, final render) on the ffhq512-128 EG3D generator. --size tiny: the test-size
-Swin (64² input), a 32-wide AFA and the tiny configs/demo.py generator (for `run_all.py --quick`).
+Swin (64² input), a 32-wide AFA and the tiny configs/tiny_eg3d.py generator (for `run_all.py --quick`).
 For each: AOT lower and compile times (compile separated from running), the first call after
 compiling, steady-state min / median over --iters (block_until_ready), XLA cost-analysis FLOPs and
 achieved GFLOP/s (median), as a fraction of a dense fp32 matmul measured in the same process, and
@@ -46,7 +46,7 @@ SIZES = ("tiny", "real")
 # tiny: the test-size Swin (tests/encoders/test_goae.py) and an AFA as wide as the tiny generator's b32
 TINY_SWIN = dict(img_size=64, patch_size=4, embed_dim=16, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4),
                  window_size=4, pretrained_window_sizes=(3, 3, 3, 2))
-TINY_CONFIG = "configs/demo.py"
+TINY_CONFIG = "configs/tiny_eg3d.py"
 
 
 def encoder_configs(size):
@@ -204,7 +204,7 @@ def build_parser():
     p.add_argument("--iters", type=int, default=2, help="steady-state calls per part")
     p.add_argument("--size", choices=SIZES, default="real",
                    help="real: swinv2.yaml encoder, 512-wide AFA, ffhq512-128 generator; tiny: test-size networks "
-                        "and configs/demo.py")
+                        "and configs/tiny_eg3d.py")
     p.add_argument("--config", default=None, help="generator config for the full inversion (default: by --size)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-matmul", action="store_true", help="skip the matmul peak measurement")

@@ -4,7 +4,7 @@ real ffhq512-128 EG3D size.
 
   .venv/bin/python experiments/benchmarks/bench_innout.py [--sizes tiny,real] [--iters 2] [--json PATH]
 
-tiny = configs/demo.py + configs/innout_tiny.py (OOD tri-plane 32²); real = configs/eg3d_ffhq512.py +
+tiny = configs/tiny_eg3d.py + configs/innout_tiny.py (OOD tri-plane 32²); real = configs/eg3d_ffhq512.py +
 configs/innout.py (neural rendering 128, 48 + 48 samples, OOD tri-plane 3 x 32 x 256²). The stage-B step
 is the jitted forward + backward + three-group Adam of `stage_b.frame_loss` on one frame (MSE terms,
 blend entropy / area / sparsity, no LPIPS weights: the MSE-only path `invert` takes without --lpips);
@@ -21,7 +21,7 @@ import time
 
 import _common as C
 
-SIZES = {"tiny": ("configs/demo.py", "configs/innout_tiny.py"), "real": ("configs/eg3d_ffhq512.py",
+SIZES = {"tiny": ("configs/tiny_eg3d.py", "configs/innout_tiny.py"), "real": ("configs/eg3d_ffhq512.py",
                                                                         "configs/innout.py")}
 NAMES = {"stage_b": "In-N-Out stage-B step", "stage_c": "In-N-Out SR step (stage C)"}
 

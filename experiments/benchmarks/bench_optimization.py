@@ -5,7 +5,7 @@ ffhq512-128 EG3D size.
   .venv/bin/python experiments/benchmarks/bench_optimization.py [--sizes tiny,real] [--iters 2]
       [--parts wplus,pti] [--no-lpips] [--pose-opt] [--quick] [--json PATH]
 
-tiny = configs/demo.py (the `--generator default` of `invert`: 128 px, neural rendering 64, 24 + 24
+tiny = configs/tiny_eg3d.py (the random-weight tiny EG3D, the former `default`: 128 px, neural rendering 64, 24 + 24
 depth samples); real = configs/eg3d_ffhq512.py (512 px, neural rendering 128, 48 + 48 samples,
 ray_chunk 4096). Each step is the jitted function `run` loops over, with the losses of the configs
 (W+: LPIPS-VGG at 256; PTI: MSE + LPIPS-Alex at full size) on random LPIPS weights (--no-lpips: the
@@ -22,7 +22,7 @@ import time
 
 import _common as C
 
-SIZES = {"tiny": "configs/demo.py", "real": "configs/eg3d_ffhq512.py"}
+SIZES = {"tiny": "configs/tiny_eg3d.py", "real": "configs/eg3d_ffhq512.py"}
 PARTS = ("wplus", "pti")
 
 

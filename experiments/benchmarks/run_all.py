@@ -28,7 +28,7 @@ import time
 import _common as C
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TINY_GEN, TINY_PANO = "configs/demo.py", "configs/demo_panohead.py"
+TINY_GEN, TINY_PANO = "configs/tiny_eg3d.py", "configs/demo_panohead.py"
 COMPONENTS = ["generator backbone", "renderer forward 64²", "renderer fwd+bwd (d/d planes) 64²",
               "renderer forward 128²", "renderer fwd+bwd (d/d planes) 128²", "super-resolution"]
 TRAIN = ["train step: toy pSp", "train step: encoder + render + MSE/LPIPS", "train step: latent GAN",

@@ -14,7 +14,7 @@
   inversion3d edit --latent RESULT.npz --reference OTHER.npz --region hair --out DIR
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
   inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=N --out DIR
-  inversion3d export WORKDIR --out DIR   (a training run's encoders; `invert --encoder WORKDIR` works too)
+  inversion3d export WORKDIR --out DIR   (a training run's encoders, or a GAN run's G_ema generator)
   inversion3d depth-avg --config configs/goae_stage1.py|--generator CKPT --out depth_avg.json [--config.KEY=VALUE]
 
 This module only parses the arguments and dispatches to one module per command (inversion3d/app/);
@@ -192,7 +192,8 @@ def _add_preprocess(sub):
 
 def _add_export(sub):
     ex = sub.add_parser("export", help="a training workdir's latest encoder(s) -> a directory `invert --encoder` "
-                                       "reads (the `convert` layout)")
+                                       "reads (the `convert` layout); a GAN run's G_ema -> a generator "
+                                       "directory (`render DIR`, `--generator DIR`)")
     ex.add_argument("workdir", help="a training run's workdir (experiments/train.py --workdir)")
     ex.add_argument("--out", required=True, help="new output directory")
 

@@ -1,5 +1,6 @@
-"""`inversion3d demo`: renders a seeded tiny generator (configs/demo.py) at several yaws: a PNG grid,
-colour-mapped depth and one PNG per view."""
+"""`inversion3d demo`: renders the embedded default generator (configs/demo.py: the packaged tiny EG3D
+trained by this project) for a few latent seeds at several yaws: a PNG grid, colour-mapped depth and
+one PNG per view."""
 import os
 import time
 
@@ -29,15 +30,12 @@ def check_config(config):
 
 
 def run_demo(config, out_dir):
-    """Renders a seeded tiny generator at several yaws; writes grid.png, depth.png and per-view PNGs."""
-    from inversion3d.api import load_generator
-
+    """Renders the config's generator (its weights, or seeded random weights) for latent seeds
+    0..num_samples-1 at several yaws; writes grid.png, depth.png and per-view PNGs."""
     check_config(config)
     files.check_writable_dir(out_dir)
     start = time.time()
-    gen = load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
-                         neural_rendering_resolution=config.neural_rendering_resolution,
-                         ray_chunk=config.ray_chunk)
+    gen = loading.generator_from_config(config)
     rig = camera.Rig(tuple(config.pivot), float(config.radius), camera.intrinsics_matrix(config.focal))
     cond = rig.labels(camera.FRONT, camera.FRONT)
     yaws = np.deg2rad(np.asarray(config.yaws_deg, np.float64))

@@ -1,6 +1,7 @@
 """`inversion3d export WORKDIR --out DIR`: a training run's latest encoder(s) as a converted directory
 (the layout `inversion3d convert` writes), read by `invert --encoder DIR` (methods/workdir.py); a Dual
-Encoder run writes two, DIR/e1 and DIR/e2 (`invert --method dual --encoder DIR/e1 --encoder2 DIR/e2`)."""
+Encoder run writes two, DIR/e1 and DIR/e2 (`invert --method dual --encoder DIR/e1 --encoder2 DIR/e2`); a
+GAN run of the generator (configs/eg3d_gan.py) writes its G_ema, read by `render DIR` / `--generator DIR`."""
 import os
 
 

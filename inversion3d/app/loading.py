@@ -11,6 +11,8 @@ import warnings
 import configs
 
 CONFIG_DIR = os.path.dirname(os.path.abspath(configs.__file__))
+# 'default': the tiny EG3D this project trained (configs/demo.py: its weights are the packaged
+# inversion3d/assets/generators/default); 'default-panohead': seeded random weights (no trained PanoHead)
 DEFAULT_GENERATORS = {"default": "demo.py", "default-panohead": "demo_panohead.py"}
 GENERATOR_CONFIG_KEYS = ("kind", "init_kwargs", "seed", "neural_rendering_resolution", "ray_chunk")
 # Printed before the first compiled call of a command: XLA compiles silently for tens of seconds.
@@ -114,18 +116,33 @@ def resolve_kind(source, kind="auto", overrides=(), name="config"):
     return read_generator_source(source).kind
 
 
+def generator_from_config(config, compute_dtype="float32", name="config"):
+    """The generator of a generator config: its `weights` checkpoint (the packaged default's directory,
+    checked to exist) built with the config's init_kwargs / rendering fields, or, with weights '' (or
+    none), random weights from init_kwargs seeded by `seed`."""
+    from inversion3d import assets
+    from inversion3d.api import load_generator
+
+    weights = config.get("weights") or None
+    if weights is not None:
+        if str(weights).startswith(assets.ROOT):
+            assets.check_generator(weights)
+        elif not os.path.exists(weights):
+            raise ValueError(f"--{name}.weights: no such file or directory: {weights}")
+    return load_generator(weights, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
+                          neural_rendering_resolution=config.neural_rendering_resolution,
+                          ray_chunk=config.ray_chunk, compute_dtype=compute_dtype)
+
+
 def open_generator(source, kind="auto", overrides=(), compute_dtype="float32", name="config"):
-    """A generator from 'default' / 'default-panohead', a config .py (random weights from its
-    init_kwargs; `overrides` as in `load_config`, flag `name`), or a checkpoint path handed to
-    `load_generator` (with `compute_dtype`)."""
+    """A generator from 'default' (the packaged trained tiny EG3D) / 'default-panohead' (random weights),
+    a config .py (`generator_from_config`; `overrides` as in `load_config`, flag `name`), or a
+    checkpoint path handed to `load_generator` (with `compute_dtype`)."""
     from inversion3d.api import load_generator
 
     source = _source_path(source, name)
     if str(source).endswith(".py"):
-        config = generator_config(source, overrides, name)
-        return load_generator(None, kind=config.kind, init_kwargs=config.init_kwargs, seed=config.seed,
-                              neural_rendering_resolution=config.neural_rendering_resolution,
-                              ray_chunk=config.ray_chunk, compute_dtype=compute_dtype)
+        return generator_from_config(generator_config(source, overrides, name), compute_dtype, name)
     if overrides:
         raise ValueError(f"{overrides[0].split('=', 1)[0]}: overrides need a config .py generator, got {source}")
     if not os.path.exists(source):

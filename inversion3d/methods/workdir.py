@@ -22,6 +22,12 @@ one the run used (`Method.frozen` with the run's key: its checkpoint or its seed
 A trainer whose run makes several files (the Dual Encoder's E1 and E2) returns a list from
 `Method.export`, each file with its 'role' (recorded as `inversion3d convert --role` records it);
 `export` writes them to OUT/<role>, and `invert --encoder WORKDIR` takes all of them from the run.
+
+A GAN run of the generator itself (GENERATOR_RUNS: configs/eg3d_gan.py, panohead_gan.py) exports a
+generator instead: its trainer says `exports = "generator"` and its `Method.export(params, batch_stats,
+ema_params)` gives G_ema with the generator buffers (w_avg ...), its init_kwargs and neural rendering
+resolution; `export` writes the layout `convert` writes for an official G_ema, so `load_generator(DIR)`,
+`render DIR` and `--generator DIR` read it. `--encoder WORKDIR` refuses such a run in one line.
 """
 import json
 import os
@@ -33,6 +39,7 @@ import numpy as np
 SERVES = {"psp": ("psp",), "e4e": ("e4e",), "triplanenet": ("triplanenet",), "goae_stage1": ("goae-noafa",),
           "goae_stage2": ("goae", "goae-noafa"), "e3dge": ("e3dge",),
           "dual": ("dual",)}  # run method -> the inference methods its file(s) serve
+GENERATOR_RUNS = ("eg3d_gan", "panohead_gan")  # runs that train the generator: `export` writes G_ema
 
 
 class Run(NamedTuple):
@@ -43,6 +50,7 @@ class Run(NamedTuple):
     config: Any
     params: Mapping[str, Any]
     batch_stats: Mapping[str, Any]
+    ema_params: Mapping[str, Any] = {}  # read for GENERATOR_RUNS only (G_ema)
 
 
 def is_workdir(path) -> bool:
@@ -57,9 +65,10 @@ def _latest_step(root: str) -> int:
     return max(steps)
 
 
-def read_config(workdir):
-    """(absolute workdir, latest step, its config as a ConfigDict) of an encoder training run; the
-    config is JSON (nothing is executed), no arrays are read."""
+def read_config(workdir, generator_runs=False):
+    """(absolute workdir, latest step, its config as a ConfigDict) of an encoder training run (or, with
+    `generator_runs`, of a GAN run of the generator too); the config is JSON (nothing is executed), no
+    arrays are read."""
     import ml_collections
 
     workdir = os.path.abspath(os.fspath(workdir))
@@ -71,6 +80,11 @@ def read_config(workdir):
             config = ml_collections.ConfigDict(json.load(f))
     except (OSError, ValueError) as err:
         raise ValueError(f"--encoder: {folder} has no readable config ({err})") from None
+    if generator_runs and config.get("method") in GENERATOR_RUNS:
+        return workdir, step, config
+    if config.get("method") in GENERATOR_RUNS:
+        raise ValueError(f"--encoder: {workdir} is a {config.get('method')} run, which trains a generator, not an "
+                         f"encoder (`inversion3d export {workdir} --out DIR`, then --generator DIR)")
     if config.get("method") not in SERVES:
         raise ValueError(f"--encoder: {workdir} is a {config.get('method')!r} run; encoder runs are {sorted(SERVES)}")
     return workdir, step, config
@@ -84,22 +98,24 @@ def generator_kind(workdir) -> str:
     return trainer(config.method)(config, bn_axis_name=None).gen_cfg.kind
 
 
-def read_run(workdir) -> Run:
-    """The latest checkpoint of a training workdir: its config and the nets' params / batch stats."""
+def read_run(workdir, generator_runs=False) -> Run:
+    """The latest checkpoint of a training workdir: its config and the nets' params / batch stats (and
+    EMA params for a GAN run, accepted with `generator_runs`)."""
     import orbax.checkpoint as ocp
 
-    workdir, step, config = read_config(workdir)
+    workdir, step, config = read_config(workdir, generator_runs)
+    keys = ("params", "batch_stats") + (("ema_params",) if config.method in GENERATOR_RUNS else ())
     path = os.path.join(workdir, "checkpoints", str(step), "state")
     meta = ocp.StandardCheckpointer().metadata(path)
     meta = getattr(meta, "item_metadata", None) or meta
     meta = getattr(meta, "tree", meta)
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
-                          {key: meta[key] for key in ("params", "batch_stats")})
+                          {key: meta[key] for key in keys})
     saved = ocp.PyTreeCheckpointer().restore(path, args=ocp.args.PyTreeRestore(
         item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True))
     saved = jax.tree.map(np.asarray, saved)
-    return Run(workdir, step, config, saved["params"], saved.get("batch_stats") or {})
+    return Run(workdir, step, config, saved["params"], saved.get("batch_stats") or {}, saved.get("ema_params") or {})
 
 
 def method(run: Run):
@@ -150,13 +166,28 @@ def generator(run: Run, trainer=None):
     return Generator(trainer.gen_cfg, variables, init_kwargs=init_kwargs, kind=trainer.gen_cfg.kind)
 
 
+def export_generator(run: Run, out, trainer=None) -> str:
+    """Writes a GAN run's G_ema (Method.export of a trainer with exports = "generator") to a new
+    directory `out` in the layout `convert` writes for an official G_ema; returns its path."""
+    from converters.orbax_io import write_converted
+
+    trainer = trainer or method(run)
+    file = trainer.export(run.params, run.batch_stats, run.ema_params)
+    meta = {"kind": file["kind"], "network": "G_ema", "class_name": "TriPlaneGenerator", "layout": "flax",
+            "init_kwargs": file["init_kwargs"], "neural_rendering_resolution": file["neural_rendering_resolution"],
+            "source": run.workdir, "step": run.step, "trained_by": run.config.method}
+    return write_converted(out, jax.tree.map(np.asarray, file["tree"]), meta)
+
+
 def export(workdir, out) -> List[str]:
     """Writes the latest checkpoint's encoder file to a new directory `out` (the `convert` layout), or
-    a run's several files to out/<role> (Dual: out/e1, out/e2); returns their paths."""
+    a run's several files to out/<role> (Dual: out/e1, out/e2), or a GAN run's G_ema; returns their paths."""
     from converters.orbax_io import check_dst, write_converted
 
     check_dst(out)
-    run = read_run(workdir)
+    run = read_run(workdir, generator_runs=True)
+    if run.config.method in GENERATOR_RUNS:
+        return [export_generator(run, out)]
     files = exported(run)
     paths = []
     for file in files:

@@ -17,7 +17,7 @@ def test_demo_writes_grid_and_depth(tmp_path, capsys):
     assert status == 0
     grid = np.asarray(Image.open(out / "grid.png"))
     depth = np.asarray(Image.open(out / "depth.png"))
-    assert grid.shape == (128, 256, 3) and depth.shape == (128, 256, 3)
+    assert grid.shape == (64, 128, 3) and depth.shape == (64, 128, 3)  # the packaged default: 64 px
     assert depth.std() > 0  # depth varies across the picture
     assert str(out / "grid.png") in capsys.readouterr().out
     assert not [p for p in os.listdir(out) if p.startswith(".tmp")]  # no temp files left

@@ -17,9 +17,9 @@ def test_render_eg3d_default_mp4(tmp_path, capsys):
                        "--out", str(out), *SMALL])
     assert status == 0, capsys.readouterr().err
     reader = imageio.get_reader(out / "seed0000.mp4")
-    assert reader.count_frames() == 3 and tuple(reader.get_meta_data()["size"]) == (128, 128)
+    assert reader.count_frames() == 3 and tuple(reader.get_meta_data()["size"]) == (64, 64)  # packaged default
     grid = np.asarray(Image.open(out / "seed0000_grid.png"))
-    assert grid.shape == (128, 3 * 128, 3)
+    assert grid.shape == (64, 3 * 64, 3)
     assert np.asarray(Image.open(out / "seed0000_depth.png")).std() > 0
     assert oct(os.stat(out / "seed0000_grid.png").st_mode & 0o444) == oct(0o444)  # readable by all
 

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from inversion3d.app.loading import CONFIG_DIR, load_config
+from configs import generators
 from inversion3d.encoders_api import Encoder
 from inversion3d.generators import eg3d
 from inversion3d.generators.eg3d_config import EG3DConfig
@@ -18,8 +18,7 @@ from tests.encoders.recipe import random_variables
 
 @pytest.fixture(scope="module")
 def tiny():
-    config = load_config(f"{CONFIG_DIR}/demo.py")
-    cfg = EG3DConfig.from_official(config.init_kwargs, neural_rendering_resolution=config.neural_rendering_resolution)
+    cfg = EG3DConfig.from_official(generators.eg3d_init_kwargs())  # the tiny 128 px kwargs (14 ws), random weights
     shapes = jax.eval_shape(lambda: eg3d.init_variables(cfg, jax.random.PRNGKey(0)))
     return cfg, random_variables(shapes, seed=0, scale=0.5)
 

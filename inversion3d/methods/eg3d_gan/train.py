@@ -42,6 +42,7 @@ class Method:
 
     nets = ("generator", "discriminator")
     manual_ema = ("generator",)  # G_ema: the step-dependent ramp, not a fixed decay
+    exports = "generator"  # `inversion3d export` writes G_ema as a generator file (methods/workdir.py)
 
     def __init__(self, config, bn_axis_name=None):
         del bn_axis_name  # no BatchNorm
@@ -85,6 +86,17 @@ class Method:
         dv = self.disc.init(k_d, *args)
         return {"generator": {"params": gen["params"], "batch_stats": gen["buffers"]},
                 "discriminator": {"params": dv["params"], "batch_stats": dv.get("buffers", {})}}
+
+    def export(self, params, batch_stats, ema_params):
+        """The trained generator as one file (methods/workdir.export_generator): {'kind', 'tree':
+        {'params': G_ema, 'buffers': the generator buffers incl. the tracked w_avg}, 'init_kwargs',
+        'neural_rendering_resolution'} (the rendering settings trained with are in init_kwargs)."""
+        del params  # G, not G_ema
+        g = self.config.generator
+        init_kwargs = g.init_kwargs.to_dict() if hasattr(g.init_kwargs, "to_dict") else dict(g.init_kwargs)
+        tree = {"params": ema_params["generator"], "buffers": batch_stats["generator"]}
+        return {"kind": self.kind, "tree": tree, "init_kwargs": init_kwargs,
+                "neural_rendering_resolution": int(g.neural_rendering_resolution)}
 
     # --- network applications ---------------------------------------------------------------------
     def _gvars(self, params, buffers):

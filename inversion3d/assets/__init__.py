@@ -1,0 +1,24 @@
+"""Files shipped inside the package (setup.py package_data, MANIFEST.in).
+
+  generators/default/   the embedded `default` generator: G_ema of the tiny EG3D GAN run of
+                        configs/eg3d_gan.py on the procedural heads (64 px output, 32 px neural rendering),
+                        written by `inversion3d export WORKDIR --out DIR` (`make ship-default WORKDIR=...`),
+                        the layout `inversion3d convert` writes (Orbax arrays + inversion3d.json), float32.
+There is no trained PanoHead: `default-panohead` stays seeded random weights (configs/demo_panohead.py).
+"""
+import os
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def generator_dir(name: str) -> str:
+    """Absolute path of the packaged generator directory `name` (it may be missing: `check_generator`)."""
+    return os.path.join(ROOT, "generators", name)
+
+
+def check_generator(path: str) -> str:
+    """`path` if it is a packaged generator directory with its inversion3d.json; else a one-line ValueError."""
+    if not os.path.isfile(os.path.join(path, "inversion3d.json")):
+        raise ValueError(f"packaged generator missing: {path} (reinstall inversion3d, or rebuild it with "
+                         f"`make ship-default WORKDIR=<an eg3d_gan run>`)")
+    return path
