@@ -7,22 +7,18 @@ The generator is the package's converted directory inversion3d/assets/generators
 configs/eg3d_gan.py, `inversion3d export`); generator.init_kwargs is the same architecture with seeded
 random weights, used only when generator.checkpoint is '' (the config test; sizing before the export).
 """
-import os
-
 import ml_collections
 
 from configs import eg3d_gan
+from inversion3d import assets
 
-# the packaged default generator (a converted directory, app/loading 'default'); configs/ sits beside inversion3d/
-DEFAULT_GENERATOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                 "inversion3d", "assets", "generators", "default")
 SYNTH_FOLDER = "/work/data/synth64"  # `inversion3d synth-data` output the GAN trained on; --config.data.folder=DIR
 
 
 def apply(config):
     """config (a tiny method config) -> the same method on the embedded default generator."""
     gan = eg3d_gan.get_config().generator
-    config.generator.checkpoint = DEFAULT_GENERATOR
+    config.generator.checkpoint = assets.generator_dir("default")  # as configs/demo.py
     config.generator.init_kwargs = gan.init_kwargs  # the GAN's architecture (read only when checkpoint is '')
     config.generator.neural_rendering_resolution = 32  # what the GAN trained with (configs/eg3d_gan.py): 32 -> SR 64
     config.generator.ray_chunk = None  # 32² rays x (12 + 12) samples: all at once is fastest on CPU (eg3d_gan.py)
