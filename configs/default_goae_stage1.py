@@ -38,6 +38,9 @@ def get_config():
     # passes --config.losses.bg_depth_file); without it this number: depth-avg on the 1713-step snapshot
     config.losses.bg_depth_avg = 2.64  # 2.6417 (256 samples, threshold 0.5; 8.8 % of pixels background)
     config.losses.bg_mask_threshold = 0.5  # the depth-avg command's default: a trained generator's opacity is ~0 / ~1
+    # chosen: configs/goae_stage1.py's Adam lr 1e-3 (the paper gives none, training.md §5); the encoder trains
+    # from scratch in 3.6k steps (the _full config's Ranger 1e-4 is for 100k)
+    config.optim.encoder.lr = 1e-3
     config.checkpoint.every = 400
     config.logging.log_every = 50
     config.logging.image_every = 400
