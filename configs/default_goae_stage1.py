@@ -9,7 +9,10 @@ Hardware: the 2-core CPU (any single GPU / TPU host works).
 Expected time: 0.645 CPU-seconds a step at batch 4 (measured, steady state, with the packaged generator),
 so <= ~39 min for 3600 steps on an idle 2-core CPU (wall <= CPU time; less where XLA uses both cores),
 plus 1-2 min of compilation. The frozen generator's backward pass dominates: the encoder at embed_dim
-16 / 32 / 64 measured 0.576 / 0.587 / 0.645 CPU-s a step, so the widest was taken.
+16 / 32 / 64 measured 0.576 / 0.587 / 0.645 CPU-s a step, so the widest was taken; a 100-step check run
+(heads on at 10 / 20 / 30) measured 0.65-0.69 CPU-s a step.
+Expected metric (that check run, mixed data): g/l2 0.162 at step 10 -> 0.099 at step 100 (`loss` 0.203 ->
+0.188: the Δw+ term grows as the heads switch on), eval/input/mse 0.072 (step 50) -> 0.063 (step 100).
 Everything not set here is configs/goae_stage1.py's (the paper's loss weights, Eq. 10-11; R1 gamma 10 every
 16 steps) through configs/default_encoders.py (generator, data, loss networks).
 """
