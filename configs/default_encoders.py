@@ -1,7 +1,7 @@
 """What the encoders trained on the embedded `default` generator share (issue 17 item 1): its generator
 section, the mixed data (its pseudo-pairs + the synthetic train split it was trained on) and the
 loss networks. configs/default_goae_stage1.py, default_goae_stage2.py and default_psp.py apply it to
-the tiny method configs; `make train-default-encoders` trains and exports them (scripts/train_default_encoders.sh).
+the tiny method configs; `make train-default-encoders` (Makefile) trains and exports them.
 
 The generator is the package's converted directory inversion3d/assets/generators/default/ (the GAN run of
 configs/eg3d_gan.py, `inversion3d export`); generator.init_kwargs is the same architecture with seeded
