@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 TEST_STAMP := $(VENV)/.test-stamp
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
-.PHONY: demo test test-slow bench bench-quick ship-default clean
+.PHONY: demo test test-slow bench bench-quick ship-default train-default-encoders clean
 
 # The runtime: the package alone (no test extra, no torch). facenet-pytorch ships the MTCNN weights
 # `inversion3d preprocess` (and the demo's photo) reads; installed with --no-deps (pip's install_requires
@@ -56,6 +56,28 @@ ship-default: $(STAMP)
 	$(PY) -m inversion3d export $(WORKDIR) --out $(ASSET).new
 	rm -rf $(ASSET) && mv $(ASSET).new $(ASSET)
 	$(PY) experiments/gan_report.py $(WORKDIR) --generator $(ASSET) --out docs/images --readme README.md
+
+# The encoders of the packaged default generator (issue 17 item 1), trained in order on its pseudo-pairs +
+# the synthetic train split, then exported into the package: GOAE (stage 1, then AFA on it) and pSp,
+# each ~25-40 min on an idle 2-core CPU (configs/default_*.py). Run again to resume an interrupted run.
+SYNTH ?= /work/data/synth64
+ENC_OUT ?= out/default_encoders
+ENC_ASSETS := inversion3d/assets/encoders
+TRAIN := $(PY) -m experiments.train
+train-default-encoders: $(STAMP)
+	mkdir -p $(ENC_OUT)
+	test -f $(ENC_OUT)/depth_avg.json || $(PY) -m inversion3d depth-avg --config configs/default_goae_stage1.py \
+		--num 512 --batch 16 --out $(ENC_OUT)/depth_avg.json
+	$(TRAIN) --config=configs/default_goae_stage1.py --workdir=$(ENC_OUT)/goae1 --config.data.folder=$(SYNTH) \
+		--config.losses.bg_depth_file=$(ENC_OUT)/depth_avg.json
+	$(TRAIN) --config=configs/default_goae_stage2.py --workdir=$(ENC_OUT)/goae2 --config.data.folder=$(SYNTH) \
+		--config.init_from=$(ENC_OUT)/goae1
+	$(TRAIN) --config=configs/default_psp.py --workdir=$(ENC_OUT)/psp --config.data.folder=$(SYNTH)
+	rm -rf $(ENC_ASSETS)/goae.new $(ENC_ASSETS)/psp.new
+	$(PY) -m inversion3d export $(ENC_OUT)/goae2 --out $(ENC_ASSETS)/goae.new
+	$(PY) -m inversion3d export $(ENC_OUT)/psp --out $(ENC_ASSETS)/psp.new
+	rm -rf $(ENC_ASSETS)/goae $(ENC_ASSETS)/psp
+	mv $(ENC_ASSETS)/goae.new $(ENC_ASSETS)/goae && mv $(ENC_ASSETS)/psp.new $(ENC_ASSETS)/psp
 
 clean:
 	rm -rf out .jax_cache .pytest_cache .hypothesis

@@ -4,6 +4,8 @@
                         configs/eg3d_gan.py on the procedural heads (64 px output, 32 px neural rendering),
                         written by `inversion3d export WORKDIR --out DIR` (`make ship-default WORKDIR=...`),
                         the layout `inversion3d convert` writes (Orbax arrays + inversion3d.json), float32.
+  encoders/{goae,psp}/  the encoders of that generator (configs/default_*.py), written by
+                        `make train-default-encoders` (absent until the lead runs it).
 There is no trained PanoHead: `default-panohead` stays seeded random weights (configs/demo_panohead.py).
 """
 import os
