@@ -60,7 +60,7 @@ def test_pairs_json_lists_input_and_every_held_out_view(synth, full_run):
         assert e["mask_target"] == os.path.join(str(synth), "masks", name)
         assert (e["time_s"] is not None) == (view == 0)
         result = np.asarray(Image.open(full_run / e["result"]))
-        assert result.shape == (128, 128, 3)  # the generator's image size
+        assert result.shape == (64, 64, 3)  # the embedded default's image size
         assert np.load(full_run / e["depth_result"]).shape == (16, 16)  # its neural rendering resolution
     inputs = [e for e in pairs if e["role"] == "input"]
     assert [e["yaw_deg"] for e in inputs] == [0.0, 0.0]
