@@ -45,7 +45,6 @@ def get_config():
     config.edit = ml_collections.ConfigDict()  # app/demo_edit.py: a direction trained on the fly
     config.edit.enabled = True
     config.edit.samples = 256  # generator samples scored by their face lightness (InterFaceGAN: 10000)
-    config.edit.batch = 32  # samples per compiled call
     config.edit.truncation_psi = 0.7  # the samples' truncation (gen_samples default)
     config.edit.chosen_ratio = 0.1  # top / bottom 10 % = 26 + 26 (InterFaceGAN keeps 2 % of 10000 samples)
     config.edit.seed = 0
