@@ -76,11 +76,13 @@ def run_demo(config, out_dir, gen=None):
     for sample in range(config.num_samples):
         z = np.random.RandomState(sample).randn(1, gen.config.z_dim).astype(np.float32)
         ws = gen.mapping(z, cond, config.truncation_psi, config.truncation_cutoff)
-        # = gen.synthesis at every yaw, through the (1, ...) programs `make demo` renders everything with
-        planes = result_renderer(gen.config)(gen.params, ws, np.asarray(cond, np.float32))["planes"]
-        out = render_in_blocks(gen.config, gen.params, planes, ws, cams)
+        if standalone:  # one program: the synthesis of every yaw at once
+            out = gen.synthesis(np.repeat(np.asarray(ws), len(yaws), axis=0), cams)
+        else:  # the same renders through the (1, ...) programs `make demo` has compiled already
+            planes = result_renderer(gen.config)(gen.params, ws, np.asarray(cond, np.float32))["planes"]
+            out = render_in_blocks(gen.config, gen.params, planes, ws, cams)
         images = viz.to_uint8(out["image"])
-        depth = out["image_depth"]
+        depth = np.asarray(out["image_depth"])
         lo, hi = float(depth.min()), float(depth.max())
         image_rows.append(list(images))
         depth_rows.append([viz.colorize_depth(d, lo, hi) for d in depth])
