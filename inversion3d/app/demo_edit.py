@@ -30,7 +30,6 @@ def train_direction(gen, config, boundary):
     """config: configs/demo.py's edit section; boundary: configs/editing.py's. -> (direction
     (1, num_ws, w_dim), the fit of directions.train_boundary)."""
     from inversion3d.editing import directions
-
     from inversion3d.inversion.optimization import result_renderer
 
     cfg = gen.config
