@@ -25,7 +25,10 @@ def get_config():
     config.yaws_deg = (-35.0, -17.5, 0.0, 17.5, 35.0)  # yaw offsets from the frontal view
     config.pitch_deg = 0.0
 
-    # `inversion3d demo` / `make demo`: the main job (app/demo_pipeline.py); <= 5 min on a 2-core CPU
+    # `inversion3d demo` / `make demo`: the main job (app/demo_pipeline.py); <= 5 min on a 2-core CPU. Measured
+    # with an empty compilation cache on the 2-core machine: 2:16 wall (90 s CPU) while a GAN training shared
+    # the cores; 6 programs take >= 0.5 s to compile (was 13): the W+ step, the PTI step, one result and one view
+    # renderer for every scene, view and edit, the edit sweep and its fit; the rest is 5 x (100 + 50) steps
     config.generator = "default"  # the generator inverted into (issue 16: the trained tiny EG3D once shipped)
     config.scenes = 4  # packaged synthetic test scenes (inversion3d/assets/demo_scenes) inverted, at most 4
     config.photo = True  # also scikit-image's astronaut, aligned by `preprocess` (out of domain, no ground truth)
@@ -45,7 +48,6 @@ def get_config():
     config.edit = ml_collections.ConfigDict()  # app/demo_edit.py: a direction trained on the fly
     config.edit.enabled = True
     config.edit.samples = 256  # generator samples scored by their face lightness (InterFaceGAN: 10000)
-    config.edit.batch = 32  # samples per compiled call
     config.edit.truncation_psi = 0.7  # the samples' truncation (gen_samples default)
     config.edit.chosen_ratio = 0.1  # top / bottom 10 % = 26 + 26 (InterFaceGAN keeps 2 % of 10000 samples)
     config.edit.seed = 0

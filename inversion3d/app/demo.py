@@ -56,10 +56,14 @@ def check_config(config):
 def run_demo(config, out_dir, gen=None):
     """Renders the config's generator (its weights, or seeded random weights; or `gen`) for latent seeds
     0..num_samples-1 at several yaws; writes grid.png, depth.png and per-view PNGs."""
+    from inversion3d.inversion.common import render_in_blocks
+    from inversion3d.inversion.optimization import result_renderer
+
     check_config(config)
     files.check_writable_dir(out_dir)
     start = time.time()
-    if gen is None:
+    standalone = gen is None  # inside `make demo` every program below is compiled already
+    if standalone:
         gen = loading.generator_from_config(config)
     rig = camera.Rig(tuple(config.pivot), float(config.radius), camera.intrinsics_matrix(config.focal))
     cond = rig.labels(camera.FRONT, camera.FRONT)
@@ -67,11 +71,16 @@ def run_demo(config, out_dir, gen=None):
     pitch = np.pi / 2 + np.deg2rad(config.pitch_deg)
     cams = rig.labels(np.pi / 2 + yaws, np.full_like(yaws, pitch))
     image_rows, depth_rows = [], []
-    print(loading.COMPILING.format(command="demo"), flush=True)
+    if standalone:
+        print(loading.COMPILING.format(command="demo"), flush=True)
     for sample in range(config.num_samples):
         z = np.random.RandomState(sample).randn(1, gen.config.z_dim).astype(np.float32)
         ws = gen.mapping(z, cond, config.truncation_psi, config.truncation_cutoff)
-        out = gen.synthesis(np.repeat(np.asarray(ws), len(yaws), axis=0), cams)
+        if standalone:  # one program: the synthesis of every yaw at once
+            out = gen.synthesis(np.repeat(np.asarray(ws), len(yaws), axis=0), cams)
+        else:  # the same renders through the (1, ...) programs `make demo` has compiled already
+            planes = result_renderer(gen.config)(gen.params, ws, np.asarray(cond, np.float32))["planes"]
+            out = render_in_blocks(gen.config, gen.params, planes, ws, cams)
         images = viz.to_uint8(out["image"])
         depth = np.asarray(out["image_depth"])
         lo, hi = float(depth.min()), float(depth.max())

@@ -30,19 +30,17 @@ def train_direction(gen, config, boundary):
     """config: configs/demo.py's edit section; boundary: configs/editing.py's. -> (direction
     (1, num_ws, w_dim), the fit of directions.train_boundary)."""
     from inversion3d.editing import directions
+    from inversion3d.inversion.optimization import result_renderer
 
     cfg = gen.config
-    n, batch = int(config.samples), int(config.batch)
+    n = int(config.samples)
     z = np.random.RandomState(int(config.seed)).randn(n, cfg.z_dim).astype(np.float32)
-    front = np.repeat(camera.generator_frontal_label(gen)[None], batch, axis=0)
-    ws, scores = [], []
-    for i in range(0, n, batch):
-        chunk = z[i:i + batch]
-        pad = np.concatenate([chunk, np.zeros((batch - len(chunk), cfg.z_dim), np.float32)])  # one compile
-        w = np.asarray(gen.mapping(pad, front, float(config.truncation_psi)))
-        ws.append(w[:len(chunk)])
-        scores.append(centre_lightness(gen.synthesis(w, front)["image"])[:len(chunk)])
-    latents, labels = directions.select_labelled(directions.latent_rows(np.concatenate(ws)), np.concatenate(scores),
+    front = camera.generator_frontal_label(gen)[None].astype(np.float32)
+    ws = np.asarray(gen.mapping(z, np.repeat(front, n, axis=0), float(config.truncation_psi)))
+    # one sample per call through the (1, ...) program the W+ / PTI results render with: no new compile
+    render = result_renderer(cfg)
+    scores = np.concatenate([centre_lightness(render(gen.params, ws[i:i + 1], front)["image"]) for i in range(n)])
+    latents, labels = directions.select_labelled(directions.latent_rows(ws), scores,
                                                  float(config.chosen_ratio), int(boundary.min_per_class))
     fit = directions.train_boundary(latents, labels, int(boundary.steps), float(boundary.lr), float(boundary.l2),
                                     float(boundary.val_ratio), int(boundary.seed))
@@ -59,6 +57,7 @@ def run(gen, result, cam, config, out_dir, stem, log=print):
     with editing.unlocked():
         editing.outputs.shape_level = float(config.shape_level)
         editing.outputs.shape_resolution = int(config.shape_resolution)
+    log(f"[demo] edit: scoring the lightness of {int(config.edit.samples)} generator samples")
     direction, fit = train_direction(gen, config.edit, editing.boundary)
     log(f"[demo] edit: '{NAME}' direction from {int(config.edit.samples)} generator samples, val accuracy "
         f"{fit['val_accuracy']:.2f}")

@@ -119,7 +119,19 @@ def encoder_inverters(gen, names, log):
     return inverters, missing
 
 
-def invert_item(gen, item, inverters, pti_config, w_stats, lpips, log):
+def compile_notices(log):
+    """notice(key, what): logs "[demo] compiling <what>..." the first time `key` is seen, before a call
+    whose program is not compiled yet (every later item reuses it)."""
+    seen = set()
+
+    def notice(key, what):
+        if key not in seen:
+            seen.add(key)
+            log(f"[demo] compiling {what} (first call; reused by every later item)...")
+    return notice
+
+
+def invert_item(gen, item, inverters, pti_config, w_stats, lpips, log, notice=lambda key, what: None):
     """-> {method: {'ws' (1, num_ws, w_dim), 'planes' (1, ...), 'variables', 'cfg', 'seconds'}} for the
     item's input view: each encoder, W+ (the PTI pivot) and PTI."""
     import jax
@@ -133,13 +145,16 @@ def invert_item(gen, item, inverters, pti_config, w_stats, lpips, log):
         start = time.time()
         size = inv.input_size
         image = np.asarray(Image.fromarray(view["image"]).resize((size, size), Image.LANCZOS))
+        notice(method, f"the {method} encoder")
         out = inv(to_float(image)[None], cam)
         jax.block_until_ready(out["planes"])
         results[method] = {"ws": out["ws"], "planes": out["planes"], "variables": inv.params["generator"],
                            "cfg": inv.config, "seconds": time.time() - start}
     start = time.time()
+    notice("pti", "the W+ step, then the PTI tuning step (the two longest compilations)")
     res = pti.run(gen, target, cam, pti_config, lpips, w_stats=w_stats, log=log)
     cfg = res["config"]
+    notice("result", "the result renderer")
     for method, variables in (("wplus", gen.params), ("pti", res["variables"])):
         planes = optimization.result_renderer(cfg)(variables, res["ws"], cam)["planes"]
         results[method] = {"ws": res["ws"], "planes": planes, "variables": variables, "cfg": cfg}
@@ -158,12 +173,12 @@ def orbit_cameras(gen, frames):
 
 
 def render_result(result, cams):
-    """All cameras (V, 25) of one result in one compiled call -> (images uint8 (V, S, S, 3), depth (V, R, R))."""
-    from inversion3d.inversion.common import view_renderer
+    """All cameras (V, 25) of one result, in the fixed view blocks every demo render shares (one compiled
+    program for any V) -> (images uint8 (V, S, S, 3), depth (V, R, R))."""
+    from inversion3d.inversion.common import render_in_blocks
 
-    out = view_renderer(result["cfg"])(result["variables"], result["planes"], result["ws"],
-                                      np.asarray(cams, np.float32)[:, None])
-    return viz.to_uint8(np.asarray(out["image"][:, 0])), np.asarray(out["image_depth"][:, 0, ..., 0])
+    out = render_in_blocks(result["cfg"], result["variables"], result["planes"], result["ws"], cams)
+    return viz.to_uint8(out["image"]), out["image_depth"][..., 0]
 
 
 def depth_error(pred, gt, mask):
@@ -201,7 +216,7 @@ def lpips_models(path):
     return weights, (LPIPS(net), weights[net])
 
 
-def write_item(out_dir, item, results, gen, config, lpips_metric):
+def write_item(out_dir, item, results, gen, config, lpips_metric, notice=lambda key, what: None):
     """Renders and writes one item's pictures, depth, orbit videos and meshes; returns its metric rows
     and the relative paths the page shows."""
     from inversion3d.app.render import write_shape
@@ -219,6 +234,7 @@ def write_item(out_dir, item, results, gen, config, lpips_metric):
     page = {"name": name, "title": item["title"], "in_domain": item["in_domain"], "gt": [], "gt_depth": [],
             "views": [{"yaw_deg": float(np.degrees(v["yaw"])), "pitch_deg": float(np.degrees(v["pitch"]))}
                       for v in views], "methods": {}}
+    notice("views", "the view renderer (input, held-out, orbit and edit views)")
     rendered = {m: render_result(r, cams) for m, r in results.items()}
     lo = min([float(np.min(r[1][:len(views)])) for r in rendered.values()] + [float(np.min(g)) for g in gt_depths])
     hi = max([float(np.max(r[1][:len(views)])) for r in rendered.values()]
@@ -252,6 +268,7 @@ def write_item(out_dir, item, results, gen, config, lpips_metric):
         page["methods"][method] = entry
     if "pti" in results:  # the mesh of the PTI result (its tuned generator), as `render --mesh` writes it
         r = results["pti"]
+        notice("mesh", "the density grid of the mesh")
         grid = density_grid(r["planes"], r["variables"], eg3d.decode_apply(r["cfg"]), r["cfg"].render,
                             resolution=int(config.shape_resolution))
         page["mesh"] = [rel(p) for p in write_shape(grid, r["cfg"].render.box_warp, os.path.join(folder, "pti_shape"),
@@ -288,25 +305,32 @@ def run_pipeline(config, out_dir, log=None, samples=None):
     gen = loading.open_generator(config.generator, name="generator")
     size = gen.config.img_resolution
     log(f"[demo] generator {config.generator!r}: {gen.kind}, {size}x{size} px ({time.time() - start:.1f}s)")
+    if config.photo:
+        log(f"[demo] aligning the photo ({PHOTO_NAME}: face detection, crop, camera)")
     items = scenes + ([align_photo(out_dir, size)] if config.photo else [])
     items = [dict(item, views=[resize_view(v, size) for v in item["views"]]) for item in items]
     inverters, missing = encoder_inverters(gen, tuple(config.encoders), log)
     weights, lpips_metric = lpips_models(config.lpips)
     pti_config = optimization_config(config)
+    log(f"[demo] w statistics of {int(config.w_avg_samples)} samples ({time.time() - start:.0f}s)")
     w_stats = optimization.compute_w_statistics(gen, camera_lib.generator_frontal_label(gen),
                                                 int(config.w_avg_samples), int(pti_config.pivot.w_avg_seed))
-    log(loading.COMPILING.format(command="demo"))
+    notice = compile_notices(log)
     rows, pages, losses = [], [], {}
     for i, item in enumerate(items):
-        results = invert_item(gen, item, inverters, pti_config, w_stats, weights, log)
+        log(f"[demo] {i + 1}/{len(items)} {item['title']}: inverting ({time.time() - start:.0f}s)")
+        results = invert_item(gen, item, inverters, pti_config, w_stats, weights, log, notice)
         losses[item["name"]] = results["pti"]["losses"]
-        item_rows, page = write_item(out_dir, item, results, gen, config, lpips_metric)
+        item_rows, page = write_item(out_dir, item, results, gen, config, lpips_metric, notice)
         rows += item_rows
         if i == 0 and config.edit.enabled:
+            notice("edit", "the edit sweep")
             page["edit"] = demo_edit.run(gen, results["pti"], item["views"][0]["c"], config, out_dir, item["name"], log)
         pages.append(page)
         log(f"[demo] {i + 1}/{len(items)} {item['title']}: " + ", ".join(
             f"{m} {r['seconds']:.1f}s" for m, r in results.items()) + f" (total {time.time() - start:.0f}s)")
+    if samples:
+        log(f"[demo] the generator's own samples ({time.time() - start:.0f}s)")
     shown = samples(config, os.path.join(out_dir, "samples"), gen) if samples else ()
     meta = {"generator": str(config.generator), "samples": [os.path.relpath(p, out_dir) for p in shown], "resolution": size, "pivot_steps": int(config.pivot_steps),
             "tune_steps": int(config.tune_steps), "missing_encoders": missing, "lpips": bool(config.lpips),

@@ -22,14 +22,16 @@ def strip_cameras(gen, yaws_deg, full_turn):
 
 def render_grid(cfg, variables, planes, ws, cams):
     """planes (S, ...), ws (S, ...), cams (V, 25) or (V, S, 25) -> (images (V, S, H, W, 3) uint8,
-    depths (V, S, R, R, 1))."""
-    from inversion3d.inversion.common import view_renderer
+    depths (V, S, R, R, 1)). One result at a time in fixed blocks of views (common.render_in_blocks):
+    strips, orbits and single views all reuse one compiled program."""
+    from inversion3d.inversion.common import render_in_blocks
 
     cams = np.asarray(cams, np.float32)
     if cams.ndim == 2:
         cams = np.repeat(cams[:, None], planes.shape[0], axis=1)
-    out = view_renderer(cfg)(variables, planes, ws, cams)
-    return viz.to_uint8(np.asarray(out["image"])), np.asarray(out["image_depth"])
+    outs = [render_in_blocks(cfg, variables, planes[s:s + 1], ws[s:s + 1], cams[:, s]) for s in range(planes.shape[0])]
+    return (viz.to_uint8(np.stack([o["image"] for o in outs], axis=1)),
+            np.stack([o["image_depth"] for o in outs], axis=1))
 
 
 def _label(strength):

@@ -11,11 +11,15 @@ from), `image` (N, S, S, 3) in [-1, 1], `image_raw` (N, R, R, 3) (the official k
 import functools
 
 import jax
+import numpy as np
 
 from inversion3d.generators import eg3d
 from inversion3d.ops.resize import resize_square as resize_image  # noqa: F401 (the pipelines' input resize)
 
 NOISE_MODE = "const"  # deterministic backbone noise (the buffers stored with the generator)
+# ours: views per call of `render_in_blocks`; lax.map renders them one after the other, so the block only
+# trades padding (at most block - 1 wasted views) against calls, and any number of views compiles once
+VIEW_BLOCK = 8
 
 
 def w_avg(gen_variables):
@@ -67,6 +71,23 @@ def render_views(cfg, gen_variables, planes, ws, cams):
 def view_renderer(cfg):
     """jit of render_views for one generator config: (gen_params, planes, ws, cams (V, N, 25))."""
     return jax.jit(functools.partial(render_views, cfg))
+
+
+def render_in_blocks(cfg, gen_variables, planes, ws, cams, block: int = VIEW_BLOCK):
+    """planes (1, ...), ws (1, ...), cams (V, 25) -> {'image': (V, S, S, 3), 'image_depth': (V, R, R, 1)} (numpy).
+
+    The views go through `view_renderer` `block` at a time (the last block padded with its last camera),
+    so every V costs the same single compilation: the demo and `edit` render inputs, held-out views,
+    orbits and strips with one program."""
+    cams = np.asarray(cams, np.float32)
+    if cams.ndim != 2 or cams.shape[1] != 25 or not len(cams) or planes.shape[0] != 1 or ws.shape[0] != 1:
+        raise ValueError(f"render_in_blocks: expected one result and (V, 25) cameras, got planes {planes.shape}, "
+                         f"ws {ws.shape}, cams {cams.shape}")
+    count = -(-len(cams) // block) * block
+    padded = np.concatenate([cams, np.repeat(cams[-1:], count - len(cams), axis=0)])[:, None]
+    fn = view_renderer(cfg)
+    outs = [jax.device_get(fn(gen_variables, planes, ws, padded[i:i + block])) for i in range(0, count, block)]
+    return {k: np.concatenate([o[k][:, 0] for o in outs])[:len(cams)] for k in ("image", "image_depth")}
 
 
 def network(enc, name, method, role):
