@@ -19,7 +19,8 @@ def apply(config):
     """config (a tiny method config) -> the same method on the embedded default generator."""
     gan = eg3d_gan.get_config().generator
     config.generator.checkpoint = assets.generator_dir("default")  # as configs/demo.py
-    config.generator.init_kwargs = gan.init_kwargs  # the GAN's architecture (read only when checkpoint is '')
+    # the shipped arrays' architecture (their inversion3d.json; read only when checkpoint is '')
+    config.generator.init_kwargs = assets.generator_init_kwargs("default", gan.init_kwargs.to_dict())
     config.generator.neural_rendering_resolution = 32  # what the GAN trained with (configs/eg3d_gan.py): 32 -> SR 64
     config.generator.ray_chunk = None  # 32² rays x (12 + 12) samples: all at once is fastest on CPU (eg3d_gan.py)
 

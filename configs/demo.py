@@ -17,10 +17,12 @@ from inversion3d import assets
 
 def get_config():
     gan = eg3d_gan.get_config().generator  # the training config of the packaged weights
+    # the shipped arrays' own architecture (their inversion3d.json), the GAN config's when the asset is missing
+    init_kwargs = assets.generator_init_kwargs("default", gan.init_kwargs.to_dict())
     config = ml_collections.ConfigDict(generators.generator_fields(
-        gan.kind, gan.init_kwargs.to_dict(), neural_rendering_resolution=gan.neural_rendering_resolution,
+        gan.kind, init_kwargs, neural_rendering_resolution=gan.neural_rendering_resolution,
         weights=assets.generator_dir("default")))
-    config.update(generators.sample_fields(pivot=gan.init_kwargs.rendering_kwargs.avg_camera_pivot))
+    config.update(generators.sample_fields(pivot=init_kwargs["rendering_kwargs"]["avg_camera_pivot"]))
     config.num_samples = 2  # latent seeds 0..num_samples-1, one row each
     config.yaws_deg = (-35.0, -17.5, 0.0, 17.5, 35.0)  # yaw offsets from the frontal view
     config.pitch_deg = 0.0

@@ -24,3 +24,17 @@ def check_generator(path: str) -> str:
         raise ValueError(f"packaged generator missing: {path} (reinstall inversion3d, or rebuild it with "
                          f"`make ship-default WORKDIR=<an eg3d_gan run>`)")
     return path
+
+
+def generator_init_kwargs(name: str, fallback):
+    """The architecture (init_kwargs, a dict) the packaged generator `name` was exported with, read from
+    its inversion3d.json (JSON only, nothing executed), so its configs follow the shipped arrays even when
+    the training config has moved on; `fallback` (a dict) when the asset is missing (loading it then
+    fails with `check_generator`'s one-line error)."""
+    import json
+
+    path = os.path.join(generator_dir(name), "inversion3d.json")
+    if not os.path.isfile(path):
+        return fallback
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["init_kwargs"]
