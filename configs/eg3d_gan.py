@@ -6,8 +6,8 @@
 Data: a folder with dataset.json (25-D labels) and 64 x 64 PNGs (the procedural heads, issue 16 item 1).
 Hardware: the 2-core CPU (any single GPU / TPU host works; multi-device meshes are automatic).
 Size: neural rendering 32 px with 12 + 12 depth samples, tri-planes 64 x 64, the project's
-SuperresolutionHybrid2X64 (32 -> 64), backbone channel_max 32, z_dim 64 (w_dim stays 512: the SR blocks
-hard-code it), D channel_base 2048 / max 64, R1 gamma 0.1,
+SuperresolutionHybrid2X64 (32 -> 64), backbone channel_max 32, z_dim 512 as official (w_dim stays 512: the
+SR blocks hard-code it), D channel_base 2048 / max 64, R1 gamma 0.1,
 batch 8. Expected time: 0.95 CPU-seconds per step measured (user + sys, steady state, steps 40-50 on
 /work/data/synth64 while the machine was shared at load ~16: 4-6 s wall per step then); an idle 2-core CPU
 should give ~0.6-0.9 s / step, i.e. ~4000-6000 steps / h, so ~3 h for the 15000 steps; compilation of the
@@ -51,6 +51,13 @@ def get_config():
         depth_resolution=12, depth_resolution_importance=12,
         triplane_size=64,  # planes 64 x 64 (official 256; EG3DConfig reads PanoHead's key for both kinds)
         gpc_reg_prob=0.5, density_reg=0.25, density_reg_p_dist=0.004, reg_type="l1")  # eg3d.md §6
+    # z_dim 512 as the official generator (the tiny default's 64 is for inference demos only). The mapping's
+    # first layer sees [normalised z, normalised 512-d camera embedding]; with z_dim 64, z was 1/9 of that
+    # input, the embedding (lr 1, the fc layers lr 0.01) took over and both runs of session 5 moved their
+    # variety into the (swapped, random) conditioning camera: at step 4130 the images moved more with the
+    # conditioning camera than with z (pixel std 0.25 vs 0.14 at one rendering camera) and every sample at
+    # the frontal conditioning camera was the same head (Method.diversity: cond_std > seed_std).
+    config.generator.init_kwargs.z_dim = 512
     config.generator.init_kwargs.img_resolution = 64
     config.generator.neural_rendering_resolution = 32  # official initial 64 at 512 px; here 32 at 64 px
     config.generator.ray_chunk = None  # tiny: all rays at once (fastest on CPU)
