@@ -321,9 +321,10 @@ class Method:
         """How G's samples vary with z against the conditioning camera, at the frontal rendering camera:
         {'seed_std': mean over pixels of the std over z (N, z_dim) of the images with the frontal
         conditioning camera (what `samples` and `render` show), 'cond_std': the same over the N
-        conditioning cameras c_cond (N, 25) with z[0] for every sample}. A generator that keeps its
-        identity in z has seed_std well above cond_std; the tiny run that collapsed had cond_std > seed_std
-        (configs/eg3d_gan.py, z_dim)."""
+        conditioning cameras c_cond (N, 25) with z[0] for every sample, 'seed_depth_std' /
+        'cond_depth_std': the same for the rendered depth (the shape, not the background colour)}.
+        A generator that keeps its identity in z has the seed numbers well above the cond ones; the tiny
+        run that collapsed (configs/eg3d_gan.py, z_dim) had cond_depth_std > seed_depth_std."""
         n = z.shape[0]
         if z.ndim != 2 or c_cond.shape != (n, self.cfg.c_dim):
             raise ValueError(f"diversity: expected z (N, {self.cfg.z_dim}) and c_cond (N, {self.cfg.c_dim}), "
@@ -332,9 +333,11 @@ class Method:
         front = jnp.broadcast_to(jnp.asarray(self.rig.frontal()), (n, self.cfg.c_dim))
         by_seed = eg3d.mapping(self.cfg, gvars, z, self._fid_cond(front))
         by_cond = eg3d.mapping(self.cfg, gvars, jnp.broadcast_to(z[:1], z.shape), self._fid_cond(c_cond))
-        images = eg3d.synthesize(self.cfg, gvars, jnp.concatenate([by_seed, by_cond]), jnp.concatenate([front, front]))
+        out = eg3d.synthesize(self.cfg, gvars, jnp.concatenate([by_seed, by_cond]), jnp.concatenate([front, front]))
         spread = lambda x: jnp.mean(jnp.std(x, axis=0))  # noqa: E731
-        return {"seed_std": spread(images["image"][:n]), "cond_std": spread(images["image"][n:])}
+        image, depth = out["image"], out["image_depth"]
+        return {"seed_std": spread(image[:n]), "cond_std": spread(image[n:]),
+                "seed_depth_std": spread(depth[:n]), "cond_depth_std": spread(depth[n:])}
 
     def _fid_cond(self, c):
         return jnp.zeros_like(c) if float(self.losses.gpc_reg_prob) < 0 else c
