@@ -53,10 +53,12 @@ def get_config():
         gpc_reg_prob=0.5, density_reg=0.25, density_reg_p_dist=0.004, reg_type="l1")  # eg3d.md §6
     # z_dim 512 as the official generator (the tiny default's 64 is for inference demos only). The mapping's
     # first layer sees [normalised z, normalised 512-d camera embedding]; with z_dim 64, z was 1/9 of that
-    # input, the embedding (lr 1, the fc layers lr 0.01) took over and both runs of session 5 moved their
-    # variety into the (swapped, random) conditioning camera: at step 4130 the images moved more with the
-    # conditioning camera than with z (pixel std 0.25 vs 0.14 at one rendering camera) and every sample at
-    # the frontal conditioning camera was the same head (Method.diversity: cond_std > seed_std).
+    # input, the embedding (lr 1; the fc layers lr 0.01) took over and both runs of session 5 moved their
+    # variety into the (swapped, random) conditioning camera, so every sample at the frontal conditioning
+    # camera was the same head. Method.diversity of G_ema at the frontal camera, seeds vs conditioning
+    # cameras: z_dim 64 at step 4130 (/work/runs/eg3d_gan) depth std 0.013 vs 0.022; at step 500 image
+    # std 0.092 vs 0.113, depth 0.0107 vs 0.0066; z_dim 512 at step 500: image 0.174 vs 0.022, depth
+    # 0.0175 vs 0.0027 (same seed, data and steps).
     config.generator.init_kwargs.z_dim = 512
     config.generator.init_kwargs.img_resolution = 64
     config.generator.neural_rendering_resolution = 32  # official initial 64 at 512 px; here 32 at 64 px
@@ -119,6 +121,9 @@ def get_config():
     config.monitor = ml_collections.ConfigDict()
     config.monitor.every = 1000
     config.monitor.fid = ml_collections.ConfigDict(dict(folder="", split="train", num=256, batch=32, seed=0))
+    # + seed_std / cond_std (and their depth versions) of G_ema over this many seeds / conditioning cameras
+    # (Method.diversity): the collapse into the conditioning camera shows as cond > seed
+    config.monitor.diversity_num = 16
 
     config.update(runs.run_sections(checkpoint_every=500, log_every=50, image_every=500, image_rows=4))
     config.checkpoint.keep_best = 0  # no "best" G loss in a GAN
