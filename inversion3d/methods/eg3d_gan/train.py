@@ -293,9 +293,9 @@ class Method:
     def monitor(self, state, frozen):
         """{'fid_random': Fréchet distance of random-CNN features} between monitor.fid.num G_ema samples
         (random z, the reference images' cameras) and monitor.fid.num real images of monitor.fid.split
-        (metrics/random_features.py: a progress tracker, not FID), plus `diversity`'s seed_std and
-        cond_std of G_ema (fid_random alone cannot see a generator whose samples differ only through the
-        conditioning camera: its samples use the reference images' varied cameras)."""
+        (metrics/random_features.py: a progress tracker, not FID), plus `diversity`'s four spreads of
+        G_ema over monitor.diversity_num seeds / reference cameras (fid_random alone cannot see a generator
+        whose samples differ only through the conditioning camera: its samples use the reference cameras)."""
         del frozen
         ev = self.config.monitor.fid
         if not hasattr(self, "_fid"):
