@@ -6,8 +6,8 @@
 Data: a folder with dataset.json (25-D labels) and 64 x 64 PNGs (the procedural heads, issue 16 item 1).
 Hardware: the 2-core CPU (any single GPU / TPU host works; multi-device meshes are automatic).
 Size: neural rendering 32 px with 12 + 12 depth samples, tri-planes 64 x 64, the project's
-SuperresolutionHybrid2X64 (32 -> 64), backbone channel_max 32, z_dim 64 (w_dim stays 512: the SR blocks
-hard-code it), D channel_base 2048 / max 64, R1 gamma 0.1,
+SuperresolutionHybrid2X64 (32 -> 64), backbone channel_max 32, z_dim 512 as official (w_dim stays 512: the
+SR blocks hard-code it), D channel_base 2048 / max 64, R1 gamma 0.1,
 batch 8. Expected time: 0.95 CPU-seconds per step measured (user + sys, steady state, steps 40-50 on
 /work/data/synth64 while the machine was shared at load ~16: 4-6 s wall per step then); an idle 2-core CPU
 should give ~0.6-0.9 s / step, i.e. ~4000-6000 steps / h, so ~3 h for the 15000 steps; compilation of the
@@ -51,6 +51,16 @@ def get_config():
         depth_resolution=12, depth_resolution_importance=12,
         triplane_size=64,  # planes 64 x 64 (official 256; EG3DConfig reads PanoHead's key for both kinds)
         gpc_reg_prob=0.5, density_reg=0.25, density_reg_p_dist=0.004, reg_type="l1")  # eg3d.md §6
+    # z_dim 512 as the official generator (the tiny default's 64 is for inference demos only). The mapping's
+    # first layer sees [normalised z, normalised 512-d camera embedding]; with z_dim 64, z was 1/9 of that
+    # input, the embedding (lr 1; the fc layers lr 0.01) took over and both runs of session 5 moved their
+    # variety into the (swapped, random) conditioning camera, so every sample at the frontal conditioning
+    # camera was the same head. Method.diversity of G_ema at the frontal camera, seeds vs conditioning
+    # cameras: z_dim 64 at step 4130 (/work/runs/eg3d_gan) depth std 0.013 vs 0.022; at step 500 image
+    # std 0.092 vs 0.113, depth 0.0107 vs 0.0066; z_dim 512 at step 500: image 0.174 vs 0.022, depth
+    # 0.0175 vs 0.0027 (same seed, data and steps). The monitor at step 1000 (16 samples): z_dim 64
+    # seed_std 0.114 < cond_std 0.163; z_dim 512 seed_std 0.174, cond_std 0.038.
+    config.generator.init_kwargs.z_dim = 512
     config.generator.init_kwargs.img_resolution = 64
     config.generator.neural_rendering_resolution = 32  # official initial 64 at 512 px; here 32 at 64 px
     config.generator.ray_chunk = None  # tiny: all rays at once (fastest on CPU)
@@ -112,6 +122,9 @@ def get_config():
     config.monitor = ml_collections.ConfigDict()
     config.monitor.every = 1000
     config.monitor.fid = ml_collections.ConfigDict(dict(folder="", split="train", num=256, batch=32, seed=0))
+    # + seed_std / cond_std (and their depth versions) of G_ema over this many seeds / conditioning cameras
+    # (Method.diversity): the collapse into the conditioning camera shows as cond > seed
+    config.monitor.diversity_num = 16
 
     config.update(runs.run_sections(checkpoint_every=500, log_every=50, image_every=500, image_rows=4))
     config.checkpoint.keep_best = 0  # no "best" G loss in a GAN

@@ -293,7 +293,9 @@ class Method:
     def monitor(self, state, frozen):
         """{'fid_random': Fréchet distance of random-CNN features} between monitor.fid.num G_ema samples
         (random z, the reference images' cameras) and monitor.fid.num real images of monitor.fid.split
-        (metrics/random_features.py: a progress tracker, not FID)."""
+        (metrics/random_features.py: a progress tracker, not FID), plus `diversity`'s four spreads of
+        G_ema over monitor.diversity_num seeds / reference cameras (fid_random alone cannot see a generator
+        whose samples differ only through the conditioning camera: its samples use the reference cameras)."""
         del frozen
         ev = self.config.monitor.fid
         if not hasattr(self, "_fid"):
@@ -306,7 +308,36 @@ class Method:
             c = jnp.asarray(self._fid_c[i:i + int(ev.batch)])
             z = jax.random.normal(jax.random.fold_in(key, i), (c.shape[0], self.cfg.z_dim))
             fakes.append(np.asarray(self._gen(state.ema_params["generator"], state.batch_stats["generator"], z, c)))
-        return {"fid_random": self._fid.score(np.concatenate(fakes))}
+        n = min(len(self._fid_c), int(self.config.monitor.get("diversity_num", 16)))
+        if n < 2:
+            raise ValueError(f"monitor: diversity needs >= 2 samples (monitor.diversity_num, monitor.fid.num), got {n}")
+        if not hasattr(self, "_div"):
+            self._div = jax.jit(self.diversity)
+        z = jax.random.normal(jax.random.fold_in(key, 1 << 30), (n, self.cfg.z_dim))
+        div = self._div(state.ema_params["generator"], state.batch_stats["generator"], z, jnp.asarray(self._fid_c[:n]))
+        return {"fid_random": self._fid.score(np.concatenate(fakes)), **{k: float(v) for k, v in div.items()}}
+
+    def diversity(self, params, buffers, z, c_cond):
+        """How G's samples vary with z against the conditioning camera, at the frontal rendering camera:
+        {'seed_std': mean over pixels of the std over z (N, z_dim) of the images with the frontal
+        conditioning camera (what `samples` and `render` show), 'cond_std': the same over the N
+        conditioning cameras c_cond (N, 25) with z[0] for every sample, 'seed_depth_std' /
+        'cond_depth_std': the same for the rendered depth (the shape, not the background colour)}.
+        A generator that keeps its identity in z has the seed numbers well above the cond ones; the tiny
+        run that collapsed (configs/eg3d_gan.py, z_dim) had cond_depth_std > seed_depth_std."""
+        n = z.shape[0]
+        if z.ndim != 2 or c_cond.shape != (n, self.cfg.c_dim):
+            raise ValueError(f"diversity: expected z (N, {self.cfg.z_dim}) and c_cond (N, {self.cfg.c_dim}), "
+                             f"got {tuple(z.shape)} and {tuple(c_cond.shape)}")
+        gvars = self._gvars(params, buffers)
+        front = jnp.broadcast_to(jnp.asarray(self.rig.frontal()), (n, self.cfg.c_dim))
+        by_seed = eg3d.mapping(self.cfg, gvars, z, self._fid_cond(front))
+        by_cond = eg3d.mapping(self.cfg, gvars, jnp.broadcast_to(z[:1], z.shape), self._fid_cond(c_cond))
+        out = eg3d.synthesize(self.cfg, gvars, jnp.concatenate([by_seed, by_cond]), jnp.concatenate([front, front]))
+        spread = lambda x: jnp.mean(jnp.std(x, axis=0))  # noqa: E731
+        image, depth = out["image"], out["image_depth"]
+        return {"seed_std": spread(image[:n]), "cond_std": spread(image[n:]),
+                "seed_depth_std": spread(depth[:n]), "cond_depth_std": spread(depth[n:])}
 
     def _fid_cond(self, c):
         return jnp.zeros_like(c) if float(self.losses.gpc_reg_prob) < 0 else c
