@@ -18,6 +18,7 @@ from inversion3d import viz
 from inversion3d.app import dataset_run, eval as eval_app, loading
 from inversion3d.files import atomic_write, check_writable_dir
 from inversion3d.images import DEFAULT_MAX_PIXELS, check_max_pixels
+from inversion3d.metrics import report
 
 COLUMNS = ("mse", "lpips", "ssim", "depth_l1", "id")
 HEADER = ["method", "views", "n", "MSE", "LPIPS", "SSIM", "depth L1", "ID sim.", "time s / image"]
@@ -179,28 +180,15 @@ def notes(config):
 
 def markdown(text_rows, missing, note_lines):
     lines = ["# Synthetic multi-view benchmark", ""] + [f"- {n}" for n in note_lines] + [""]
-    lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(r) + " |" for r in text_rows]
-    lines += ["", "## Missing metrics", ""] + ([f"- {k}: {v}" for k, v in missing.items()] or ["- none"])
+    lines += report.markdown_table(HEADER, text_rows) + report.markdown_missing(missing)
     return "\n".join(lines) + "\n"
 
 
 def html_page(text_rows, missing, note_lines, grids):
-    import html
-
-    esc = html.escape
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>synthetic multi-view benchmark</title>",
-             "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;text-align:right}"
-             "img{image-rendering:pixelated}</style></head><body><h1>Synthetic multi-view benchmark</h1>"]
-    parts += [f"<p>{esc(n)}</p>" for n in note_lines]
-    parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in HEADER) + "</tr>"
-                 + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in text_rows) + "</table>")
-    parts.append("<h2>Missing metrics</h2><ul>" + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in missing.items())
-                 + "</ul><h2>Images</h2><p>Top row: ground truth; bottom row: the method. Columns: the input view "
-                 "(reconstruction), then the held-out views.</p>")
-    for g in grids:
-        parts.append(f"<h3>{esc(g['method'])} / {esc(g['name'])}</h3><p>{esc(' | '.join(g['columns']))}</p>"
-                     f"<img src='{esc(g['path'])}' alt='{esc(g['method'])} {esc(g['name'])}'>")
+    parts = report.html_head("synthetic multi-view benchmark", "Synthetic multi-view benchmark", note_lines)
+    parts += [report.html_table(HEADER, text_rows), report.html_missing(missing)]
+    parts += report.html_grids(grids, "Top row: ground truth; bottom row: the method. Columns: the input view "
+                                      "(reconstruction), then the held-out views.")
     return "\n".join(parts + ["</body></html>"])
 
 

@@ -106,35 +106,64 @@ def editability_table(table):
     return header, rows
 
 
+def markdown_table(header, rows):
+    """Markdown lines of one table (header + rows of strings)."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def markdown_missing(missing):
+    """Markdown lines of the 'Missing metrics' section ({metric: why})."""
+    return ["", "## Missing metrics", ""] + ([f"- {k}: {v}" for k, v in missing.items()] or ["- none"])
+
+
+def html_head(title, heading, notes=()):
+    """The page's opening (style for tables and pixel-exact images), its h1 and one paragraph per note."""
+    esc = html.escape
+    return [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
+            "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;"
+            f"text-align:right}}img{{image-rendering:pixelated}}</style></head><body><h1>{esc(heading)}</h1>"] + \
+        [f"<p>{esc(n)}</p>" for n in notes]
+
+
+def html_table(header, rows):
+    esc = html.escape
+    return ("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+
+
+def html_missing(missing):
+    esc = html.escape
+    return "<h2>Missing metrics</h2><ul>" + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in missing.items()) + "</ul>"
+
+
+def html_grids(grids, caption):
+    """An 'Images' section: the caption, then per grid its method / name, column titles and the image."""
+    esc = html.escape
+    parts = [f"<h2>Images</h2><p>{esc(caption)}</p>"]
+    for g in grids:
+        parts.append(f"<h3>{esc(g['method'])} / {esc(g['name'])}</h3><p>{esc(' | '.join(g['columns']))}</p>"
+                     f"<img src='{esc(g['path'])}' alt='{esc(g['method'])} {esc(g['name'])}'>")
+    return parts
+
+
 def _markdown(tabs, missing, meta):
     lines = ["# Evaluation report", ""]
     for line in meta.get("notes", []):
         lines.append(f"- {line}")
     for key, (header, rows) in tabs.items():
-        lines += ["", f"## {TITLES[key]}", "", "| " + " | ".join(header) + " |",
-                  "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
-    lines += ["", "## Missing metrics", ""] + ([f"- {k}: {v}" for k, v in missing.items()] or ["- none"])
+        lines += ["", f"## {TITLES[key]}", ""] + markdown_table(header, rows)
+    lines += markdown_missing(missing)
     return "\n".join(lines) + "\n"
 
 
 def _html(tabs, missing, meta, grids):
-    esc = html.escape
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>inversion3d eval</title>",
-             "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;"
-             "text-align:right}img{image-rendering:pixelated}</style></head><body><h1>Evaluation report</h1>"]
-    parts += [f"<p>{esc(n)}</p>" for n in meta.get("notes", [])]
+    parts = html_head("inversion3d eval", "Evaluation report", meta.get("notes", []))
     for key, (header, rows) in tabs.items():
-        parts.append(f"<h2>{esc(TITLES[key])}</h2><table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header)
-                     + "</tr>" + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
-                     + "</table>")
-    parts.append("<h2>Missing metrics</h2><ul>" + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in missing.items())
-                 + "</ul>")
+        parts.append(f"<h2>{html.escape(TITLES[key])}</h2>" + html_table(header, rows))
+    parts.append(html_missing(missing))
     if grids:
-        parts.append("<h2>Images</h2><p>Top row: ground truth, bottom row: the method; columns: the input view "
-                     "(reconstruction), then the novel views by yaw.</p>")
-        for g in grids:
-            parts.append(f"<h3>{esc(g['method'])} / {esc(g['name'])}</h3><p>{esc(' | '.join(g['columns']))}</p>"
-                         f"<img src='{esc(g['path'])}' alt='{esc(g['method'])} {esc(g['name'])}'>")
+        parts += html_grids(grids, "Top row: ground truth, bottom row: the method; columns: the input view "
+                                   "(reconstruction), then the novel views by yaw.")
     parts.append("</body></html>")
     return "\n".join(parts)
 
