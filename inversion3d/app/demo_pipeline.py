@@ -182,12 +182,12 @@ def render_result(result, cams):
 
 
 def depth_error(pred, gt, mask):
-    """Mean |depth - ground truth| (world units) over the ground-truth foreground; pred (R, R) is
-    resized bilinearly to the ground truth's (S, S). NaN when the mask is empty."""
-    size = gt.shape[0]
-    pred = np.asarray(Image.fromarray(np.asarray(pred, np.float32), "F").resize((size, size), Image.BILINEAR))
-    inside = (np.asarray(mask) > 127) & np.isfinite(gt)
-    return float(np.mean(np.abs(pred[inside] - gt[inside]))) if inside.any() else float("nan")
+    """Mean |depth - ground truth| (world units) over the ground-truth foreground (uint8 mask > 127):
+    the benchmark's metrics/depth.masked_l1 for one view; pred (R, R) is resized to gt's (S, S). NaN
+    when the mask is empty."""
+    from inversion3d.metrics.depth import masked_l1
+
+    return float(masked_l1(np.asarray(pred)[None], np.asarray(gt)[None], np.asarray(mask, np.float64)[None] / 255.0)[0])
 
 
 def image_metrics(results, targets, lpips=None):

@@ -27,14 +27,11 @@ def check_generator(path: str) -> str:
 
 
 def generator_init_kwargs(name: str, fallback):
-    """The architecture (init_kwargs, a dict) the packaged generator `name` was exported with, read from
-    its inversion3d.json (JSON only, nothing executed), so its configs follow the shipped arrays even when
-    the training config has moved on; `fallback` (a dict) when the asset is missing (loading it then
-    fails with `check_generator`'s one-line error)."""
-    import json
+    """The architecture (init_kwargs, a dict) the packaged generator `name` was exported with, from its
+    inversion3d.json (converters.orbax_io.read_meta: JSON only, nothing executed), so its configs follow
+    the shipped arrays even when the training config has moved on; `fallback` (a dict) when the asset is
+    missing (loading it then fails with `check_generator`'s one-line error)."""
+    from converters.orbax_io import is_converted_dir, read_meta
 
-    path = os.path.join(generator_dir(name), "inversion3d.json")
-    if not os.path.isfile(path):
-        return fallback
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)["init_kwargs"]
+    path = generator_dir(name)
+    return read_meta(path)["init_kwargs"] if is_converted_dir(path) else fallback
