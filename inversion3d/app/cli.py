@@ -7,8 +7,9 @@
   inversion3d invert IMAGES... --method goae|psp|e4e|triplanenet|dual|e3dge --encoder CKPT --generator CKPT
                      --camera dataset.json|frontal --out DIR [--views N] [--afa CKPT] [--encoder2 CKPT]
   inversion3d invert IMAGES... --method wplus|pti --generator CKPT --camera dataset.json|frontal --out DIR
-  inversion3d invert DATASET --split test --method M ... --out DIR   (held-out views, timing, pairs.json)
                      [--steps N] [--pose-opt] [--lpips DIR_OR_FILE] [--config.tune.lr=1e-4 ...]
+  inversion3d invert DATASET --split test --method M ... --out DIR   (held-out views, timing, pairs.json)
+  inversion3d invert tfds:NAME[/CONFIG]:SPLIT [--data-dir DIR] --method M ... --out DIR   (a prepared tfds split)
   inversion3d preprocess IMAGES_OR_DIR... --style eg3d|panohead --out DIR [--require-single]
   inversion3d eval --data DIR --out DIR [--method NAME ...]
   inversion3d eval --benchmark synthetic-multiview RUN_DIR_OR_PAIRS... --out DIR [--lpips-... --arcface ...]
@@ -132,10 +133,16 @@ def _add_invert(sub):
     inv = sub.add_parser("invert", help="photos -> 3D heads with a feed-forward encoder or by optimisation (W+, PTI): "
                                         "reconstruction, novel views, depth, latent / tri-planes npz")
     inv.add_argument("images", nargs="+", metavar="IMAGES", help="square face crops (PNG / JPEG ...), a folder of "
-                                                                 "them, or a dataset folder (dataset.json; its "
-                                                                 "cameras; writes pairs.json for eval)")
+                                                                 "them, a dataset folder (dataset.json; its "
+                                                                 "cameras; writes pairs.json for eval) or a "
+                                                                 "prepared tfds split tfds:NAME[/CONFIG]:SPLIT")
     inv.add_argument("--split", default=None, help="a dataset's split (its SPLIT.txt / SPLIT_input.txt lists; "
                                                    "e.g. the synthetic 'test' with held-out views)")
+    inv.add_argument("--data-dir", default=None, help="IMAGES tfds:NAME[/CONFIG]:SPLIT (a prepared tfds split, e.g. "
+                                                      "tfds:aligned_folder/synth_test_r64_..._views_DIGEST:test): "
+                                                      "where it is prepared (default $TFDS_DATA_DIR or "
+                                                      "~/tensorflow_datasets); exported to OUT/dataset, then run "
+                                                      "as a dataset folder")
     inv.add_argument("--method", required=True, choices=["goae", "goae-noafa", "psp", "e4e", "triplanenet", "dual", "e3dge",
                                                          "wplus", "pti", "innout"],
                      help="an encoder, or optimisation: wplus (the EG3D W+ projector, configs/wplus.py), pti "

@@ -21,7 +21,9 @@ generator the run used, so --generator is optional) or a file `inversion3d expor
 GOAE stage-2 run's file holds the encoder and AFA, so --afa defaults to --encoder; a Dual Encoder
 run holds E1 and E2, so --encoder WORKDIR needs no --encoder2.
 DATASET (app/dataset_inputs.py): a folder of photos, or a dataset folder (dataset.json; --split picks
-a split, e.g. the synthetic `test` with its held-out views) whose cameras replace --camera. Such a run
+a split, e.g. the synthetic `test` with its held-out views) whose cameras replace --camera, or a
+prepared tfds split `tfds:NAME[/CONFIG]:SPLIT` (--data-dir; app/tfds_inputs.py: exported once into
+OUT/dataset in the folder layout, then read as a dataset folder). Such a run
 also writes the dataset runner's files (app/dataset_run.py): renders at the input and held-out
 cameras, per-image records and timing, and the pairs.json `inversion3d eval` reads.
 """
@@ -32,7 +34,7 @@ import time
 import numpy as np
 
 from inversion3d import camera, files, viz
-from inversion3d.app import dataset_inputs, dataset_run, inputs, loading
+from inversion3d.app import dataset_inputs, dataset_run, inputs, loading, tfds_inputs
 from inversion3d.images import DEFAULT_MAX_PIXELS, check_max_pixels
 from inversion3d.losses_api import load_lpips
 
@@ -144,6 +146,15 @@ def expand_datasets(args):
     """Folders among IMAGES (a dataset or photos) -> their images, the dataset's cameras (args.camera)
     and held-out views; sets args.bench (write the dataset runner's files) when there was a folder."""
     split = getattr(args, "split", None)
+    if any(tfds_inputs.is_spec(p) for p in args.images):  # a tfds split: exported to OUT/dataset, then a folder
+        if len(args.images) != 1:
+            raise ValueError(f"IMAGES: a tfds split must be the only input, got {len(args.images)} inputs")
+        if args.camera is not None:
+            raise ValueError(f"--camera: {args.images[0]} brings its own cameras; drop --camera")
+        root, split = tfds_inputs.materialise(args.images[0], split, getattr(args, "data_dir", None), args.out)
+        args.images, args.split = [root], split
+    elif getattr(args, "data_dir", None):
+        raise ValueError("--data-dir: only used with a tfds:NAME[/CONFIG]:SPLIT input")
     args.bench = split is not None or any(os.path.isdir(p) for p in args.images)
     if not args.bench:
         if args.camera is None:

@@ -103,6 +103,22 @@ def available_splits(root):
     return lists or ["train"]
 
 
+def read_views(root):
+    """{relative path: (scene, view)} from every <split>_views.json of `root` (the synthetic writer's
+    multi-view tables: columns name, scene, view, ...; view 0 is a scene's input view); {} without one."""
+    names = _zip_names(root) if _is_zip(root) else os.listdir(root)
+    out = {}
+    for table in sorted(f for f in names if f.endswith("_views.json") and "/" not in f):
+        try:
+            data = json.loads(read_bytes(root, table).decode("utf-8"))
+            for row in data["rows"]:
+                row = dict(zip(data["columns"], row))
+                out[str(row["name"]).replace("\\", "/")] = (int(row["scene"]), int(row["view"]))
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{table}: expected columns name, scene, view and their rows in {root} ({err})") from None
+    return out
+
+
 def _image(root, relpath, mode):
     with Image.open(io.BytesIO(read_bytes(root, relpath))) as im:
         return np.asarray(im.convert(mode), np.uint8)

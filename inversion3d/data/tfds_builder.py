@@ -29,20 +29,25 @@ class AlignedFolderConfig(tfds.core.BuilderConfig):
     masks/ and depth/ folders; splits: None = the folder's <split>.txt lists (or just 'train');
     root: the aligned folder or dataset_tool .zip to read ('' = the download config's manual_dir;
     tfds wants that to be a folder, so a .zip must be given here); downscale: area-average larger
-    images (and masks / depth) down to resolution, as the toy method does with its renders."""
+    images (and masks / depth) down to resolution, as the toy method does with its renders;
+    with_views: also store each image's name (its relative path) and, from the folder's
+    <split>_views.json tables (the synthetic multi-view splits), its scene and view (view 0 = the
+    input view; -1 for images no table lists), so a split read back from tfds alone keeps the
+    held-out views of every input (`inversion3d invert tfds:...`, app/tfds_inputs.py)."""
     resolution: int = 512
     with_mask: bool = False
     with_depth: bool = False
+    with_views: bool = False
     splits: tuple = None
     root: str = ""
     downscale: bool = False
 
 
 def folder_config(root, resolution: int, with_mask: bool = False, with_depth: bool = False,
-                  downscale: bool = False, name: str = "") -> AlignedFolderConfig:
+                  downscale: bool = False, name: str = "", with_views: bool = False) -> AlignedFolderConfig:
     """The builder config of the aligned folder or dataset_tool .zip `root`.
 
-    Named '<name>_r<resolution>[_mask][_depth][_down]_<digest>' (name: default the folder's base
+    Named '<name>_r<resolution>[_mask][_depth][_down][_views]_<digest>' (name: default the folder's base
     name; digest: of the absolute path and dataset.json, so an edited dataset is prepared afresh).
     Raises a one-line ValueError naming `root` when it is no aligned dataset (missing, empty, no
     or an empty dataset.json).
@@ -60,9 +65,10 @@ def folder_config(root, resolution: int, with_mask: bool = False, with_depth: bo
                             np.stack(list(labels.values())).tobytes()).hexdigest()[:12]
     slug = re.sub(r"[^a-z0-9]+", "_", (name or os.path.splitext(os.path.basename(root))[0]).lower()).strip("_")
     flags = ["mask"] * bool(with_mask) + ["depth"] * bool(with_depth) + ["down"] * bool(downscale)
+    flags += ["views"] * bool(with_views)
     return AlignedFolderConfig(name="_".join([slug or "folder", f"r{int(resolution)}", *flags, digest]),
                                resolution=int(resolution), with_mask=bool(with_mask), with_depth=bool(with_depth),
-                               downscale=bool(downscale), root=root)
+                               downscale=bool(downscale), root=root, with_views=bool(with_views))
 
 
 class AlignedFolder(tfds.core.GeneratorBasedBuilder):
@@ -91,6 +97,10 @@ class AlignedFolder(tfds.core.GeneratorBasedBuilder):
             features["mask"] = tfds.features.Tensor(shape=(r, r), dtype=np.uint8)
         if self.builder_config.with_depth:
             features["depth"] = tfds.features.Tensor(shape=(r, r), dtype=np.float32)
+        if self.builder_config.with_views:
+            features["name"] = tfds.features.Text()  # plain UTF-8 bytes: read back without TensorFlow
+            features["scene"] = tfds.features.Tensor(shape=(), dtype=np.int64)
+            features["view"] = tfds.features.Tensor(shape=(), dtype=np.int64)
         return self.dataset_info_from_configs(features=tfds.features.FeaturesDict(features))
 
     def _split_generators(self, dl_manager):
@@ -102,6 +112,7 @@ class AlignedFolder(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(self, root, names, labels):
         cfg = self.builder_config
         order = {name: i for i, name in enumerate(labels)}
+        views = folder.read_views(root) if cfg.with_views else {}
         for name in names:
             ex = folder.load_example(root, name, labels[name], cfg.with_mask, cfg.with_depth)
             if cfg.downscale and ex["image"].shape[0] > cfg.resolution:
@@ -110,4 +121,7 @@ class AlignedFolder(tfds.core.GeneratorBasedBuilder):
                 raise ValueError(f"{name}: expected resolution {cfg.resolution} (data.resolution"
                                  f"{'' if cfg.downscale else ', or downscale'}), got {ex['image'].shape[0]} in {root}")
             ex["index"] = np.int64(order[name])
+            if cfg.with_views:
+                scene, view = views.get(name, (-1, -1))
+                ex.update(name=name, scene=np.int64(scene), view=np.int64(view))
             yield name, ex

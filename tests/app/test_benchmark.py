@@ -197,3 +197,57 @@ def test_eval_benchmark_errors(full_run, tmp_path, capsys):
     assert cli.main(["eval", str(full_run), "--out", str(tmp_path / "r")]) == 2
     assert "RUN: only used with --benchmark" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def tfds_split(synth, tmp_path_factory):
+    """The synthetic test split prepared by its tfds builder (data/synthetic/builder.py) -> (data_dir, spec)."""
+    from inversion3d.data.synthetic.builder import tfds_config
+    from inversion3d.data.tfds_builder import AlignedFolder
+
+    data_dir = tmp_path_factory.mktemp("tfds")
+    config = tfds_config(str(synth), "test", 64)
+    AlignedFolder(config=config, data_dir=str(data_dir)).download_and_prepare()
+    return data_dir, f"tfds:aligned_folder/{config.name}:test"
+
+
+def test_tfds_split_gives_the_folder_runs_pairs(synth, full_run, tfds_split, tmp_path):
+    """The same scenes through the folder and through tfds: the same pairs (names, views, cameras, angles),
+    equal ground-truth images / depth / masks, and the same renders."""
+    data_dir, spec = tfds_split
+    out = tmp_path / "tfds_run"
+    assert cli.main(["invert", spec, "--data-dir", str(data_dir), "--out", str(out), *WPLUS]) == 0
+    a, b = _pairs(full_run), _pairs(out)
+    assert len(a) == len(b) == 14
+    paths = ("target", "result", "depth_result", "depth_target", "mask_target", "source")
+    strip = lambda e: {k: v for k, v in e.items() if k not in paths + ("time_s", "includes_compile")}  # noqa: E731
+    assert [strip(e) for e in b] == [strip(e) for e in a]
+    for x, y in zip(a, b):
+        assert y["target"].startswith(str(out / "dataset"))  # ground truth exported beside the run
+        for key in ("target", "mask_target"):
+            np.testing.assert_array_equal(np.asarray(Image.open(y[key])), np.asarray(Image.open(x[key])))
+        np.testing.assert_array_equal(np.load(y["depth_target"]), np.load(x["depth_target"]))
+        r, s = (np.asarray(Image.open(d / e["result"]), np.int16) for d, e in ((full_run, x), (out, y)))
+        assert np.abs(r - s).max() <= 1, x["result"]  # the same inversion (uint8 PNGs: one level apart at most)
+    # a rerun reuses the export; another split into the same --out is refused in one line
+    assert cli.main(["invert", spec, "--data-dir", str(data_dir), "--out", str(out), "--resume", *WPLUS]) == 0
+    other = spec.rsplit(":", 1)[0] + ":test_input"
+    assert cli.main(["invert", other, "--data-dir", str(data_dir), "--out", str(out), "--resume", *WPLUS]) == 2
+
+
+@pytest.mark.parametrize("spec, extra, message", [
+    ("tfds:aligned_folder", ["--split", "test"], "tfds:aligned_folder has configs; name one"),
+    ("tfds:nothing/x:test", [], "no prepared tfds dataset nothing/x in"),
+    ("tfds:{config}:val", [], "has no split 'val' (it has test, test_input)"),
+    ("tfds:{config}:test", ["--split", "train"], "names split 'test', --split says 'train'"),
+    ("tfds:{config}", [], "names no split"),
+    ("tfds:{config}:test", ["--camera", "frontal"], "brings its own cameras; drop --camera"),
+])
+def test_invert_tfds_errors(tfds_split, tmp_path, capsys, spec, extra, message):
+    data_dir, full = tfds_split
+    spec = spec.format(config=full[len("tfds:"):].rsplit(":", 1)[0])
+    argv = ["invert", spec, "--data-dir", str(data_dir), *extra, "--method", "wplus", "--generator", "default",
+            "--out", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
