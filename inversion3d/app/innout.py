@@ -117,10 +117,11 @@ def w_average(gen, config, out_dir):
 
 
 def invert_clip(gen, frames, labels, config, out_dir, masks=None, depth=None, lpips=None, fps=30.0, views=8,
-                edit=None, log=None, source=None):
+                edit=None, log=None, source=None, w_avg=None):
     """Runs stages A-C on frames (T, S, S, 3) uint8 with cameras (T, 25) and writes the outputs.
     edit: optional (direction (num_ws, w_dim), strength) for edited.mp4; source: the generator
-    reference stored in latents.npz. Returns the written paths."""
+    reference stored in latents.npz; w_avg: w-bar when the caller has it (else `w_average`, cached
+    in out_dir). Returns the written paths."""
     from inversion3d.methods.innout import pipeline, result, stage_a, stage_b, stage_c
 
     log = log or (lambda *a, **k: print(*a, **k, flush=True))
@@ -129,7 +130,7 @@ def invert_clip(gen, frames, labels, config, out_dir, masks=None, depth=None, lp
     cams = np.asarray(labels, np.float32)
     log(f"[innout] {frames.shape[0]} frame(s) of {frames.shape[2]}x{frames.shape[1]}; "
         f"{loading.COMPILING.format(command='invert')}")
-    w_avg = w_average(gen, config, out_dir)
+    w_avg = w_average(gen, config, out_dir) if w_avg is None else w_avg
     a = stage_a.run(gen, targets, cams, masks, config, lpips=lpips, log=log)
     data = stage_b.prepare_data(gen.config, targets, cams, masks, depth)
     b = stage_b.run(gen, data, a["ws"], config, w_avg, masked=masks is not None, lpips=lpips, log=log)

@@ -120,6 +120,10 @@ def check_inputs(paths, camera_spec, max_pixels=DEFAULT_MAX_PIXELS):
 def output_files(out_dir, stem, method, bench=False):
     """The files `invert` writes for one image (invert.py's module docstring); bench: a dataset run,
     whose image record (app/dataset_run.py, written last) marks the image finished."""
+    if method == "innout":  # a dataset run of In-N-Out: its result folder per image (app/innout_dataset.py)
+        base = os.path.join(out_dir, "innout", stem)
+        return [os.path.join(base, "latents.npz"), os.path.join(base, "field.npz"),
+                os.path.join(out_dir, "bench", f"{stem}.json")]
     base = os.path.join(out_dir, stem)
     names = [f"{base}_recon.png", f"{base}_views.png", f"{base}_depth.png", f"{base}.npz"]
     names += [f"{base}_generator.npz"] if method == "pti" else []

@@ -108,9 +108,12 @@ def run(args, overrides=()):
     """The `invert` subcommand: checks flags and inputs, loads the models, inverts every image.
     overrides: `--config.KEY=VALUE` (the wplus / pti config) and `--generator.KEY=VALUE` (a config
     .py generator)."""
-    if args.method == "innout":  # one image or clip, its own stages (app/innout.py)
-        from inversion3d.app import innout
+    if args.method == "innout":  # one image or clip, its own stages (app/innout.py); a dataset: each image a clip
+        from inversion3d.app import innout, innout_dataset
 
+        if innout_dataset.is_dataset_input(args):
+            expand_datasets(args)
+            return innout_dataset.run(args, overrides, recorder(args), reference=generator_reference)
         return innout.run(args, overrides, reference=generator_reference)
     if getattr(args, "masks", None) or getattr(args, "depth", None):
         raise ValueError(f"--masks / --depth: only used by --method innout, got --method {args.method}")
