@@ -85,6 +85,29 @@ def held_out_view(root, row, labels):
             "mask_target": os.path.abspath(mask) if os.path.isfile(mask) else None}
 
 
+FULL_TURN_METHODS = ("dual",)  # 360-degree (PanoHead) methods: benchmarked on the full-turn synthetic splits
+
+
+def check_split_for(method, root, split):
+    """One-line error when a 360-degree method (Dual Encoder) is run on a frontal synthetic split: the
+    synthetic writer's record <root>/synth_<split>.json names the split kind (data/synthetic/writer.py
+    SPLITS); datasets without that record are the user's to judge."""
+    if method not in FULL_TURN_METHODS or root is None or split is None:
+        return
+    record = os.path.join(root, f"synth_{split}.json")
+    if not os.path.isfile(record):
+        return
+    from inversion3d.data.synthetic.writer import SPLITS
+
+    with open(record, encoding="utf-8") as f:
+        kind = json.load(f).get("split")
+    if kind in SPLITS and not SPLITS[kind].full_turn:
+        full = sorted(k for k, v in SPLITS.items() if v.full_turn and v.multiview)
+        raise ValueError(f"--method {method}: a 360-degree (PanoHead) method, benchmarked on a full-turn split; {root} "
+                         f"split {split!r} is the frontal synthetic {kind!r} (no Dual row there): write one with "
+                         f"`inversion3d synth-data --config.split={full[0]} --out DIR` and pass --split {full[0]}")
+
+
 def expand(images, camera, split=None):
     """IMAGES as given -> (image paths, camera spec, {image path: [held-out views]}, dataset root or None).
     A dataset (one argument, a folder with dataset.json) brings its cameras: --camera must then be

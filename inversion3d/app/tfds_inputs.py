@@ -143,6 +143,15 @@ def export(records, split, root):
     return root
 
 
+def synthetic_kind(config):
+    """The synthetic split a builder config was made from ('synth_<split>_r<res>...' of
+    data/synthetic/builder.tfds_config), or None."""
+    from inversion3d.data.synthetic.writer import SPLITS
+
+    match = re.match(r"^synth_(.+?)_r\d+_", config or "")
+    return match.group(1) if match and match.group(1) in SPLITS else None
+
+
 def materialise(spec, split, data_dir, out_dir):
     """tfds spec -> (the folder OUT/dataset holding its split, the split name). An export finished by an
     earlier run of the same spec is reused (an unfinished one is redone); one of another split is an
@@ -165,5 +174,8 @@ def materialise(spec, split, data_dir, out_dir):
         raise ValueError(f"IMAGES: {stamp['spec']} is empty")
     print(f"[invert] {stamp['spec']}: {len(records)} record(s) from {path} -> {root}", flush=True)
     export(records, split, root)
+    kind = synthetic_kind(config)
+    if kind:  # the synthetic writer's split record (dataset_inputs.check_split_for reads its kind)
+        _write_json(os.path.join(root, f"synth_{split}.json"), {"split": kind, "from": stamp["spec"]})
     _write_json(stamp_path, dict(stamp, records=len(records)))  # last: marks a finished export
     return root, split

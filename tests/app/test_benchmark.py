@@ -251,3 +251,14 @@ def test_invert_tfds_errors(tfds_split, tmp_path, capsys, spec, extra, message):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+def test_dual_on_a_frontal_split_says_it_needs_a_360_split(synth, tmp_path, capsys):
+    """The Dual Encoder (360 degrees, PanoHead) has no row on the frontal test split: one line naming the
+    full-turn split to write (tests/app/test_benchmark_methods.py runs it on a tiny test360)."""
+    argv = ["invert", str(synth), "--split", "test", "--method", "dual", "--generator", "default-panohead",
+            "--encoder", str(tmp_path / "e1.pt"), "--encoder2", str(tmp_path / "e2.pt"), "--out", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--method dual: a 360-degree (PanoHead) method" in err and "--config.split=test360" in err
+    assert err.count("\n") == 1 and not (tmp_path / "o").exists()
