@@ -23,7 +23,8 @@ run holds E1 and E2, so --encoder WORKDIR needs no --encoder2.
 DATASET (app/dataset_inputs.py): a folder of photos, or a dataset folder (dataset.json; --split picks
 a split, e.g. the synthetic `test` with its held-out views) whose cameras replace --camera, or a
 prepared tfds split `tfds:NAME[/CONFIG]:SPLIT` (--data-dir; app/tfds_inputs.py: exported once into
-OUT/dataset in the folder layout, then read as a dataset folder). Such a run
+OUT/dataset in the folder layout, then read as a dataset folder). `--method innout` on a dataset
+inverts each image as a 1-frame clip (app/innout_dataset.py) into the same runner layout. Such a run
 also writes the dataset runner's files (app/dataset_run.py): renders at the input and held-out
 cameras, per-image records and timing, and the pairs.json `inversion3d eval` reads.
 """
