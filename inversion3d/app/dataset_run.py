@@ -50,14 +50,15 @@ def _angles(label):
 
 def pair_entries(record):
     """A record's views as eval entries: name, method, yaw_deg (the view's yaw minus the input view's,
-    so 0 = the input view, eval's convention), role ('input' / 'heldout'), view, yaw / pitch of the
+    wrapped to [-180, 180) degrees, so 0 = the input view, eval's convention), role ('input' / 'heldout'), view, yaw / pitch of the
     camera (degrees), camera, target / result (+ depth_result, depth_target, mask_target) and time_s
     (on the input entry; None on held-out views, which the inversion does not produce separately)."""
     views = record["views"]
     yaw0 = views[0]["yaw_abs_deg"]
     out = []
     for v in views:
-        entry = {"name": record["name"], "method": record["method"], "yaw_deg": v["yaw_abs_deg"] - yaw0,
+        offset = (v["yaw_abs_deg"] - yaw0 + 180.0) % 360.0 - 180.0  # wrapped to [-180, 180): full-turn splits
+        entry = {"name": record["name"], "method": record["method"], "yaw_deg": offset,
                  "role": v["role"], "view": v["view"], "yaw_abs_deg": v["yaw_abs_deg"], "pitch_deg": v["pitch_deg"],
                  "camera": v["camera"], "target": v["target"], "result": v["result"],
                  "depth_result": v["depth_result"], "depth_target": v.get("depth_target"),
