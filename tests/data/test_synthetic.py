@@ -140,6 +140,9 @@ def test_tfds_builder_reads_the_test_split(written, tmp_path):
     ex = source[3]
     name = folder.split_names(written, "test", labels)[int(ex["index"]) - 6]
     np.testing.assert_array_equal(ex["depth"], folder.load_example(written, name, labels[name], True, True)["depth"])
+    assert ex["name"].decode("utf-8") == name  # with_views: the name, scene and view of its test_views.json row
+    assert (int(ex["scene"]), int(ex["view"])) == folder.read_views(written)[name]
+    assert int(ex["view"]) == int(name[-6:-4]) and int(ex["scene"]) == int(name[-16:-8])  # img<scene>_v<view>.png
 
 
 def test_rerun_resumes_and_refuses_another_config(written):
