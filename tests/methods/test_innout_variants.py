@@ -141,8 +141,8 @@ def test_stage_a_loss_is_the_masked_one_at_the_image_resolution(small, alex):
     mask[:, size // 4:size // 2, size // 4:3 * size // 4] = 0
     weights = {"mse": 1.0, "lpips": 1.0, "delta": 1e-3, "last": 12}
     w = jnp.asarray(ws[:1]) + 0.05
-    fn = jax.jit(stage_a.frame_loss, static_argnums=(0, 1))
-    _, metrics = fn(cfg, "alex", weights, g.params, alex, w, c[:1], target, mask, None)
+    fn = jax.jit(functools.partial(stage_a.frame_loss, cfg, "alex", weights), static_argnums=6)  # 'last' static
+    _, metrics = fn(g.params, alex, w, c[:1], target, mask, None)
     synth = eg3d.synthesize(cfg, g.params, w, c[:1], noise_mode="const")["image"]
     want = jax.jit(losses.masked_lpips, static_argnums=0)("alex", alex, synth, target, mask)
     assert float(metrics["lpips"]) == pytest.approx(float(want), rel=1e-4)

@@ -100,8 +100,9 @@ def run(gen, targets, cams, masks, config, lpips=None, rng=None, z=None, log=pri
     'losses' (steps,)}.
 
     gen: a Generator; targets (T, H, W, 3) in [-1, 1] (resized bilinearly to the generator's image
-    size); cams (T, 25); masks (T, H', W', 1) (1 = face; resized nearest) or None; config: configs/innout.py; lpips: {net: variables} or None (MSE only); z: the init samples
-    (default: config.stage_a.init_samples draws of the seed).
+    size); cams (T, 25); masks (T, H', W', 1) (1 = face; resized nearest) or None; config:
+    configs/innout.py; lpips: {net: variables} or None (MSE only); z: the init samples (default:
+    config.stage_a.init_samples draws of the seed).
     """
     from inversion3d import camera
 

@@ -5,9 +5,10 @@ the per-frame w+ (5e-5, frozen for a single image); Adam without schedule, one f
 shuffled order. The generator is frozen. Without a mask the no-mask ("auto") variant runs
 (train_outdomain_auto.py, §2.4): the w+ are re-parametrised as w_t = w_cano' + 0.7 r_t with
 w_cano' = 0.7 w_cano + 0.3 N(0, 1) (stage A's w_cano, randomly re-initialised) and r stage A's
-residuals, both trained at 5e-4, plus L_w toward w-bar and L_Delta. Loss = the weighted terms of config.stage_b.losses on the
-composite (raw 128 and SR), the OOD-only render on the OOD pixels, the blend entropy / area /
-sparsity of the per-sample b, and optionally the aligned monocular depth, L_w and L_Delta.
+residuals, both trained at 5e-4, plus L_w toward w-bar and L_Delta. Loss = the weighted terms of
+config.stage_b.losses on the composite (raw 128 and SR), the OOD-only render on the OOD pixels, the
+blend entropy / area / sparsity of the per-sample b, and optionally the aligned monocular depth, L_w
+and L_Delta.
 """
 import dataclasses
 import functools
