@@ -61,6 +61,10 @@ def get_config():
     b.losses.delta = 0.0  # §2.4 auto variant: delta-norm regulariser 2e-3; not in the masked setting
     b.auto_w_avg = 1.0  # §2.4 no-mask ("auto") variant's L_w weight, used when no mask is given
     b.auto_delta = 2e-3  # §2.4 no-mask variant's delta weight
+    b.auto_reinit = True  # §2.4 no-mask variant (train_outdomain_auto.py): w_t = w_cano' + rho r_t, re-initialised
+    b.auto_cano_ratio = 0.7  # §2.4 w_cano' = 0.7 w_cano + 0.3 N(0, 1) (the script's `ratio`)
+    b.auto_rho = 0.7  # §2.4 the script's weight_residual
+    b.lr_auto_ws = 5e-4  # §2.4 the script's lr_w, for w_cano' and the residuals (no single-image freeze there)
 
     c = config.stage_c = ml_collections.ConfigDict()  # §3 SR fine-tuning
     c.epochs = 100  # §3 over all frames, batch 1
@@ -72,6 +76,8 @@ def get_config():
     inf.removal_dilation = 5  # §5 dilate (1 - mask) with a 5x5 ones kernel
     inf.removal_boost = 1.2  # §5 b *= 1.2 outside the removed region (clamped to 1, the clean version)
     inf.smooth_taps = (0.125, 0.375, 0.5)  # §4 causal filter [0.25, 0.75, 1] / 2 over frames t-2, t-1, t
+    inf.smooth_sr_block0 = True  # §4 smooth_out: the same filter on SR block 0's conv output and its image skip
+    inf.smooth_sr_chunk = 8  # ours: frames per smoothed-SR call (+ 2 frames of context), bounds memory
     inf.views = 8  # ours: novel-view clip frames per input frame sweep
     inf.edit_strength = 1.0  # ours: --edit-direction strength (w+ + s n; released files are applied at 1, §1.1)
 

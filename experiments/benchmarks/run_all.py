@@ -60,7 +60,8 @@ def plans(args):
         ("optimization", "bench_optimization.py", (["--quick"] if q else []) + it(2),
          ["W+ optimisation step", "PTI step"]),
         ("innout", "bench_innout.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2),
-         ["In-N-Out stage-B step", "In-N-Out SR step (stage C)"]),
+         ["In-N-Out stage-B step", "In-N-Out SR step (stage C)",
+          "In-N-Out full 1-frame run (stages A-C, spec step counts)"]),
         ("train", "bench_train.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2), TRAIN),
         # the real (ffhq512) GAN rows are listed, run only with --sizes real on an accelerator
         ("gan", "bench_gan.py", ["--sizes", "tiny"] + it(2), GAN),

@@ -2,13 +2,15 @@
 
 Frames (app/clip.py) -> stage A pre-inversion -> stage B composite inversion -> stage C SR
 fine-tuning (methods/innout/) -> writes, in DIR:
-  reconstructed.mp4  input | composite reconstruction per frame
-  ood_removed.mp4    the in-distribution part alone (OOD removal, in-n-out.md §5)
+  reconstructed.mp4  input | composite reconstruction per frame (w+ and codes smoothed over frames, and
+                     the SR's block 0 with them: in-n-out.md §4, methods/innout/temporal.py)
+  ood_removed.mp4    the in-distribution part alone (OOD removal, in-n-out.md §5; smoothed likewise)
   novel_view.mp4     the composite seen from a yaw sweep across the clip
   edited.mp4         with --edit-direction FILE [--edit-strength S]: every frame's in-distribution part
                      edited (w+ + S n and its tri-planes, inversion3d/editing), the OOD part composited on top
   latents.npz        method 'innout', per-frame ws, codes, cameras, stage A's w_cano / residuals, loss
-                     curves and the generator reference (methods/innout/result.py)
+                     curves, without --masks stage B's re-initialised b_w_cano / b_residual (the no-mask
+                     variant, §2.4) and the generator reference (methods/innout/result.py)
   field.npz          the OOD field (planes, decoder) and the SR delta (stage C)
 A still image is a 1-frame clip (the mp4s have one frame; recon.png is written too).
 `inversion3d edit --latent OUT/latents.npz --direction d.npy` edits the result afterwards (strips,
@@ -133,7 +135,8 @@ def invert_clip(gen, frames, labels, config, out_dir, masks=None, depth=None, lp
     w_avg = w_average(gen, config, out_dir) if w_avg is None else w_avg
     a = stage_a.run(gen, targets, cams, masks, config, lpips=lpips, log=log)
     data = stage_b.prepare_data(gen.config, targets, cams, masks, depth)
-    b = stage_b.run(gen, data, a["ws"], config, w_avg, masked=masks is not None, lpips=lpips, log=log)
+    b = stage_b.run(gen, data, a["ws"], config, w_avg, masked=masks is not None, lpips=lpips, log=log,
+                    latents={"w_cano": a["w_cano"], "residual": a["residual"]})
     c = stage_c.run(gen, data, b["params"], config, lpips=lpips, log=log)
     seq = dict(b["params"])
     taps = tuple(config.inference.smooth_taps)
@@ -142,12 +145,13 @@ def invert_clip(gen, frames, labels, config, out_dir, masks=None, depth=None, lp
     sr = stage_c.apply_delta(gen.params, c["sr_delta"])
     cfg = gen.config
     log("[innout] rendering the clips")
-    recon = pipeline.render_frames(cfg, gen.params, seq, sr, cams)
+    sr_smooth = (taps, int(config.inference.smooth_sr_chunk)) if config.inference.smooth_sr_block0 else None
+    recon = pipeline.render_frames(cfg, gen.params, seq, sr, cams, sr_smooth=sr_smooth)
     scales = pipeline.removal_scale(masks, cfg.neural_rendering_resolution, int(config.inference.removal_dilation),
                                     float(config.inference.removal_boost))
     if scales is None:
         scales = np.zeros((cams.shape[0], cfg.neural_rendering_resolution ** 2, 1), np.float32)
-    removed = pipeline.render_frames(cfg, gen.params, seq, sr, cams, scales)
+    removed = pipeline.render_frames(cfg, gen.params, seq, sr, cams, scales, sr_smooth=sr_smooth)
     rig = camera.generator_rig(gen)
     yaws = np.pi / 2 + YAW_RANGE * np.sin(np.linspace(0, 2 * np.pi, max(frames.shape[0], views), endpoint=False))
     view_cams = camera.lookat_labels(yaws, np.full_like(yaws, np.pi / 2), rig.pivot, rig.radius,
@@ -174,6 +178,7 @@ def invert_clip(gen, frames, labels, config, out_dir, masks=None, depth=None, lp
     latents = {"ws": np.asarray(seq["ws"]), "codes": np.asarray(seq["codes"]), "cameras": cams,
                "w_cano": np.asarray(a["w_cano"]), "residual": np.asarray(a["residual"]),
                "losses_a": a["losses"], "losses_b": b["losses"], "losses_c": c["losses"],
+               **{f"b_{k}": np.asarray(v) for k, v in b.get("latents", {}).items()},
                "blend": recon["blend_image"], "depth": recon["image_depth"]}
     written += result.save(out_dir, latents, seq["field"], c["sr_delta"], source)
     log(f"[innout] done in {time.time() - start:.0f}s: stage B {b['step_time']:.2f} s/step, stage C "

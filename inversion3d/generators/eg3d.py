@@ -141,8 +141,8 @@ class TriPlaneGenerator(nn.Module):
     def decode(self, sampled):
         return self.decoder(sampled)
 
-    def superresolve(self, rgb, features, ws, noise_mode="none"):
-        return self.superresolution(rgb, features, ws, noise_mode)
+    def superresolve(self, rgb, features, ws, noise_mode="none", block0_smooth=None):
+        return self.superresolution(rgb, features, ws, noise_mode, block0_smooth=block0_smooth)
 
     def __call__(self, z, c):
         """Touches every parameter once (used by `init`)."""

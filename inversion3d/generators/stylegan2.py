@@ -163,7 +163,9 @@ class SynthesisBlock(nn.Module):
     """One 'skip' block (eg3d.md §3.1). `up=False` is SuperresolutionHybrid's SynthesisBlockNoUp.
 
     Consumes ws (N, num_conv + 1, w_dim): conv ws first, then the ToRGB w. Returns x in `dtype`
-    (the official block's fp16 x) and img in float32.
+    (the official block's fp16 x) and img in float32. `smooth` (optional callable on (N, H, W, C)
+    arrays): applied to x after the convolutions and to the (upsampled) incoming image before the
+    ToRGB sum (In-N-Out's temporal smoothing of SR block 0, the batch being consecutive frames).
     """
 
     in_channels: int
@@ -181,7 +183,7 @@ class SynthesisBlock(nn.Module):
         return 1 if self.in_channels == 0 else 2
 
     @nn.compact
-    def __call__(self, x, img, ws, noise_mode="const"):
+    def __call__(self, x, img, ws, noise_mode="const", smooth=None):
         kw = dict(resolution=self.resolution, use_noise=self.use_noise,
                   conv_clamp=self.conv_clamp, fused_modconv=self.fused_modconv)
         if self.in_channels == 0:
@@ -194,6 +196,9 @@ class SynthesisBlock(nn.Module):
             x = SynthesisLayer(self.out_channels, name="conv1", **kw)(x, ws[:, 1], noise_mode)
         if img is not None and self.up:
             img = upsample2d(img, RESAMPLE_FILTER, up=2)
+        if smooth is not None:
+            x = smooth(x)
+            img = None if img is None else smooth(img)
         y = ToRGBLayer(self.img_channels, conv_clamp=self.conv_clamp, fused_modconv=self.fused_modconv,
                        name="torgb")(x, ws[:, self.num_conv])
         y = y.astype(_at_least_f32(y))  # the skip sum accumulates in float32 (official `y.to(float32)`)

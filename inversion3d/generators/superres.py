@@ -61,7 +61,8 @@ class SuperResolution(nn.Module):
     Sows `block0_in_rgb` (rgb after the resize) and `block0_img` into 'intermediates' (the latter
     is what the official rgb input holds afterwards when `block0_overwrites_rgb`). Both blocks
     compute in `dtype` (official: fp16 iff sr_num_fp16_res > 0, eg3d.md §7); the resize and the
-    rgb skip sum stay float32, so the image is float32.
+    rgb skip sum stay float32, so the image is float32. `block0_smooth`: SynthesisBlock's `smooth` hook
+    for block 0 (None: the plain module).
     """
 
     module_name: str
@@ -72,7 +73,7 @@ class SuperResolution(nn.Module):
     dtype: Any = None  # None: float32 (or the inputs' wider dtype)
 
     @nn.compact
-    def __call__(self, rgb, x, ws, noise_mode="none"):
+    def __call__(self, rgb, x, ws, noise_mode="none", block0_smooth=None):
         out_res, in_res, _, block0, block1 = SR_MODULES[sr_module_name(self.module_name)]
         if self.img_resolution != out_res:
             raise ValueError(f"img_resolution: {self.module_name} produces {out_res}, got {self.img_resolution}")
@@ -86,7 +87,7 @@ class SuperResolution(nn.Module):
         for idx, (out_ch, res, up) in enumerate((block0, block1)):
             block = SynthesisBlock(in_ch, out_ch, res, rgb.shape[-1], up=up, conv_clamp=self.conv_clamp,
                                    fused_modconv=self.fused_modconv, dtype=self.dtype, name=f"block{idx}")
-            x, rgb = block(x, rgb, ws_sr, noise_mode)
+            x, rgb = block(x, rgb, ws_sr, noise_mode, smooth=block0_smooth if idx == 0 else None)
             if idx == 0:
                 self.sow("intermediates", "block0_img", rgb)
             in_ch = out_ch

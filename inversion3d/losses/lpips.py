@@ -5,7 +5,10 @@ taps, averaged over the batch.
 Parameter names mirror the official files so the key map is mechanical: the torchvision backbone
 state dict (`features.0.weight`, ...) becomes `features_0/weight` (HWIO), and the v0.1 heads
 (`lin0.model.1.weight`, shape (1, C, 1, 1)) become `lin0/model_1/weight` (1, 1, C, 1).
-Images are NHWC in [-1, 1] (no resize inside).
+Images are NHWC in [-1, 1] (no resize inside). `spatial=True` returns the distance map instead (the
+official `LPIPS(spatial=True)`): each tap's head output upsampled bilinearly (align_corners=False) to
+the input size and summed over taps -> (N, H, W, 1); its mean is the scalar distance up to the
+upsampling's border weights.
 """
 from typing import Sequence, Tuple
 
@@ -15,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from inversion3d.nn.layers import Conv2d
+from inversion3d.ops.resize import resize_bilinear
 
 # (shift, scale) of the pSp-family LPIPS port, per RGB channel (training.md §1.2).
 SHIFT = np.array([-0.030, -0.088, -0.188], np.float32)
@@ -61,9 +65,11 @@ def _unit_normalise(x, eps=1e-10):
 
 
 class LPIPS(nn.Module):
-    """(x, y) NHWC in [-1, 1] -> per-sample LPIPS distance (N,)."""
+    """(x, y) NHWC in [-1, 1] -> per-sample LPIPS distance (N,), or with `spatial` the distance map
+    (N, H, W, 1) (same parameters either way)."""
 
     net: str = "alex"
+    spatial: bool = False
 
     @nn.compact
     def __call__(self, x, y):
@@ -78,7 +84,11 @@ class LPIPS(nn.Module):
         for k, f in enumerate(feats):
             fx, fy = jnp.split(f, 2, axis=0)
             diff = jnp.square(_unit_normalise(fx) - _unit_normalise(fy))
-            total = total + jnp.mean(Head(name=f"lin{k}")(diff), axis=(1, 2, 3))
+            head = Head(name=f"lin{k}")(diff)
+            if self.spatial:
+                total = total + resize_bilinear(head, x.shape[1:3], antialias=False)
+            else:
+                total = total + jnp.mean(head, axis=(1, 2, 3))
         return total
 
 

@@ -28,7 +28,7 @@ def torch_trunk(layers):
     return nn.Sequential(*mods)
 
 
-def torch_lpips(trunk, heads, taps, x, y):
+def torch_lpips(trunk, heads, taps, x, y, spatial=False):
     shift = torch.tensor(SHIFT).view(1, 3, 1, 1)
     scale = torch.tensor(SCALE).view(1, 3, 1, 1)
     feats = []
@@ -43,8 +43,12 @@ def torch_lpips(trunk, heads, taps, x, y):
     for k, (fx, fy) in enumerate(zip(*feats)):
         nx = fx / (torch.sqrt(torch.sum(fx ** 2, dim=1, keepdim=True)) + 1e-10)
         ny = fy / (torch.sqrt(torch.sum(fy ** 2, dim=1, keepdim=True)) + 1e-10)
-        total = total + heads[k]((nx - ny) ** 2).mean(dim=(2, 3))
-    return total[:, 0]
+        head = heads[k]((nx - ny) ** 2)
+        if spatial:  # the official LPIPS(spatial=True): each tap's map upsampled to the input size
+            total = total + nn.Upsample(size=tuple(x.shape[2:]), mode="bilinear", align_corners=False)(head)
+        else:
+            total = total + head.mean(dim=(2, 3))
+    return total if spatial else total[:, 0]
 
 
 @pytest.mark.parametrize("net,size", [("alex", 64), ("vgg", 32)])
@@ -69,6 +73,15 @@ def test_lpips_matches_torch(tmp_path, net, size):
     variables = load_lpips_variables(net, tmp_path / "backbone.pth", tmp_path / "heads.pth")
     got = np.asarray(LPIPS(net).apply(variables, x, y))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # spatial=True: the distance map (N, H, W, 1) of the official LPIPS(spatial=True) (AlexNet's taps
+    # upsample by non-integer factors); its mean is the scalar up to the upsampling's border weights
+    with torch.no_grad():
+        want_map = torch_lpips(trunk, heads, taps, torch.tensor(x).permute(0, 3, 1, 2),
+                               torch.tensor(y).permute(0, 3, 1, 2), spatial=True).permute(0, 2, 3, 1).numpy()
+    got_map = np.asarray(LPIPS(net, spatial=True).apply(variables, x, y))
+    assert got_map.shape == (2, size, size, 1)
+    np.testing.assert_allclose(got_map, want_map, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_map.mean(axis=(1, 2, 3)), got, rtol=0.1)
     # LPIPS(x, x) runs x through the trunk twice, as one batch [x, x]: the two batch slots agree to
     # float32 rounding only. Unit-normalised features off by at most delta = f32_tol(1, n) (n: the
     # longest conv contraction k * k * C_in) give LPIPS <= sum_k sum_c w_kc (2 delta)^2 (heads w >= 0).

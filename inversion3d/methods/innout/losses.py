@@ -5,7 +5,9 @@ OOD region is 1 - mask. Per-sample blends are (N, rays, samples).
 """
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from inversion3d.losses.lpips import LPIPS
 from inversion3d.ops.resize import resize_bilinear_align_corners
 
 
@@ -20,6 +22,23 @@ def masked_mse(x, y, weight):
     num = jnp.sum(jnp.square((x - y) * weight))
     den = jnp.sum(weight) * x.shape[-1]
     return num / jnp.maximum(den, 1e-8)
+
+
+def masked_lpips(net: str, lpips_vars, x, y, weight):
+    """§1 masked LPIPS (the official `(lpips(target, synth) * mask).sum() / mask.sum()`): the LPIPS-`net`
+    distance map of the full images x, y (N, S, S, 3) (nothing pasted or cut: pixels outside the mask
+    still reach it through the receptive fields), weighted by weight (N, S, S, 1) at the image
+    resolution and divided by sum(weight); with weight all ones, the mean of the map."""
+    dist = LPIPS(net, spatial=True).apply(lpips_vars, x, y)
+    return jnp.sum(dist * weight) / jnp.maximum(jnp.sum(weight), 1e-8)
+
+
+def nearest(x, size: int):
+    """Nearest resize of masks (N, H, W, C) to size x size (torch 'nearest': floor(i * H / size))."""
+    x = jnp.asarray(x)
+    rows = (np.arange(size) * x.shape[1] // size).astype(np.int32)
+    cols = (np.arange(size) * x.shape[2] // size).astype(np.int32)
+    return x[:, rows][:, :, cols]
 
 
 def area(blend_coarse, blend_fine):

@@ -22,6 +22,7 @@ import numpy as np
 from inversion3d.editing import triplane
 from inversion3d.inversion.common import generator_planes
 from inversion3d.methods.innout.field import composite_synthesize
+from inversion3d.methods.innout.temporal import smooth_sequence, smoothed_superresolve  # noqa: F401 (re-exported)
 
 
 def removal_scale(masks, res: int, dilation: int, boost: float):
@@ -42,17 +43,6 @@ def removal_scale(masks, res: int, dilation: int, boost: float):
     return np.where(dilated, 0.0, boost).astype(np.float32).reshape(-1, res * res, 1)
 
 
-def smooth_sequence(x, taps):
-    """§4 causal filter over frames: y_t = taps[0] x_{t-2} + taps[1] x_{t-1} + taps[2] x_t once three
-    frames are buffered (t >= 2); the first two frames are left as they are. x (T, ...)."""
-    x = np.asarray(x)
-    if x.shape[0] < 3:
-        return x
-    y = x.copy()
-    y[2:] = taps[0] * x[:-2] + taps[1] * x[1:-1] + taps[2] * x[2:]
-    return y
-
-
 @functools.partial(jax.jit, static_argnums=0)
 def _planes(cfg, gen_vars, ws):
     return generator_planes(cfg, gen_vars, ws[None])[0]
@@ -67,23 +57,38 @@ def frame_planes(cfg, gen_vars, ws):
 def _frame(cfg, gen_vars, field, sr_params, ws, code, cam, scale, planes):
     out = composite_synthesize(cfg, gen_vars, field, ws[None], code[None], cam[None], sr_params=sr_params,
                                blend_scale=None if scale is None else scale[None], planes=planes[None])
-    keys = ("image", "image_raw", "image_depth", "blend_image", "ood_raw", "ood_depth")
+    keys = ("image", "image_raw", "image_depth", "blend_image", "ood_raw", "ood_depth", "feature_image")
     return {k: out[k][0] for k in keys} | {"blend_coarse": out["blend_coarse"][0]}
 
 
-def render_frames(cfg, gen_vars, seq, sr_params, cams, scales=None, ws=None, planes=None):
+def _host(frame, features: bool = False):
+    """One `_frame` result on the host; its composite feature image only when asked (a clip's SR smoothing)."""
+    frame = jax.device_get(frame)
+    if not features:
+        frame.pop("feature_image")
+    return frame
+
+
+def render_frames(cfg, gen_vars, seq, sr_params, cams, scales=None, ws=None, planes=None, sr_smooth=None):
     """Composite renders of every frame -> dict of (T, ...) numpy arrays (image, image_raw,
     image_depth, blend_image, ood_raw, ood_depth, blend_coarse (T, R*R, S_c): b as decoded on the
-    coarse samples). cams (T, 25); scales (T, R*R, 1) or None (b as learned); ws (T, num_ws, w_dim)
-    replaces seq['ws'] (edits); planes (T, 3, H, W, C) the in-distribution tri-planes (edits),
-    None: `frame_planes` of ws."""
+    coarse samples). cams (T, 25); scales (T, R*R, 1) or None (b as learned); ws
+    (T, num_ws, w_dim) replaces seq['ws'] (edits); planes (T, 3, H, W, C) the in-distribution
+    tri-planes (edits), None: `frame_planes` of ws. sr_smooth: (taps, chunk) to super-resolve the
+    frames as a clip with SR block 0 smoothed over time (temporal.py, §4), None: frame by frame;
+    a clip shorter than the filter is left frame by frame (the filter leaves it unchanged)."""
     ws = seq["ws"] if ws is None else ws
+    smooth = sr_smooth is not None and cams.shape[0] >= len(sr_smooth[0])
     frames = []
     for t in range(cams.shape[0]):
         p = frame_planes(cfg, gen_vars, ws[t]) if planes is None else planes[t]
-        frames.append(jax.device_get(_frame(cfg, gen_vars, seq["field"], sr_params, ws[t], seq["codes"][t],
-                                            jnp.asarray(cams[t]), None if scales is None else scales[t], p)))
-    return {k: np.stack([f[k] for f in frames]) for k in frames[0]}
+        frames.append(_host(_frame(cfg, gen_vars, seq["field"], sr_params, ws[t], seq["codes"][t], jnp.asarray(cams[t]),
+                                   None if scales is None else scales[t], p), smooth))
+    out = {k: np.stack([f[k] for f in frames]) for k in frames[0]}
+    if smooth:
+        out["image"] = smoothed_superresolve(cfg, gen_vars, sr_params, out.pop("feature_image"), np.asarray(ws),
+                                             tuple(sr_smooth[0]), int(sr_smooth[1]))
+    return out
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -120,8 +125,8 @@ def edit_frames(cfg, gen_vars, seq, sr_params, cams, direction, strengths):
     for t in range(cams.shape[0]):
         ws_e, planes_e = edit_frame(cfg, gen_vars, seq, t, direction, strengths)
         cam = jnp.asarray(cams[t])
-        rows = [jax.device_get(_frame(cfg, gen_vars, seq["field"], sr_params, ws_e[s], seq["codes"][t], cam, None,
-                                      planes_e[s])) for s in range(len(strengths))]
+        rows = [_host(_frame(cfg, gen_vars, seq["field"], sr_params, ws_e[s], seq["codes"][t], cam, None,
+                             planes_e[s])) for s in range(len(strengths))]
         frames.append({k: np.stack([r[k] for r in rows]) for k in rows[0]})
         ws_all.append(np.asarray(ws_e))
     renders = {k: np.stack([f[k] for f in frames], axis=1) for k in frames[0]}
@@ -133,7 +138,7 @@ def render_views(cfg, gen_vars, seq, sr_params, t: int, ws, planes, cams):
     the frame's OOD field and code) from every camera cams (V, 25) -> dict of (V, S, ...) arrays."""
     out = []
     for cam in np.asarray(cams, np.float32):
-        rows = [jax.device_get(_frame(cfg, gen_vars, seq["field"], sr_params, ws[s], seq["codes"][t], jnp.asarray(cam),
-                                      None, planes[s])) for s in range(ws.shape[0])]
+        rows = [_host(_frame(cfg, gen_vars, seq["field"], sr_params, ws[s], seq["codes"][t], jnp.asarray(cam),
+                             None, planes[s])) for s in range(ws.shape[0])]
         out.append({k: np.stack([r[k] for r in rows]) for k in rows[0]})
     return {k: np.stack([o[k] for o in out]) for k in out[0]}

@@ -1,10 +1,13 @@
 """In-N-Out stage A: pre-inversion of a sequence into per-frame W+ (in-n-out.md §1).
 
 Nearest-LPIPS initialisation (sampled w, psi 1, frontal conditioning camera, rendered at each
-frame's camera; LPIPS-Alex, else MSE), then {w_cano (1, num_ws, w_dim), r (T, num_ws, w_dim)} with
-w_t = w_cano + rho r_t optimised by Adam under the projector's lr schedule evaluated per epoch, one
-frame per step in shuffled order; pass A2 restarts from A1's w_cano with zero residuals. Loss per
-frame: MSE (masked when a mask is given) + lpips * LPIPS + delta * sum_{i=1..12} ||w_t[i] - w_t[0]||.
+frame's camera; the mean of the LPIPS-Alex map, else MSE), then {w_cano (1, num_ws, w_dim),
+r (T, num_ws, w_dim)} with w_t = w_cano + rho r_t optimised by Adam under the projector's lr schedule
+evaluated per epoch, one frame per step in shuffled order; pass A2 restarts from A1's w_cano with zero
+residuals. Loss per frame, at the generator's image resolution (targets bilinear, masks nearest):
+MSE (masked when a mask is given) + lpips * LPIPS-VGG + delta * sum_{i=1..12} ||w_t[i] - w_t[0]||.
+The LPIPS term is the official masked one: the spatial LPIPS map of the full synthesis against the
+full target, weighted by the mask and divided by its sum (the plain map mean when there is no mask).
 """
 import functools
 import time
@@ -15,8 +18,9 @@ import numpy as np
 
 from inversion3d.generators import eg3d
 from inversion3d.inversion import optimization as opt
-from inversion3d.losses.lpips import LPIPS, lpips_loss
+from inversion3d.losses.lpips import LPIPS
 from inversion3d.methods.innout import losses
+from inversion3d.ops.resize import resize_bilinear
 
 NOISE_MODE = "const"
 
@@ -25,7 +29,7 @@ def _distance(lpips_net, lpips_vars, x, y):
     """Per-image distance (K,) of x (K, S, S, 3) to y (K, S, S, 3): LPIPS map mean, else MSE."""
     if lpips_net is None:
         return jnp.mean(jnp.square(x - y), axis=(1, 2, 3))
-    return LPIPS(lpips_net).apply(lpips_vars, x, y).reshape(x.shape[0], -1).mean(axis=-1)
+    return jnp.mean(LPIPS(lpips_net, spatial=True).apply(lpips_vars, x, y), axis=(1, 2, 3))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -63,14 +67,14 @@ def nearest_init(cfg, gen_vars, targets, cams, cond, z, chunk, lpips_net=None, l
 
 
 def frame_loss(cfg, lpips_net, weights, gen_vars, lpips_vars, w, cam, target, mask, rng):
-    """§1 per-frame loss of w (1, num_ws, w_dim) at cam (1, 25) -> (loss, metrics)."""
+    """§1 per-frame loss of w (1, num_ws, w_dim) at cam (1, 25) -> (loss, metrics); target (1, S, S, 3)
+    and mask (1, S, S, 1) at the generator's image resolution S."""
     synth = eg3d.synthesize(cfg, gen_vars, w, cam, noise_mode=NOISE_MODE, rng=rng)["image"]
     err = losses.masked_mse(synth, target, mask)
     loss = weights["mse"] * err + weights["delta"] * losses.layer_delta(w, weights["last"])
     metrics = {"mse": err}
     if lpips_net is not None:
-        # ours: masked LPIPS as LPIPS of the synth with the unmasked target pasted in (same zero outside)
-        dist = lpips_loss(LPIPS(lpips_net), lpips_vars, synth * mask + target * (1 - mask), target)
+        dist = losses.masked_lpips(lpips_net, lpips_vars, synth, target, mask)
         loss = loss + weights["lpips"] * dist
         metrics["lpips"] = dist
     metrics["loss"] = loss
@@ -95,19 +99,30 @@ def run(gen, targets, cams, masks, config, lpips=None, rng=None, z=None, log=pri
     """Stage A on a sequence -> {'ws' (T, num_ws, w_dim) = w_cano + rho r, 'w_cano', 'residual',
     'losses' (steps,)}.
 
-    gen: a Generator; targets (T, S, S, 3) in [-1, 1]; cams (T, 25); masks (T, S, S, 1) (1 = face) or
-    None; config: configs/innout.py; lpips: {net: variables} or None (MSE only); z: the init samples
-    (default: config.stage_a.init_samples draws of the seed).
+    gen: a Generator; targets (T, H, W, 3) in [-1, 1] (resized bilinearly to the generator's image
+    size); cams (T, 25); masks (T, H', W', 1) (1 = face; resized nearest) or None; config:
+    configs/innout.py; lpips: {net: variables} or None (MSE only); z: the init samples (default:
+    config.stage_a.init_samples draws of the seed).
     """
     from inversion3d import camera
 
     a = config.stage_a
     cfg = gen.config
     targets = jnp.asarray(targets, jnp.float32)
-    num = targets.shape[0]
+    if targets.ndim != 4 or targets.shape[-1] != 3:
+        raise ValueError(f"targets: expected (T, H, W, 3), got {targets.shape}")
+    num, size = targets.shape[0], cfg.img_resolution
     if cams.shape != (num, 25):
         raise ValueError(f"cams: expected shape ({num}, 25), got {cams.shape}")
-    masks = jnp.ones(targets.shape[:3] + (1,)) if masks is None else jnp.asarray(masks, jnp.float32)
+    if targets.shape[1:3] != (size, size):  # §0 / §1: targets bilinear to 512 (torch default, no antialias)
+        targets = resize_bilinear(targets, (size, size), antialias=False)
+    if masks is None:
+        masks = jnp.ones((num, size, size, 1), jnp.float32)
+    else:
+        masks = np.asarray(masks, np.float32)
+        if masks.ndim != 4 or masks.shape[0] != num or masks.shape[-1] != 1:
+            raise ValueError(f"masks: expected ({num}, H, W, 1), got {masks.shape}")
+        masks = losses.nearest(masks, size)
     rng = jax.random.PRNGKey(config.seed) if rng is None else rng
     alex, alex_vars = opt.pick_lpips(lpips, "alex", log, "innout A")
     z = opt.sample_z(config.seed, int(a.init_samples), cfg.z_dim) if z is None else z

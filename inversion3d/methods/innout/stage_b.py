@@ -2,9 +2,13 @@
 
 Trainable: the OOD field (tri-plane T_O + decoder D_O, lr 5e-3), the per-frame codes phi (5e-3) and
 the per-frame w+ (5e-5, frozen for a single image); Adam without schedule, one frame per step in
-shuffled order. The generator is frozen. Loss = the weighted terms of config.stage_b.losses on the
-composite (raw 128 and SR), the OOD-only render on the OOD pixels, the blend entropy / area /
-sparsity of the per-sample b, and optionally the aligned monocular depth, L_w and L_Delta.
+shuffled order. The generator is frozen. Without a mask the no-mask ("auto") variant runs
+(train_outdomain_auto.py, §2.4): the w+ are re-parametrised as w_t = w_cano' + 0.7 r_t with
+w_cano' = 0.7 w_cano + 0.3 N(0, 1) (stage A's w_cano, randomly re-initialised) and r stage A's
+residuals, both trained at 5e-4, plus L_w toward w-bar and L_Delta. Loss = the weighted terms of
+config.stage_b.losses on the composite (raw 128 and SR), the OOD-only render on the OOD pixels, the
+blend entropy / area / sparsity of the per-sample b, and optionally the aligned monocular depth, L_w
+and L_Delta.
 """
 import dataclasses
 import functools
@@ -20,6 +24,7 @@ from inversion3d.losses.lpips import LPIPS, lpips_loss
 from inversion3d.losses.regularisers import blend_entropy
 from inversion3d.methods.innout import losses
 from inversion3d.methods.innout.field import composite_synthesize, init_field
+from inversion3d.methods.innout.losses import nearest
 from inversion3d.methods.innout.stage_a import _progress
 from inversion3d.ops.resize import resize_bilinear
 
@@ -35,21 +40,30 @@ class Static:
 
 
 def loss_weights(config, masked: bool):
-    """The traced loss weights of config.stage_b (the no-mask variant's L_w / L_Delta when not masked)."""
+    """The traced loss weights of config.stage_b (the no-mask variant's L_w / L_Delta when not masked)
+    and the auto variant's residual weight 'auto_rho'."""
     b = config.stage_b
-    w = dict(b.losses.to_dict())
+    w = dict(b.losses.to_dict(), auto_rho=b.auto_rho)
     if not masked:
         w["w_avg"], w["delta"] = b.auto_w_avg, b.auto_delta
     return {k: jnp.asarray(v, jnp.float32) for k, v in w.items()}
 
 
-def optimizer(config, num_frames: int):
+def is_auto(config, masked: bool) -> bool:
+    """Whether stage B runs the no-mask variant's re-parametrised latents (no mask, auto_reinit on)."""
+    return not masked and bool(config.stage_b.auto_reinit)
+
+
+def optimizer(config, num_frames: int, auto: bool = False):
     """optax.multi_transform of three Adams (field / codes / ws), §2.5; lr_ws 0 (or a single frame
-    with freeze_ws_single_image) freezes the w+. Equal settings give the same object (one compile)."""
+    with freeze_ws_single_image) freezes the w+. auto: the no-mask variant, whose w_cano and residuals
+    are the 'ws' group at lr_auto_ws (never frozen). Equal settings give the same object (one compile)."""
     b = config.stage_b
-    frozen = b.lr_ws == 0 or (num_frames == 1 and b.freeze_ws_single_image)
-    return _optimizer(float(b.lr_field), float(b.lr_codes), None if frozen else float(b.lr_ws), float(b.b1),
-                      float(b.b2), float(b.eps))
+    if auto:
+        lr_ws = float(b.lr_auto_ws)
+    else:
+        lr_ws = None if b.lr_ws == 0 or (num_frames == 1 and b.freeze_ws_single_image) else float(b.lr_ws)
+    return _optimizer(float(b.lr_field), float(b.lr_codes), lr_ws, float(b.b1), float(b.b2), float(b.eps))
 
 
 @functools.lru_cache(maxsize=None)
@@ -60,22 +74,57 @@ def _optimizer(lr_field, lr_codes, lr_ws, b1, b2, eps):
     return optax.multi_transform(txs, _group_labels)
 
 
+GROUPS = {"field": "field", "codes": "codes", "ws": "ws", "w_cano": "ws", "residual": "ws"}
+
+
 def _group_labels(params):
-    """Every leaf labelled by its top-level group ('field' / 'codes' / 'ws')."""
-    return {k: jax.tree.map(lambda _, k=k: k, v) for k, v in params.items()}
+    """Every leaf labelled by its optimizer group ('field' / 'codes' / 'ws'; w_cano and residual are 'ws')."""
+    return {k: jax.tree.map(lambda _, k=k: GROUPS[k], v) for k, v in params.items()}
 
 
-def init_params(rng, config, ws):
-    """{'field': {planes, decoder}, 'codes' (T, code_dim), 'ws' (T, num_ws, w_dim) from stage A}."""
+def init_params(rng, config, ws, latents=None):
+    """{'field': {planes, decoder}, 'codes' (T, code_dim), 'ws' (T, num_ws, w_dim) from stage A}.
+
+    latents: the no-mask variant's start {'w_cano' (1, num_ws, w_dim), 'residual' (T, num_ws, w_dim)}
+    (stage A's): then 'w_cano' = ratio w_cano + (1 - ratio) N(0, 1) (noise from fold_in(rng, 1)) and
+    'residual' replace 'ws' (train_outdomain_auto.py's random re-initialisation, §2.4)."""
     b = config.stage_b
     f = init_field(rng, int(b.plane_resolution), int(b.plane_channels), int(b.code_dim), int(b.hidden), ws.shape[0])
     codes = f.pop("codes")
-    return {"field": f, "codes": codes, "ws": jnp.asarray(ws, jnp.float32)}
+    if latents is None:
+        return {"field": f, "codes": codes, "ws": jnp.asarray(ws, jnp.float32)}
+    w_cano, residual = (jnp.asarray(latents[k], jnp.float32) for k in ("w_cano", "residual"))
+    if w_cano.shape != (1,) + ws.shape[1:] or residual.shape != ws.shape:
+        raise ValueError(f"latents: expected w_cano {(1,) + ws.shape[1:]} and residual {ws.shape}, got "
+                         f"{w_cano.shape} and {residual.shape}")
+    ratio = float(b.auto_cano_ratio)
+    noise = jax.random.normal(jax.random.fold_in(rng, 1), w_cano.shape)
+    return {"field": f, "codes": codes, "w_cano": ratio * w_cano + (1 - ratio) * noise, "residual": residual}
+
+
+def split_latents(ws, rho: float):
+    """{'w_cano': mean over frames (1, num_ws, w_dim), 'residual': (ws - w_cano) / rho} of ws (T, num_ws,
+    w_dim): the no-mask variant's start when stage A's own w_cano / residuals are not given."""
+    ws = jnp.asarray(ws, jnp.float32)
+    w_cano = jnp.mean(ws, axis=0, keepdims=True)
+    return {"w_cano": w_cano, "residual": (ws - w_cano) / rho}
+
+
+def frame_ws(params, t, rho):
+    """The w+ (1, num_ws, w_dim) of frame t: params['ws'][t], or w_cano + rho * residual[t] (no-mask variant)."""
+    if "ws" in params:
+        return params["ws"][t][None]
+    return params["w_cano"] + rho * params["residual"][t][None]
+
+
+def sequence_ws(params, rho):
+    """Every frame's w+ (T, num_ws, w_dim) (see `frame_ws`)."""
+    return params["ws"] if "ws" in params else params["w_cano"] + rho * params["residual"]
 
 
 def frame_loss(cfg, static: Static, params, gen_vars, lpips_vars, weights, w_avg, t, data, rng):
     """Loss of frame t (traced int) -> (loss, metrics); data: the sequence arrays (see `prepare_data`)."""
-    ws, code = params["ws"][t][None], params["codes"][t][None]
+    ws, code = frame_ws(params, t, weights["auto_rho"]), params["codes"][t][None]
     out = composite_synthesize(cfg, gen_vars, params["field"], ws, code, data["cams"][t][None], rng=rng,
                                with_ood_sr=static.with_ood_sr)
     x, x_raw = data["targets"][t][None], data["targets_raw"][t][None]
@@ -133,28 +182,27 @@ def prepare_data(cfg, targets, cams, masks=None, depth=None, targets_raw=None):
     return data
 
 
-def nearest(x, size: int):
-    """Nearest resize of (N, H, W, C) to size x size (torch 'nearest': floor(i * H / size))."""
-    x = jnp.asarray(x)
-    rows = (np.arange(size) * x.shape[1] // size).astype(np.int32)
-    cols = (np.arange(size) * x.shape[2] // size).astype(np.int32)
-    return x[:, rows][:, :, cols]
-
-
-def run(gen, data, ws_init, config, w_avg, masked: bool, lpips=None, rng=None, log=print, steps=None):
-    """Stage B on a sequence -> {'params', 'losses' (steps,), 'metrics' (last step), 'step_time' (s)}.
+def run(gen, data, ws_init, config, w_avg, masked: bool, lpips=None, rng=None, log=print, steps=None,
+        latents=None):
+    """Stage B on a sequence -> {'params' {'field', 'codes', 'ws' (T, num_ws, w_dim)}, 'losses' (steps,),
+    'metrics' (last step), 'step_time' (s)} [+ 'latents' {'w_cano', 'residual'} of the no-mask variant].
 
     data: `prepare_data`; ws_init (T, num_ws, w_dim) from stage A; w_avg (w_dim,) for L_w; masked: a
-    user mask was given (else the no-mask variant's regularisers); lpips: {net: variables} or None.
+    user mask was given (else the no-mask variant: its regularisers and, with auto_reinit, its
+    re-initialised w_cano + rho residuals); latents: stage A's {'w_cano', 'residual'} for that variant
+    (None: `split_latents` of ws_init); lpips: {net: variables} or None.
     """
     from inversion3d.inversion.optimization import pick_lpips
 
     b = config.stage_b
     rng = jax.random.PRNGKey(config.seed) if rng is None else rng
     k_init, k_step = jax.random.split(rng)
-    params = init_params(k_init, config, ws_init)
-    num = params["ws"].shape[0]
-    tx = optimizer(config, num)
+    auto = is_auto(config, masked)
+    if auto and latents is None:
+        latents = split_latents(ws_init, float(b.auto_rho))
+    params = init_params(k_init, config, jnp.asarray(ws_init), latents if auto else None)
+    num = ws_init.shape[0]
+    tx = optimizer(config, num, auto)
     opt_state = tx.init(params)
     net, lpips_vars = pick_lpips(lpips, "vgg", log, "innout B")
     weights = loss_weights(config, masked)
@@ -176,5 +224,10 @@ def run(gen, data, ws_init, config, w_avg, masked: bool, lpips=None, rng=None, l
             step_time = (time.time() - t_mark) / max(step - 1, 1)
         if (step + 1) % max(1, int(config.log_every)) == 0 or step + 1 == total:
             _progress(log, "B", step + 1, total, start, {k: metrics[k] for k in ("loss", "l2_raw", "blend_entropy")})
-    return {"params": params, "losses": np.asarray(jnp.stack(history)) if history else np.zeros(0, np.float32),
-            "metrics": jax.device_get(metrics) if total else {}, "step_time": step_time}
+    out = {"params": {"field": params["field"], "codes": params["codes"],
+                      "ws": sequence_ws(params, weights["auto_rho"])},
+           "losses": np.asarray(jnp.stack(history)) if history else np.zeros(0, np.float32),
+           "metrics": jax.device_get(metrics) if total else {}, "step_time": step_time}
+    if auto:
+        out["latents"] = {"w_cano": params["w_cano"], "residual": params["residual"]}
+    return out
