@@ -1,5 +1,6 @@
 """Fréchet distance between feature statistics (FID), computed stably in float64, with cached
 statistics per reference set. Feature extraction (Inception-v3 pool3) is separate."""
+import functools
 import os
 
 import numpy as np
@@ -60,12 +61,19 @@ def inception_features(variables, images, batch_size=32):
 
     variables: from `converters.inception.load_inception_variables(path)` (the user's FID weights).
     """
-    import jax
-
-    from inversion3d.metrics.inception import FIDInceptionV3
-
-    apply = jax.jit(FIDInceptionV3().apply)
+    apply = _inception_apply()
     images = np.asarray(images, np.float32)
     out = [np.asarray(apply(variables, images[i:i + batch_size]), np.float64)
            for i in range(0, len(images), batch_size)]
     return np.concatenate(out, axis=0)
+
+
+@functools.lru_cache(maxsize=None)
+def _inception_apply():
+    """The jitted FIDInceptionV3 apply, made once per process: every call of inception_features (a
+    run's results, its targets, each method) reuses one trace and compile per batch shape."""
+    import jax
+
+    from inversion3d.metrics.inception import FIDInceptionV3
+
+    return jax.jit(FIDInceptionV3().apply)

@@ -1,5 +1,6 @@
 """ArcFace IR-SE-50 end to end against the same network built in PyTorch in the test (random weights,
 narrow widths to stay fast): torch.save -> `inversion3d convert --kind arcface` -> load_encoder -> embeddings."""
+import jax
 import numpy as np
 import pytest
 
@@ -74,5 +75,5 @@ def test_arcface_matches_torch(tmp_path):
     x = np.random.default_rng(0).uniform(-1, 1, (2, 112, 112, 3)).astype(np.float32)
     with torch.no_grad():
         want = net(torch.tensor(x).permute(0, 3, 1, 2)).numpy()
-    got = np.asarray(enc.modules["arcface"].apply(enc.variables["arcface"], x))
+    got = np.asarray(jax.jit(enc.modules["arcface"].apply)(enc.variables["arcface"], x))  # one compile, not eager
     np.testing.assert_allclose(got, want, atol=2e-5)

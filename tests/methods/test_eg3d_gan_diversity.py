@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from configs import eg3d_gan
+from inversion3d.generators import eg3d
 from inversion3d.methods.eg3d_gan.train import Method
 from tests.methods.gan_helpers import config
 from tests.tolerances import f32_tol
@@ -21,7 +22,10 @@ N = 4
 @pytest.fixture(scope="module")
 def setup():
     method = Method(config("unused"))
-    gen = method.init_variables(jax.random.PRNGKey(0))["generator"]
+    # the generator part of method.init_variables (its G init: eg3d.init_variables with the method's
+    # gen_key), without the discriminator's eager init, which these tests never read
+    init = eg3d.init_variables(method.cfg, method.gen_key)
+    gen = {"params": init["params"], "batch_stats": init["buffers"]}
     z = jax.random.normal(jax.random.PRNGKey(1), (N, method.cfg.z_dim))
     yaw = (np.pi / 2 + np.linspace(-0.4, 0.4, N)).astype(np.float32)
     c = jnp.asarray(method.rig.labels(yaw, np.full(N, np.pi / 2, np.float32)))
