@@ -70,7 +70,8 @@ class LazyRegularizedStep:
 
     r1_every may also be a tuple of intervals (several lazy regularisers, e.g. EG3D's G density
     regulariser every 4 and D's R1 every 16): `regularize` is then the tuple of the per-interval
-    flags (step_index % k == 0 for each k); each variant compiles on its first use.
+    flags (step_index % k == 0 for each k; an interval None: that regulariser is off, its flag always
+    False, so no variant is compiled for it); each variant compiles on its first use.
 
     stage: optional host function step_index -> a hashable static value that shapes the step (EG3D's
     neural rendering resolution fade); the step is then called step(s, b, f, regularize, stage_value)
@@ -80,9 +81,10 @@ class LazyRegularizedStep:
 
     def __init__(self, step: Callable, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings,
                  stage: Optional[Callable] = None):
-        self.intervals = tuple(int(k) for k in r1_every) if isinstance(r1_every, (tuple, list)) else None
+        self.intervals = (tuple(None if k is None else int(k) for k in r1_every)
+                          if isinstance(r1_every, (tuple, list)) else None)
         for k in self.intervals or (() if r1_every is None else (r1_every,)):
-            if k < 1:
+            if k is not None and k < 1:
                 raise ValueError(f"r1_every: expected intervals >= 1 or None, got {r1_every}")
         self.r1_every = None if r1_every is None or self.intervals else int(r1_every)
         self.stage = stage
@@ -102,7 +104,7 @@ class LazyRegularizedStep:
 
     def __call__(self, state, batch, frozen, step_index: int):
         if self.intervals:
-            regularize = tuple(int(step_index) % k == 0 for k in self.intervals)
+            regularize = tuple(k is not None and int(step_index) % k == 0 for k in self.intervals)
         else:
             regularize = self.r1_every is not None and int(step_index) % self.r1_every == 0
         if self.stage is None:

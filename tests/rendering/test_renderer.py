@@ -272,12 +272,11 @@ def test_density_noise_is_added_to_the_raw_densities_before_the_crop(rays):
     noise = {"coarse": 0.5 * jax.random.normal(key_c, (n, m, 6, 1)),
              "fine": 0.5 * jax.random.normal(key_f, (n, m, 4, 1))}
     zeros = jax.tree.map(jnp.zeros_like, noise)
-    plain = render_jit(planes, linear_decoder, origins, dirs, cfg, draws=draws, return_aux=True)
-    silent = render_jit(planes, linear_decoder, origins, dirs, cfg, draws=draws, return_aux=True,
-                        density_noise=zeros)
+    # one program (zero noise = no noise: the raw densities are the decoder's)
+    plain = render_jit(planes, linear_decoder, origins, dirs, cfg, draws=draws, return_aux=True,
+                       density_noise=zeros)
     noisy = render_jit(planes, linear_decoder, origins, dirs, cfg, draws=draws, return_aux=True,
-                       density_noise=noise)  # the same program as `silent`
-    _assert_trees_close(silent, plain, atol=1e-6)
+                       density_noise=noise)
     raw, raw_noisy = plain["aux"]["sigma_coarse"], noisy["aux"]["sigma_coarse"]
     assert_close_f32(raw_noisy, raw + noise["coarse"].reshape(raw.shape))
     cropped, cropped_noisy = plain["aux"]["sigma_coarse_cropped"], noisy["aux"]["sigma_coarse_cropped"]

@@ -271,7 +271,8 @@ class Method:
 
     # --- the step ---------------------------------------------------------------------------------
     def make_step(self, mode, mesh, skip_nonfinite=False, phases=PHASES):
-        """-> (step(state, batch, frozen, (g_reg, r1), resolution=None), (g_reg_every, r1_every)) for
+        """-> (step(state, batch, frozen, (g_reg, r1), resolution=None), (g_reg_every, r1_every) or None
+        for a regulariser that is off) for
         training/gan.LazyRegularizedStep (which passes `static_stage`'s resolution; None: the initial
         one). Only mode 'jit' (minibatch std and the camera shuffle see the global batch).
         phases: the official phases the step runs, a subset of PHASES (benchmarks time the G and D
@@ -313,7 +314,8 @@ class Method:
             loss = metrics.get("g/loss", metrics.get("d/loss"))
             return state.next_step(), dict(metrics, loss=loss, ema_beta=sched["ema_beta"])
 
-        return step, (int(self.losses.g_reg_every), int(self.losses.r1_every))
+        # a regulariser that is off (PanoHead: density_reg 0) has no interval: no variant compiles for it
+        return step, (int(self.losses.g_reg_every) if do_greg else None, int(self.losses.r1_every) if do_r1 else None)
 
     # --- visualisation ----------------------------------------------------------------------------
     def view_cameras(self, n: int):
