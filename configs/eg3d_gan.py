@@ -63,6 +63,11 @@ def get_config():
     config.generator.init_kwargs.z_dim = 512
     config.generator.init_kwargs.img_resolution = 64
     config.generator.neural_rendering_resolution = 32  # official initial 64 at 512 px; here 32 at 64 px
+    # The official fade of the rendering resolution (EG3D loss.py; train.py --neural_rendering_resolution_final,
+    # default None = static; --neural_rendering_resolution_fade_kimg, default 1000): rint(lerp(initial, final,
+    # min(nimg / (fade_kimg 1e3), 1))). None here: the tiny run renders at 32 throughout.
+    config.generator.neural_rendering_resolution_final = None
+    config.generator.neural_rendering_resolution_fade_kimg = 1000.0
     config.generator.ray_chunk = None  # tiny: all rays at once (fastest on CPU)
     config.generator.compute_dtype = "float32"  # 'bfloat16': mixed precision (EG3DConfig.compute_dtype)
     config.generator.seed = 0  # initial weights
@@ -112,6 +117,10 @@ def get_config():
     config.losses.ema_kimg = 8 * 10 / 32  # official batch * 10 / 32
     config.losses.ema_rampup = 0.05  # training_loop default
     config.losses.trans_reg = 0.0  # PanoHead only
+    # PanoHead loss.py extras, off for EG3D (their StyleGAN2Loss defaults): bcg_reg_prob (background network
+    # fed another sample's ws) and density_noise_fade_kimg (density noise std 1 -> 0 over this many kimg)
+    config.losses.bcg_reg_prob = 0.0
+    config.losses.density_noise_fade_kimg = 0.0
 
     config.optim = ml_collections.ConfigDict()
     config.optim.generator = adam(0.0025, G_REG_EVERY)  # official glr 0.0025

@@ -6,7 +6,7 @@
 Hardware: 8 accelerators (the official 8 x V100 / A100 run: about 25000 kimg in ~8.5 days at 32 / step);
 a 2-core CPU cannot run it. Expected metric: FID50k ~4.7 at 512 (EG3D paper Table 1, ffhq512-64).
 The official second stage (ffhq512-128: --neural_rendering_resolution_final=128 fading over 1000 kimg)
-is a separate run here with --config.generator.neural_rendering_resolution=128 --config.init_from=<this run>.
+is configs/eg3d_gan_full128.py (--config.init_from=<this run>; the 64 -> 128 fade over 1000 kimg).
 """
 from configs import eg3d_gan, generators
 

@@ -1,15 +1,21 @@
 """EG3D GAN training steps (inversion3d/methods/eg3d_gan): compile and steady time, FLOPs, memory.
 
-  .venv/bin/python experiments/benchmarks/bench_gan.py [--sizes tiny,real] [--iters 2] [--json PATH]
+  .venv/bin/python experiments/benchmarks/bench_gan.py [--sizes tiny,real,real128] [--iters 2] [--json PATH]
 
-The step is the method's own (`Method.make_step`: Gmain + Dmain, and the variant with the lazy
-density regulariser and R1 as well), compiled like the loop compiles it (one-device mesh, state
-donated, bench_train.measure_step), with random weights and a random batch.
-  tiny  configs/eg3d_gan.py as it trains on the 2-core CPU (64 px, 32 px rendering, batch 8)
-  real  configs/eg3d_gan_full.py (ffhq512: 512 px, 64 px rendering, 48 + 48 samples), batch 1 per
-        device of the official batch 32 on 8 GPUs = 4; a CPU takes hours to compile and run it: run
-        it on an accelerator (--sizes real).
-FLOPs: the same step lowered with ray_chunk=None (XLA counts a `lax.map` body once).
+The steps are the method's own (`Method.make_step`, compiled like the loop compiles it: one-device mesh,
+state donated, bench_train.measure_step), with random weights and a random batch. Rows per size:
+  G step       the generator's update alone (phase Gmain: G forward + D forward, backward into G; G_ema)
+  D step       the discriminator's update alone (phase Dmain: G forward, D on fake and real, backward into D)
+  G + D + reg  one full step with both lazy regularisers (Gmain, Greg density reg, Dmain, Dreg R1): the
+               step the loop runs every 16th step (the other steps are G step + D step)
+Sizes:
+  tiny     configs/eg3d_gan.py as it trains on the 2-core CPU (64 px, 32 px rendering, batch 8)
+  real     configs/eg3d_gan_full.py (ffhq512-64: 512 px, 64 px rendering, 48 + 48 samples), batch 1 per
+           device of the official batch 32 on 8 GPUs = 4
+  real128  configs/eg3d_gan_full128.py at the end of its fade (ffhq512-128: 128 px rendering), batch 4
+  A CPU takes hours to compile and run the real sizes: run them on an accelerator (--sizes real,real128).
+FLOPs: the same step lowered with ray_chunk=None (XLA counts a `lax.map` body once); the FLOP fraction is
+of the matmul peak measured by the same run (experiments/benchmarks/_common.py).
 """
 import argparse
 import sys
@@ -17,13 +23,17 @@ import sys
 import _common as C
 from bench_train import measure_step
 
-SIZES = {"tiny": ("eg3d_gan", 8), "real": ("eg3d_gan_full", 4)}
+SIZES = {"tiny": ("eg3d_gan", 8), "real": ("eg3d_gan_full", 4), "real128": ("eg3d_gan_full128", 4)}
+# row label -> (phases of Method.make_step, regularize flags)
+STEPS = {"G step": (("Gmain",), (False, False)),
+         "D step": (("Dmain",), (False, False)),
+         "G + D + density reg + R1": (("Gmain", "Greg", "Dmain", "Dreg"), (True, True))}
 
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", default="tiny", help=f"comma list of {tuple(SIZES)} (real: accelerators)")
+    p.add_argument("--sizes", default="tiny", help=f"comma list of {tuple(SIZES)} (real*: accelerators)")
     p.add_argument("--iters", type=int, default=2, help="steady-state steps per workload")
     p.add_argument("--seed", type=int, default=0)
     return C.add_run_flags(p)
@@ -46,25 +56,28 @@ def gan_rows(args, size, peak):
     flops_config = importlib.import_module(f"configs.{name}").get_config()
     flops_config.batch_size, flops_config.generator.ray_chunk = batch_size, None
     flops_method = Method(flops_config)
+    res = method.res_final or method.res_initial  # the last stage of a fade
     s = method.cfg.img_resolution
     rng = np.random.default_rng(args.seed)
     labels = np.tile(np.asarray(method.rig.frontal(), np.float32), (batch_size, 1))
     batch = {"image": rng.uniform(-1, 1, (batch_size, s, s, 3)).astype(np.float32), "c": labels}
+    if method.disc.with_mask:
+        batch["mask"] = rng.uniform(0, 1, (batch_size, s, s, 1)).astype(np.float32)
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
     out, rows = {}, []
-    for reg in ((False, False), (True, True)):
+    for label, (phases, reg) in STEPS.items():
         state = jax.jit(lambda: create_train_state(jax.random.PRNGKey(args.seed), method.init_variables(
             jax.random.PRNGKey(args.seed)), txs, manual_ema=("generator",)))()
-        step = method.make_step("jit", None)[0]
-        flops_step = flops_method.make_step("jit", None)[0]
-        label = "train step: EG3D GAN" + (" + density reg + R1" if reg[0] else "")
-        res = out[f"gan{'_reg' if reg[0] else ''}"] = measure_step(
-            f"{label} ({size})", lambda st, b, f, reg=reg: step(st, b, f, reg), state, batch, {}, args.iters, peak,
-            flops_step=lambda st, b, f, reg=reg: flops_step(st, b, f, reg))
-        r = method.cfg
-        rows.append(C.row_from_measure(label, f"{size}: configs/{name}.py, {s}² out, {r.neural_rendering_resolution}² "
-                                       f"render, {r.render.depth_resolution}+{r.render.depth_resolution_importance} "
-                                       f"samples, batch {batch_size}", res, peak))
+        step = method.make_step("jit", None, phases=phases)[0]
+        flops_step = flops_method.make_step("jit", None, phases=phases)[0]
+        key = "gan_" + "_".join(p.lower() for p in phases)
+        out[key] = measure_step(
+            f"{label} ({size})", lambda st, b, f, step=step, reg=reg: step(st, b, f, reg, res), state, batch, {},
+            args.iters, peak, flops_step=lambda st, b, f, step=flops_step, reg=reg: step(st, b, f, reg, res))
+        r = method.cfg.render
+        rows.append(C.row_from_measure(f"train step: EG3D GAN {label}", f"{size}: configs/{name}.py, {s}² out, "
+                                       f"{res}² render, {r.depth_resolution}+{r.depth_resolution_importance} "
+                                       f"samples, batch {batch_size}", out[key], peak))
     return out, rows
 
 
@@ -83,9 +96,9 @@ def run(args):
             results.update({f"{k}_{size}": v for k, v in res.items()})
             rows += more
         else:
-            rows += [C.missing_row("train step: EG3D GAN" + extra, f"{size}: configs/{SIZES[size][0]}.py",
-                                   f"not run (--sizes {size}; an accelerator for real)")
-                     for extra in ("", " + density reg + R1")]
+            rows += [C.missing_row(f"train step: EG3D GAN {label}", f"{size}: configs/{SIZES[size][0]}.py",
+                                   f"not run (--sizes {size}; an accelerator for the real sizes)")
+                     for label in STEPS]
     return C.end_report(report, results, rows, markdown, args.json)
 
 

@@ -33,7 +33,7 @@ COMPONENTS = ["generator backbone", "renderer forward 64²", "renderer fwd+bwd (
               "renderer forward 128²", "renderer fwd+bwd (d/d planes) 128²", "super-resolution"]
 TRAIN = ["train step: toy pSp", "train step: encoder + render + MSE/LPIPS", "train step: latent GAN",
          "train step: latent GAN + R1", "train step: Dual E2+D"]
-GAN = ["train step: EG3D GAN", "train step: EG3D GAN + density reg + R1"]
+GAN = [f"train step: EG3D GAN {step}" for step in ("G step", "D step", "G + D + density reg + R1")]
 
 
 METHOD_TRAIN = [f"train step: {m}" for m in ("psp", "e4e", "triplanenet", "goae_stage1", "goae_stage2")]
@@ -63,7 +63,7 @@ def plans(args):
          ["In-N-Out stage-B step", "In-N-Out SR step (stage C)",
           "In-N-Out full 1-frame run (stages A-C, spec step counts)"]),
         ("train", "bench_train.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2), TRAIN),
-        # the real (ffhq512) GAN rows are listed, run only with --sizes real on an accelerator
+        # the real (ffhq512-64 / -128) GAN rows are listed, run only with --sizes real,real128 on an accelerator
         ("gan", "bench_gan.py", ["--sizes", "tiny"] + it(2), GAN),
         ("e3dge_train", "bench_e3dge.py", it(2), ["train step: E3DGE (encoder + local)", "train step: E3DGE real size"]),
         ("methods", "bench_methods.py", ["--sizes", "tiny" if q else "tiny,real"] + it(2)

@@ -204,7 +204,8 @@ def _split_rng(rng, noise_mode, sr_noise_mode):
 
 
 def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, draws=None,
-               neural_rendering_resolution: Optional[int] = None, capture: bool = False):
+               neural_rendering_resolution: Optional[int] = None, capture: bool = False, ws_bcg=None,
+               density_noise=None):
     """ws (N, num_ws, w_dim), c (N, 25) rendering camera -> dict of NHWC arrays (eg3d.md §1).
 
     Returns `image` (N, S, S, 3), `image_raw` (N, R, R, 3), `image_raw_render` (N, R, R, 3),
@@ -221,6 +222,10 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
     always the true render.
     `draws` replaces the renderer's uniforms ({'stratified', 'importance'}); with no draws and no
     rng the render is deterministic (no jitter).
+    Training-time options (PanoHead loss.py): ws_bcg (N, k, w_dim) feeds the background network
+    instead of ws (bcg_reg_prob); density_noise, a scalar std (may be traced), adds N(0, std^2) to the
+    raw densities of both decoder passes (needs rng; drawn from a key folded off the render key, so
+    the uniforms are the same as without it).
     """
     noise_rng = _split_rng(rng, noise_mode, cfg.sr_noise_mode)[0]  # the same split render_planes makes
     out = TriPlaneGenerator(cfg).apply(variables, ws, noise_mode, method=TriPlaneGenerator.planes,
@@ -228,19 +233,21 @@ def synthesize(cfg: EG3DConfig, variables, ws, c, noise_mode="const", rng=None, 
                                        rngs=None if noise_rng is None else {"noise": noise_rng})
     planes, inter_bb = out if capture else (out, None)
     result = render_planes(cfg, variables, planes, ws, c, noise_mode, rng, draws, neural_rendering_resolution,
-                           capture)
+                           capture, ws_bcg=ws_bcg, density_noise=density_noise)
     if capture:
         result["intermediates"]["backbone"] = _first_sown(inter_bb["intermediates"]["backbone"]["synthesis"])
     return result
 
 
 def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const", rng=None, draws=None,
-                  neural_rendering_resolution: Optional[int] = None, capture: bool = False, point_delta=None):
+                  neural_rendering_resolution: Optional[int] = None, capture: bool = False, point_delta=None,
+                  ws_bcg=None, density_noise=None):
     """Everything of `synthesize` after the backbone: renders given tri-planes (N, 3, H, W, C*D) at
     cameras c (N, 25), with ws (N, num_ws, w_dim) feeding the super-resolution (and PanoHead's
     background / raw ToRGB). Same outputs as `synthesize` (`planes` is the input); `synthesize(ws, c)`
     equals `render_planes(planes(ws), ws, c)` for the same rng. Used by the encoders that edit
-    tri-planes (TriPlaneNet v2, GOAE mix, Dual Encoder stitching).
+    tri-planes (TriPlaneNet v2, GOAE mix, Dual Encoder stitching). ws_bcg, density_noise: see
+    `synthesize`.
     """
     module = TriPlaneGenerator(cfg)
     res = neural_rendering_resolution or cfg.neural_rendering_resolution
@@ -257,8 +264,16 @@ def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const",
     # With a bf16 decoder the lookups gather bf16 features (half the traffic of the renderer's
     # largest arrays); the returned `planes` stay the float32 input.
     lookup_planes = planes if cfg.decoder_dtype == "float32" else planes.astype(cfg.decoder_dtype)
+    if ws_bcg is not None and (not cfg.use_background or ws_bcg.ndim != 3 or ws_bcg.shape[0] != ws.shape[0]):
+        raise ValueError(f"ws_bcg: expected (N, k, w_dim) for a generator with a background network "
+                         f"(use_background {cfg.use_background}), got {tuple(ws_bcg.shape)}")
+    noise = None
+    if density_noise is not None:
+        if render_rng is None:
+            raise ValueError("rng: density_noise needs an rng key, got None")
+        noise = _density_noise(jax.random.fold_in(render_rng, 1), density_noise, ws.shape[0], res * res, cfg.render)
     out = render(lookup_planes, decode_fn, origins, directions, cfg.render, draws=draws,
-                 rng=render_rng, return_aux=capture)
+                 rng=render_rng, return_aux=capture, density_noise=noise)
     n = ws.shape[0]
     feature_image = out["rgb"].reshape(n, res, res, -1)
     weights = out["weights_sum"].reshape(n, res, res, 1)
@@ -266,7 +281,8 @@ def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const",
     if cfg.kind == "panohead" and cfg.decoder_activation == "sigmoid":
         feature_image = feature_image * 2 - 1  # the PanoHead marcher leaves this to synthesis
     if cfg.use_background:
-        bcg, _ = apply(TriPlaneGenerator.background, _background_ws(cfg, ws), noise_mode,
+        bcg_in = _background_ws(cfg, ws if ws_bcg is None else ws_bcg)
+        bcg, _ = apply(TriPlaneGenerator.background, bcg_in, noise_mode,
                        rngs=None if noise_rng is None else {"noise": jax.random.fold_in(noise_rng, 1)})
         extra["background"] = bcg
         feature_image = feature_image + (1 - weights) * resize_bilinear(bcg, (res, res), antialias=cfg.sr_antialias)
@@ -300,6 +316,15 @@ def render_planes(cfg: EG3DConfig, variables, planes, ws, c, noise_mode="const",
             **extra,
         }
     return result
+
+
+def _density_noise(rng, std, num, num_rays, render_cfg):
+    """{'coarse' (N, M, S, 1)[, 'fine' (N, M, n, 1)]}: N(0, std^2) for the renderer's density_noise."""
+    k_c, k_f = jax.random.split(rng)
+    noise = {"coarse": std * jax.random.normal(k_c, (num, num_rays, render_cfg.depth_resolution, 1))}
+    if render_cfg.depth_resolution_importance > 0:
+        noise["fine"] = std * jax.random.normal(k_f, (num, num_rays, render_cfg.depth_resolution_importance, 1))
+    return noise
 
 
 def mapping(cfg: EG3DConfig, variables, z, c, truncation_psi=1.0, truncation_cutoff=None):

@@ -98,8 +98,9 @@ def _place(ranks, values):
     return out.reshape(values.shape)
 
 
-def _decode(planes, decode_fn, origins, dirs, depths, cfg):
-    """Decodes the points o + t d of (N, m, s, 1) depths -> raw sigma, cropped sigma, colours."""
+def _decode(planes, decode_fn, origins, dirs, depths, cfg, noise=None):
+    """Decodes the points o + t d of (N, m, s, 1) depths -> raw sigma, cropped sigma, colours.
+    noise (N, m, s, 1): added to the raw densities before the crop (PanoHead run_model)."""
     n, m, s, _ = depths.shape
     points = (origins[:, :, None, :] + depths * dirs[:, :, None, :]).reshape(n, m * s, 3)
     point_dirs = jnp.broadcast_to(dirs[:, :, None, :], (n, m, s, 3)).reshape(n, m * s, 3)
@@ -112,6 +113,8 @@ def _decode(planes, decode_fn, origins, dirs, depths, cfg):
     # the planes / decoder run in bfloat16; colours keep their dtype until the composite.
     raw_sigma, rgb = out["sigma"], out["rgb"]
     raw_sigma = raw_sigma.astype(jnp.promote_types(raw_sigma.dtype, jnp.float32))
+    if noise is not None:
+        raw_sigma = raw_sigma + noise.reshape(raw_sigma.shape).astype(raw_sigma.dtype)
     sigma = raw_sigma
     if cfg.density_crop is not None:
         mask = density_crop_mask(points, cfg.box_warp, cfg.density_crop)
@@ -119,10 +122,11 @@ def _decode(planes, decode_fn, origins, dirs, depths, cfg):
     return raw_sigma.reshape(n, m, s, 1), sigma.reshape(n, m, s, 1), rgb.reshape(n, m, s, rgb.shape[-1])
 
 
-def _render_rays(planes, decode_fn, origins, dirs, u_strat, u_imp, cfg, return_aux, imp_sorted):
+def _render_rays(planes, decode_fn, origins, dirs, u_strat, u_imp, cfg, return_aux, imp_sorted,
+                 noise_c=None, noise_f=None):
     """Renders (N, m) rays; the depth is left unclamped (empty rays +inf), see render."""
     depths_c = stratified_depths(u_strat, cfg.ray_start, cfg.ray_end, cfg.disparity_space_sampling)
-    raw_c, sigma_c, rgb_c = _decode(planes, decode_fn, origins, dirs, depths_c, cfg)
+    raw_c, sigma_c, rgb_c = _decode(planes, decode_fn, origins, dirs, depths_c, cfg, noise_c)
     aux = {"depths_coarse": depths_c, "sigma_coarse": raw_c, "sigma_coarse_cropped": sigma_c}
     if cfg.depth_resolution_importance > 0:
         weights_c = march_weights(sigma_c, depths_c)
@@ -139,7 +143,7 @@ def _render_rays(planes, decode_fn, origins, dirs, u_strat, u_imp, cfg, return_a
         elif not imp_sorted:
             u_imp = jnp.sort(u_imp, axis=-1)
         depths_f = importance_depths(depths_c, weights_c, u_imp)
-        raw_f, sigma_f, rgb_f = _decode(planes, decode_fn, origins, dirs, depths_f, cfg)
+        raw_f, sigma_f, rgb_f = _decode(planes, decode_fn, origins, dirs, depths_f, cfg, noise_f)
         ranks = merge_ranks(depths_c, depths_f)
         all_depths = _place(ranks, jnp.concatenate([depths_c, depths_f], axis=-2))
         all_sigma = _place(ranks, jnp.concatenate([sigma_c, sigma_f], axis=-2))
@@ -171,6 +175,21 @@ def _render_rays(planes, decode_fn, origins, dirs, u_strat, u_imp, cfg, return_a
     return out
 
 
+def _density_noise(cfg, num, num_rays, density_noise):
+    """() or (coarse (N, M, S, 1), fine (N, M, n, 1) or None) validated from render's density_noise."""
+    if density_noise is None:
+        return ()
+    shapes = {"coarse": (num, num_rays, cfg.depth_resolution, 1)}
+    if cfg.depth_resolution_importance > 0:
+        shapes["fine"] = (num, num_rays, cfg.depth_resolution_importance, 1)
+    if set(density_noise) != set(shapes):
+        raise ValueError(f"density_noise: expected keys {sorted(shapes)}, got {sorted(density_noise)}")
+    for k, shape in shapes.items():
+        if tuple(density_noise[k].shape) != shape:
+            raise ValueError(f"density_noise['{k}']: expected shape {shape}, got {tuple(density_noise[k].shape)}")
+    return tuple(density_noise[k] for k in ("coarse", "fine") if k in shapes)
+
+
 def _chunked(fn, ray_args, chunk):
     """Applies fn to (N, M, ...) ray arrays in chunks of `chunk` rays with lax.map; -> (N, M, ...)."""
     num_rays = ray_args[0].shape[1]
@@ -191,7 +210,8 @@ def _chunked(fn, ray_args, chunk):
     return jax.tree.map(merge, outs)
 
 
-def render(planes, decode_fn, ray_origins, ray_directions, cfg, draws=None, rng=None, return_aux=False):
+def render(planes, decode_fn, ray_origins, ray_directions, cfg, draws=None, rng=None, return_aux=False,
+           density_noise=None):
     """Volume-renders features along rays (ImportanceRenderer, eg3d.md §5.2-5.6; panohead.md §4).
 
     Args:
@@ -205,6 +225,10 @@ def render(planes, decode_fn, ray_origins, ray_directions, cfg, draws=None, rng=
       rng: PRNG key for the draws not given. With neither, no jitter (u = 0) and
         deterministic linspace pdf sampling.
       return_aux: also return intermediate samples (for regularisers and tests).
+      density_noise: optional dict of noise added to the raw densities of each decoder pass before
+        the density crop (PanoHead's training-time density_noise): 'coarse' (N, M, S, 1) and, with
+        importance samples, 'fine' (N, M, n, 1) (fine sample k of a ray in the order of the sorted
+        importance uniforms). The raw sigmas in aux include it.
     Returns:
       dict rgb (N, M, Cout), depth (N, M, 1) (clamped to the global min / max of all sample
       depths of the batch), weights_sum (N, M, 1); with return_aux also `aux` =
@@ -221,11 +245,12 @@ def render(planes, decode_fn, ray_origins, ray_directions, cfg, draws=None, rng=
         raise ValueError(f"planes: expected shape ({ray_origins.shape[0]}, 3, H, W, C), got {planes.shape}")
     num, num_rays = ray_origins.shape[:2]
     u_strat, u_imp, imp_sorted = _uniforms(cfg, num, num_rays, draws, rng)
+    noise = _density_noise(cfg, num, num_rays, density_noise)
 
-    def fn(origins, dirs, us, ui):
-        return _render_rays(planes, decode_fn, origins, dirs, us, ui, cfg, return_aux, imp_sorted)
+    def fn(origins, dirs, us, ui, *noise):
+        return _render_rays(planes, decode_fn, origins, dirs, us, ui, cfg, return_aux, imp_sorted, *noise)
 
-    ray_args = (ray_origins, ray_directions, u_strat, u_imp)
+    ray_args = (ray_origins, ray_directions, u_strat, u_imp) + noise
     chunked = cfg.ray_chunk is not None and cfg.ray_chunk < num_rays
     if cfg.remat:
         # Inside lax.map's loop the recomputation cannot be CSE'd with the forward anyway.

@@ -10,7 +10,7 @@ Loss functions have the `step.net_update` signature; their last argument is a co
 discriminator loss can run the (already updated) encoder and the encoder loss the discriminator,
 both as constants of their gradient.
 """
-from typing import Callable
+from typing import Callable, Optional
 
 import jax
 
@@ -70,28 +70,51 @@ class LazyRegularizedStep:
 
     r1_every may also be a tuple of intervals (several lazy regularisers, e.g. EG3D's G density
     regulariser every 4 and D's R1 every 16): `regularize` is then the tuple of the per-interval
-    flags (step_index % k == 0 for each k); each variant compiles on its first use."""
+    flags (step_index % k == 0 for each k; an interval None: that regulariser is off, its flag always
+    False, so no variant is compiled for it); each variant compiles on its first use.
 
-    def __init__(self, step: Callable, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings):
-        self.intervals = tuple(int(k) for k in r1_every) if isinstance(r1_every, (tuple, list)) else None
+    stage: optional host function step_index -> a hashable static value that shapes the step (EG3D's
+    neural rendering resolution fade); the step is then called step(s, b, f, regularize, stage_value)
+    and compiled once per (variant, stage value) on first use. Variants of a stage the run has left
+    are dropped when a new stage starts (schedules only move forward), so at most one stage's
+    executables are held."""
+
+    def __init__(self, step: Callable, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings,
+                 stage: Optional[Callable] = None):
+        self.intervals = (tuple(None if k is None else int(k) for k in r1_every)
+                          if isinstance(r1_every, (tuple, list)) else None)
         for k in self.intervals or (() if r1_every is None else (r1_every,)):
-            if k < 1:
+            if k is not None and k < 1:
                 raise ValueError(f"r1_every: expected intervals >= 1 or None, got {r1_every}")
         self.r1_every = None if r1_every is None or self.intervals else int(r1_every)
-        compile_ = lambda reg: step_lib.compile_step(lambda s, b, f: step(s, b, f, reg), mesh,  # noqa: E731
-                                                     state_shardings, batch_shardings, frozen_shardings)
-        if self.intervals:
-            self._fns = {}
-            self._compile = compile_
-        else:
-            variants = (False,) if self.r1_every is None else (False, True)
-            self._fns = {reg: compile_(reg) for reg in variants}
+        self.stage = stage
+        self.compiles = 0  # executables built so far (all stages)
+        self._stage_value = None
+
+        def compile_(reg, *static):
+            self.compiles += 1
+            return step_lib.compile_step(lambda s, b, f: step(s, b, f, reg, *static), mesh,
+                                         state_shardings, batch_shardings, frozen_shardings)
+
+        self._compile = compile_
+        self._fns = {}
+        if not self.intervals and stage is None:
+            for reg in (False,) if self.r1_every is None else (False, True):
+                self._fns[reg] = compile_(reg)
 
     def __call__(self, state, batch, frozen, step_index: int):
         if self.intervals:
-            regularize = tuple(int(step_index) % k == 0 for k in self.intervals)
-            if regularize not in self._fns:
-                self._fns[regularize] = self._compile(regularize)
-            return self._fns[regularize](state, batch, frozen)
-        regularize = self.r1_every is not None and int(step_index) % self.r1_every == 0
-        return self._fns[regularize](state, batch, frozen)
+            regularize = tuple(k is not None and int(step_index) % k == 0 for k in self.intervals)
+        else:
+            regularize = self.r1_every is not None and int(step_index) % self.r1_every == 0
+        if self.stage is None:
+            key, static = regularize, ()
+        else:
+            value = self.stage(int(step_index))
+            if value != self._stage_value:  # a new stage: the old stage's executables are not needed again
+                self._fns = {k: f for k, f in self._fns.items() if k[1] == value}
+                self._stage_value = value
+            key, static = (regularize, value), (value,)
+        if key not in self._fns:
+            self._fns[key] = self._compile(regularize, *static)
+        return self._fns[key](state, batch, frozen)

@@ -150,14 +150,17 @@ def compile_method_step(method, mode, mesh, state_shardings, batch_shardings, fr
     A single-network method gives `loss_fn` (one update of `nets[0]` a step). A method with several
     networks (encoder + discriminators) gives `make_step(mode, mesh, skip_nonfinite) -> (step,
     r1_every)`, where step(state, batch, frozen, regularize) runs its fixed schedule of updates
-    (training/gan.py); the variant with the lazy R1 update runs every `r1_every` steps.
+    (training/gan.py); the variant with the lazy R1 update runs every `r1_every` steps. A method
+    with `static_stage(step_index)` (a shape that changes over the run, e.g. EG3D's rendering
+    resolution fade) gets step(..., regularize, stage) compiled once per stage.
     poison_at: the NaN test hook (nonfinite.poison), for both kinds.
     """
     if hasattr(method, "make_step"):
         step, r1_every = method.make_step(mode, mesh, skip_nonfinite=skip_nonfinite)
-        poisoned = lambda state, batch, frozen, regularize: step(  # noqa: E731
-            state, nonfinite.poison(batch, state.step, poison_at), frozen, regularize)
-        return gan.LazyRegularizedStep(poisoned, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings)
+        poisoned = lambda state, batch, frozen, regularize, *stage: step(  # noqa: E731
+            state, nonfinite.poison(batch, state.step, poison_at), frozen, regularize, *stage)
+        return gan.LazyRegularizedStep(poisoned, r1_every, mesh, state_shardings, batch_shardings, frozen_shardings,
+                                       stage=getattr(method, "static_stage", None))
     compiled = step_lib.compile_step(step_lib.make_train_step(method.loss_fn, method.nets[0], mode, mesh,
                                                               skip_nonfinite, poison_at),
                                      mesh, state_shardings, batch_shardings, frozen_shardings)

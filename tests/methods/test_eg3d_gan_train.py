@@ -76,3 +76,20 @@ def test_eight_devices_equal_one(tmp_path):
     res = run_worker("methods/gan_multidevice_worker.py", tmp_path, timeout=3000)
     assert res["device_count"] == 8
     assert res["rel_diff"] < 1e-5, res
+
+
+@pytest.mark.slow
+def test_rendering_resolution_fade_runs_a_step_at_each_resolution(tmp_path):
+    """16 -> 20 px over 8 images (2 steps of batch 4): steps at 16, 18, 20 px, one compile each
+    (the lazy regularisers only at step 0), every loss finite."""
+    folder = make_folder(_mkdir(tmp_path / "data"))
+    cfg = config(folder, total_steps=3, **{"generator.neural_rendering_resolution_final": 20,
+                                           "generator.neural_rendering_resolution_fade_kimg": 0.008,
+                                           "losses.g_reg_every": 100, "losses.r1_every": 100})
+    loop.train_and_evaluate(cfg, str(tmp_path / "run"), registry.trainer("eg3d_gan"))
+    rows = logged(str(tmp_path / "run"))
+    assert [r["d/render_resolution"] for r in rows] == [16.0, 18.0, 20.0]
+    for r in rows:
+        for k in ("g/adv", "g/grad_norm", "d/loss", "d/grad_norm"):
+            assert math.isfinite(r[k]), (r["step"], k, r[k])
+    assert "r1/r1_penalty" in rows[0] and "greg/density_l1" in rows[0]

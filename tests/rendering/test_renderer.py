@@ -259,3 +259,31 @@ def test_bad_inputs_raise(rays):
     with pytest.raises(ValueError, match="plane_kind"):
         RenderConfig(12, 10, 2.25, 3.3, plane_kind="voxels")
     assert hash(EG3D_CFG) == hash(dataclasses.replace(EG3D_CFG))
+
+
+def test_density_noise_is_added_to_the_raw_densities_before_the_crop(rays):
+    """PanoHead's training-time density noise (run_model): raw sigma + noise, then the x/z crop."""
+    origins, dirs = rays
+    cfg = dataclasses.replace(TRIGRID_CFG, depth_resolution=6, depth_resolution_importance=4)
+    planes = _planes((2, 3, 8, 8, 6 * 3))
+    n, m = origins.shape[:2]
+    draws = sample_draws(jax.random.PRNGKey(1), n, m, cfg)
+    key_c, key_f = jax.random.split(jax.random.PRNGKey(2))
+    noise = {"coarse": 0.5 * jax.random.normal(key_c, (n, m, 6, 1)),
+             "fine": 0.5 * jax.random.normal(key_f, (n, m, 4, 1))}
+    zeros = jax.tree.map(jnp.zeros_like, noise)
+    # one program (zero noise = no noise: the raw densities are the decoder's)
+    plain = render_jit(planes, linear_decoder, origins, dirs, cfg, draws=draws, return_aux=True,
+                       density_noise=zeros)
+    noisy = render_jit(planes, linear_decoder, origins, dirs, cfg, draws=draws, return_aux=True,
+                       density_noise=noise)
+    raw, raw_noisy = plain["aux"]["sigma_coarse"], noisy["aux"]["sigma_coarse"]
+    assert_close_f32(raw_noisy, raw + noise["coarse"].reshape(raw.shape))
+    cropped, cropped_noisy = plain["aux"]["sigma_coarse_cropped"], noisy["aux"]["sigma_coarse_cropped"]
+    outside = np.asarray(cropped) == -1000.0
+    assert outside.any() and (~outside).any()
+    np.testing.assert_array_equal(np.asarray(cropped_noisy)[outside], -1000.0)  # the crop wins over the noise
+    assert float(jnp.max(jnp.abs(noisy["rgb"] - plain["rgb"]))) > 1e-3
+    with pytest.raises(ValueError, match="density_noise\\['fine'\\]"):
+        render(planes, linear_decoder, origins, dirs, cfg, draws=draws,
+               density_noise={"coarse": noise["coarse"], "fine": noise["fine"][:, :, :3]})

@@ -1,7 +1,7 @@
 """Writing a synthetic split in the aligned-folder layout (data/folder.py), resumably and atomically.
 
   <root>/<split>/<chunk:05d>/img<scene:08d>[_v<view:02d>].png   images (view 00 is the input view)
-  <root>/masks/<same path>            foreground masks (test, test360, ood)
+  <root>/masks/<same path>            foreground masks (test, train360, test360, ood)
   <root>/depth/<same path minus .png>.npy   float32 distance along the ray, +inf off the head (same)
   <root>/occluders/<same path>        accessory masks (ood)
   <root>/<split>/<chunk>/labels.json  the chunk's labels and views (written last: the chunk is done)
@@ -200,8 +200,9 @@ def _write_chunk(root, plan, c, indices, renderer, progress):
                 for v in range(out["yaw"].shape[1]):
                     name = image_name(plan, int(index), v)
                     Image.fromarray(out["image"][j, v]).save(_path(tmp, "img", name))
-                    if kind.multiview:
+                    if kind.multiview or kind.full_turn:  # train360: PanoHead's mask discriminator needs them
                         Image.fromarray(out["mask"][j, v]).save(_path(tmp, "masks", name))
+                    if kind.multiview:
                         np.save(_path(tmp, "depth", os.path.splitext(name)[0] + ".npy"), out["depth"][j, v])
                     if kind.accessories:
                         Image.fromarray(out["occluder"][j, v]).save(_path(tmp, "occluders", name))

@@ -6,9 +6,14 @@ traced values and one compiled step serves the whole run:
   blur_sigma   max(1 - nimg / (blur_fade_kimg 1e3), 0) * blur_init_sigma   (raw-image blur fade-in)
   swap_prob    (1 - a) + a * gpc_reg_prob, a = min(nimg / (gpc_reg_fade_kimg 1e3), 1)
   ema_beta     0.5 ** (batch / max(min(ema_kimg 1e3, nimg * ema_rampup), 1e-8))   (G_ema half-life ramp)
+  density_noise_std  max(1 - nimg / (density_noise_fade_kimg 1e3), 0)   (PanoHead: std of the noise
+               added to the raw densities while rendering; 0 when the fade is off)
+except the neural rendering resolution, which sets array shapes: `rendering_resolution` is a host
+function (numpy) of the step, and the step is compiled once per resolution (training/gan.py stages).
 """
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from inversion3d.ops.grid import sample_from_planes, sample_from_trigrid
 
@@ -32,6 +37,43 @@ def ema_beta(nimg, batch: int, ema_kimg: float, ema_rampup):
     if ema_rampup is not None and ema_rampup > 0:
         ema_nimg = jnp.minimum(ema_nimg, jnp.asarray(nimg, jnp.float32) * ema_rampup)
     return 0.5 ** (batch / jnp.maximum(ema_nimg, 1e-8))
+
+
+def rendering_resolution(nimg: int, initial: int, final, fade_kimg: float) -> int:
+    """The neural rendering resolution after `nimg` images (official loss.py): initial when final is
+    None, else rint(lerp(initial, final, min(nimg / (fade_kimg 1e3), 1))) (numpy's rint: halves to
+    even); fade_kimg <= 0 jumps to final at once."""
+    if final is None:
+        return int(initial)
+    alpha = min(nimg / (fade_kimg * 1e3), 1.0) if fade_kimg > 0 else 1.0
+    return int(np.rint(initial * (1 - alpha) + final * alpha))
+
+
+def rendering_resolutions(initial: int, final, fade_kimg: float, batch: int, steps: int):
+    """{resolution: first step} of every resolution `rendering_resolution` takes in steps 0..steps-1
+    at this batch (step i shows nimg = i * batch): one compiled step (per lazy-regularisation
+    variant) per entry. Walks the steps of the fade only (the resolution is final after it)."""
+    fade_steps = 0 if final is None or fade_kimg <= 0 else int(np.ceil(fade_kimg * 1e3 / batch))
+    first = {}
+    for step in range(min(steps, fade_steps + 1)):
+        first.setdefault(rendering_resolution(step * batch, initial, final, fade_kimg), step)
+    return first
+
+
+def density_noise_std(nimg, fade_kimg: float):
+    """PanoHead's density noise std after `nimg` images: max(1 - nimg / (fade_kimg 1e3), 0); 0 when off."""
+    if fade_kimg <= 0:
+        return jnp.zeros([], jnp.float32)
+    return jnp.maximum(1.0 - jnp.asarray(nimg, jnp.float32) / (fade_kimg * 1e3), 0.0)
+
+
+def background_ws(rng, ws, prob: float):
+    """PanoHead's background regularisation (bcg_reg_prob): per sample, with probability prob the
+    background network sees another sample's ws (ws rolled by one row), else its own; None when off."""
+    if prob <= 0:
+        return None
+    swap = jax.random.uniform(rng, (ws.shape[0], 1, 1)) < prob
+    return jnp.where(swap, jnp.roll(ws, 1, axis=0), ws)
 
 
 def conditioning_cameras(rng, c, prob, per_sample: bool = True):

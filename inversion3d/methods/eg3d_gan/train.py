@@ -13,7 +13,18 @@ G's mapping sees the rendering camera swapped with another sample's with probabi
 (generator pose conditioning, fading from 1 to gpc_reg_prob); the D sees blurred images with sigma
 fading from blur_init_sigma to 0 (the real raw target blurred as well, the official blur_raw_target).
 Style mixing with losses.style_mixing_prob. Noise is random in training (official noise_mode
-default), the renderer's depths are jittered. The mapping's w_avg (the truncation centre) is tracked
+default), the renderer's depths are jittered.
+Neural rendering resolution: generator.neural_rendering_resolution, or, with
+generator.neural_rendering_resolution_final set, the official fade from it to the final one over
+neural_rendering_resolution_fade_kimg (losses.rendering_resolution, an integer per step): the
+resolution is an array shape, so `static_stage` gives it to training/gan.LazyRegularizedStep, which
+compiles the step once per resolution (x its lazy-regularisation variants) and drops the executables
+of a resolution once the run has left it. The real raw target is resized to the step's resolution.
+PanoHead's extras (its loss.py): losses.bcg_reg_prob (the background network sees another sample's
+ws with this probability, per sample, in Gmain and Dmain's generator runs) and
+losses.density_noise_fade_kimg (N(0, std^2) noise on the raw densities of every training render,
+std fading 1 -> 0; not in the density regulariser, which PanoHead runs with weight 0, nor in the
+G_ema samples / monitor, which render without noise). The mapping's w_avg (the truncation centre) is tracked
 in batch_stats['generator'] (with the other generator buffers) from Gmain's ws with beta 0.998.
 Data: config.data a folder with dataset.json (training/loop.make_input); batch {'image' (B, S, S, 3)
 in [-1, 1], 'c' (B, 25)[, 'mask' (B, S, S, 1)]}; the fake cameras are the batch's cameras shuffled.
@@ -35,6 +46,7 @@ from inversion3d.ops.resize import resize_bilinear
 from inversion3d.training import step as step_lib
 
 W_AVG_BETA = 0.998  # official MappingNetwork w_avg_beta (eg3d.md §2)
+PHASES = ("Gmain", "Greg", "Dmain", "Dreg")  # official training_loop phase order
 
 
 class Method:
@@ -68,6 +80,24 @@ class Method:
         self.pair_fn = None  # folder data only
         self.rig = camera.rig(self.kind, dict(g.init_kwargs.rendering_kwargs))
         self.gen_key = jax.random.PRNGKey(int(g.get("seed", 0)))
+        self.res_initial = int(g.neural_rendering_resolution)
+        final = g.get("neural_rendering_resolution_final")
+        self.res_final = None if final is None else int(final)
+        self.res_fade_kimg = float(g.get("neural_rendering_resolution_fade_kimg", 1000.0))
+        if min(self.res_initial, self.res_final or 1) < 1:
+            raise ValueError(f"generator.neural_rendering_resolution(_final): expected >= 1, got "
+                             f"{self.res_initial}, {self.res_final}")
+        self.bcg_reg_prob = float(self.losses.get("bcg_reg_prob", 0.0))
+        if self.bcg_reg_prob > 0 and not self.cfg.use_background:
+            raise ValueError(f"losses.bcg_reg_prob: {self.bcg_reg_prob} needs a generator with a background "
+                             f"network (PanoHead use_background)")
+        self.noise_fade_kimg = float(self.losses.get("density_noise_fade_kimg", 0.0))
+
+    def static_stage(self, step_index: int) -> int:
+        """The neural rendering resolution of step `step_index` (losses.rendering_resolution at
+        nimg = step_index * batch): the static part of the step (training/gan.LazyRegularizedStep)."""
+        return L.rendering_resolution(int(step_index) * self.batch, self.res_initial, self.res_final,
+                                      self.res_fade_kimg)
 
     # --- variables --------------------------------------------------------------------------------
     def frozen(self, rng):
@@ -90,13 +120,15 @@ class Method:
     def export(self, params, batch_stats, ema_params):
         """The trained generator as one file (methods/workdir.export_generator): {'kind', 'tree':
         {'params': G_ema, 'buffers': the generator buffers incl. the tracked w_avg}, 'init_kwargs',
-        'neural_rendering_resolution'} (the rendering settings trained with are in init_kwargs)."""
+        'neural_rendering_resolution'} (the rendering settings trained with are in init_kwargs; the
+        resolution is the fade's final one when a fade is configured: the official G_ema carries G's
+        current one, which is the final one once the fade is over)."""
         del params  # G, not G_ema
         g = self.config.generator
         init_kwargs = g.init_kwargs.to_dict() if hasattr(g.init_kwargs, "to_dict") else dict(g.init_kwargs)
         tree = {"params": ema_params["generator"], "buffers": batch_stats["generator"]}
         return {"kind": self.kind, "tree": tree, "init_kwargs": init_kwargs,
-                "neural_rendering_resolution": int(g.neural_rendering_resolution)}
+                "neural_rendering_resolution": self.res_final or self.res_initial}
 
     # --- network applications ---------------------------------------------------------------------
     def _gvars(self, params, buffers):
@@ -125,24 +157,27 @@ class Method:
             return jnp.zeros_like(c)
         return L.conditioning_cameras(rng, c, prob, per_sample)
 
-    def generate(self, gvars, rng, c, prob, nimg=None):
-        """-> (render dict, ws, camera offset delta or None) for cameras c (N, 25)."""
+    def generate(self, gvars, rng, c, sched):
+        """-> (render dict, ws, camera offset delta or None) for cameras c (N, 25) at the schedule's
+        swap probability, rendering resolution and density noise (official run_G)."""
         k_map, k_syn = jax.random.split(rng)
-        ws, z = self.mapping(gvars, k_map, c, prob)
+        ws, z = self.mapping(gvars, k_map, c, sched["swap"])
+        ws_bcg = L.background_ws(jax.random.fold_in(k_map, 2), ws, self.bcg_reg_prob)
         delta = None
         if self.kind == "panohead" and self.cfg.camera_offset:
             c, delta = eg3d.apply_delta_c(self.cfg, gvars, z, c)
-        out = eg3d.synthesize(self.cfg, gvars, ws, c, noise_mode="random", rng=k_syn)
+        out = eg3d.synthesize(self.cfg, gvars, ws, c, noise_mode="random", rng=k_syn,
+                              neural_rendering_resolution=sched["resolution"], ws_bcg=ws_bcg,
+                              density_noise=sched["density_noise"] if self.noise_fade_kimg > 0 else None)
         return out, ws, delta
 
     def _fake_inputs(self, out):
         mask = out.get("image_mask") if self.disc.with_mask else None
         return out["image"], out["image_raw_render"], mask
 
-    def real_inputs(self, batch, sigma):
-        """(image, raw target, mask): the raw target is the image resized to R (antialiased) and
-        blurred by sigma (official blur_raw_target); the mask resized to R."""
-        r = self.cfg.neural_rendering_resolution
+    def real_inputs(self, batch, sigma, r):
+        """(image, raw target, mask): the raw target is the image resized to the rendering
+        resolution r (antialiased) and blurred by sigma (official blur_raw_target); the mask resized to r."""
         raw = blur_images(resize_bilinear(batch["image"], (r, r), antialias=True), sigma,
                           float(self.losses.blur_init_sigma))
         mask = None
@@ -153,10 +188,13 @@ class Method:
             mask = resize_bilinear(mask, (r, r), antialias=True)
         return batch["image"], raw, mask
 
-    def schedules(self, step):
+    def schedules(self, step, resolution=None):
+        """The traced schedules of step `step` and the static rendering resolution (default: the initial)."""
         nimg = step * self.batch
         lo = self.losses
-        return {"sigma": L.blur_sigma(nimg, float(lo.blur_init_sigma), float(lo.blur_fade_kimg)),
+        return {"resolution": int(resolution or self.res_initial),
+                "density_noise": L.density_noise_std(nimg, self.noise_fade_kimg),
+                "sigma": L.blur_sigma(nimg, float(lo.blur_init_sigma), float(lo.blur_fade_kimg)),
                 "swap": L.swap_prob(nimg, max(float(lo.gpc_reg_prob), 0.0), float(lo.gpc_reg_fade_kimg)),
                 "ema_beta": L.ema_beta(nimg, self.batch, float(lo.ema_kimg), lo.get("ema_rampup"))}
 
@@ -169,7 +207,7 @@ class Method:
         sched = ctx["sched"]
         gvars = self._gvars(params, buffers)
         c_fake = self.fake_cameras(k_c, batch["c"])
-        out, ws, delta = self.generate(gvars, k_g, c_fake, sched["swap"])
+        out, ws, delta = self.generate(gvars, k_g, c_fake, sched)
         image, raw, mask = self._fake_inputs(out)
         logits = self.d_apply(ctx["params"]["discriminator"], ctx["batch_stats"]["discriminator"], image, raw,
                               c_fake, mask, sched["sigma"])
@@ -206,19 +244,22 @@ class Method:
         g = "generator"
         gvars = self._gvars(jax.lax.stop_gradient(ctx["params"][g]), ctx["batch_stats"][g])
         c_fake = self.fake_cameras(k_c, batch["c"])
-        out, _, _ = self.generate(gvars, k_g, c_fake, sched["swap"])
+        out, _, _ = self.generate(gvars, k_g, c_fake, sched)
         fake = jax.lax.stop_gradient(self._fake_inputs(out))
         fake_logits = self.d_apply(params, buffers, fake[0], fake[1], c_fake, fake[2], sched["sigma"])
-        image, raw, mask = self.real_inputs(batch, sched["sigma"])
+        image, raw, mask = self.real_inputs(batch, sched["sigma"], sched["resolution"])
         real_logits = self.d_apply(params, buffers, image, raw, batch["c"], mask, sched["sigma"])
         terms = {"real_logit": jnp.mean(real_logits), "fake_logit": jnp.mean(fake_logits),
-                 "blur_sigma": sched["sigma"], "swap_prob": jnp.asarray(sched["swap"], jnp.float32)}
+                 "blur_sigma": sched["sigma"], "swap_prob": jnp.asarray(sched["swap"], jnp.float32),
+                 "render_resolution": jnp.asarray(sched["resolution"], jnp.float32)}
+        if self.noise_fade_kimg > 0:
+            terms["density_noise"] = sched["density_noise"]
         return adversarial.discriminator_logistic(real_logits, fake_logits), (terms, buffers)
 
     def d_reg_loss(self, params, buffers, batch, rng, ctx):
         del rng
         sigma = ctx["sched"]["sigma"]
-        image, raw, mask = self.real_inputs(batch, sigma)
+        image, raw, mask = self.real_inputs(batch, sigma, ctx["sched"]["resolution"])
         inputs = (image, raw) if mask is None else (image, raw, mask)
 
         def d_fn(image, raw, mask=None):
@@ -229,41 +270,52 @@ class Method:
         return 0.5 * float(self.losses.r1_gamma) * penalty * every, ({"r1_penalty": penalty}, buffers)
 
     # --- the step ---------------------------------------------------------------------------------
-    def make_step(self, mode, mesh, skip_nonfinite=False):
-        """-> (step(state, batch, frozen, (g_reg, r1)), (g_reg_every, r1_every)) for
-        training/gan.LazyRegularizedStep. Only mode 'jit' (minibatch std and the camera shuffle
-        see the global batch)."""
+    def make_step(self, mode, mesh, skip_nonfinite=False, phases=PHASES):
+        """-> (step(state, batch, frozen, (g_reg, r1), resolution=None), (g_reg_every, r1_every) or None
+        for a regulariser that is off) for
+        training/gan.LazyRegularizedStep (which passes `static_stage`'s resolution; None: the initial
+        one). Only mode 'jit' (minibatch std and the camera shuffle see the global batch).
+        phases: the official phases the step runs, a subset of PHASES (benchmarks time the G and D
+        updates alone); G_ema follows G when 'Gmain' runs."""
         if mode != "jit":
             raise ValueError(f"mesh.mode: eg3d_gan needs 'jit' (minibatch std over the global batch), got {mode!r}")
+        if not phases or set(phases) - set(PHASES):
+            raise ValueError(f"phases: expected a non-empty subset of {PHASES}, got {phases}")
         upd = functools.partial(step_lib.net_update, mode=mode, mesh=mesh, skip_nonfinite=skip_nonfinite)
         g_main = upd(self.g_main_loss, "generator", prefix="g/")
         g_reg = upd(self.g_reg_loss, "generator", prefix="greg/")
         d_main = upd(self.d_main_loss, "discriminator", prefix="d/")
         d_reg = upd(self.d_reg_loss, "discriminator", prefix="r1/")
-        do_greg = float(self.losses.density_reg) > 0
-        do_r1 = float(self.losses.r1_gamma) > 0
+        do_greg = float(self.losses.density_reg) > 0 and "Greg" in phases
+        do_r1 = float(self.losses.r1_gamma) > 0 and "Dreg" in phases
 
-        def step(state, batch, frozen, regularize=(False, False)):
+        def step(state, batch, frozen, regularize=(False, False), resolution=None):
             del frozen
-            sched = self.schedules(state.step)
+            sched = self.schedules(state.step, resolution)
             keys = jax.random.split(jax.random.fold_in(state.rng, state.step), 4)
 
             def ctx(s):
                 return {"params": s.params, "batch_stats": s.batch_stats, "sched": sched}
 
-            state, metrics = g_main(state, batch, keys[0], ctx(state))
+            metrics = {}
+            if "Gmain" in phases:
+                state, metrics = g_main(state, batch, keys[0], ctx(state))
             if regularize[0] and do_greg:
                 state, m = g_reg(state, batch, keys[1], ctx(state))
                 metrics.update(m)
-            state, m = d_main(state, batch, keys[2], ctx(state))
-            metrics.update(m)
+            if "Dmain" in phases:
+                state, m = d_main(state, batch, keys[2], ctx(state))
+                metrics.update(m)
             if regularize[1] and do_r1:
                 state, m = d_reg(state, batch, keys[3], ctx(state))
                 metrics.update(m)
-            state = state.update_ema("generator", sched["ema_beta"])
-            return state.next_step(), dict(metrics, loss=metrics["g/loss"], ema_beta=sched["ema_beta"])
+            if "Gmain" in phases:
+                state = state.update_ema("generator", sched["ema_beta"])
+            loss = metrics.get("g/loss", metrics.get("d/loss"))
+            return state.next_step(), dict(metrics, loss=loss, ema_beta=sched["ema_beta"])
 
-        return step, (int(self.losses.g_reg_every), int(self.losses.r1_every))
+        # a regulariser that is off (PanoHead: density_reg 0) has no interval: no variant compiles for it
+        return step, (int(self.losses.g_reg_every) if do_greg else None, int(self.losses.r1_every) if do_r1 else None)
 
     # --- visualisation ----------------------------------------------------------------------------
     def view_cameras(self, n: int):
@@ -271,9 +323,10 @@ class Method:
         return [jnp.asarray(self.rig.labels(np.full(n, math.pi / 2 + y, np.float32), np.full(n, math.pi / 2, np.float32)))
                 for y in self.config.data.vis_yaws]
 
-    def samples(self, params, buffers, n: int):
+    def samples(self, params, buffers, n: int, resolution=None):
         """G_ema samples of the fixed seeds (data.vis_seed) at every view: ([images], [depths]),
-        each (n, S, S, 3) in [-1, 1] (depth mapped from [ray_start, ray_end], near = white)."""
+        each (n, S, S, 3) in [-1, 1] (depth mapped from [ray_start, ray_end], near = white), rendered
+        at `resolution` (default the initial neural rendering resolution)."""
         gvars = self._gvars(params, buffers)
         z = jax.random.normal(jax.random.PRNGKey(int(self.config.data.vis_seed)), (n, self.cfg.z_dim))
         front = jnp.broadcast_to(jnp.asarray(self.rig.frontal()), (n, self.cfg.c_dim))
@@ -283,7 +336,7 @@ class Method:
         r = self.cfg.render
         s = self.cfg.img_resolution
         for c in self.view_cameras(n):
-            out = eg3d.synthesize(self.cfg, gvars, ws, c)
+            out = eg3d.synthesize(self.cfg, gvars, ws, c, neural_rendering_resolution=resolution)
             images.append(out["image"])
             d = 1.0 - 2.0 * (out["image_depth"] - r.ray_start) / (r.ray_end - r.ray_start)
             depths.append(jnp.repeat(resize_bilinear(jnp.clip(d, -1, 1), (s, s)), 3, axis=-1))
@@ -298,33 +351,37 @@ class Method:
         whose samples differ only through the conditioning camera: its samples use the reference cameras)."""
         del frozen
         ev = self.config.monitor.fid
+        res = self.static_stage(int(state.step))  # G_ema renders at G's current resolution (official)
         if not hasattr(self, "_fid"):
             self._fid, self._fid_c = _reference(self.config.data, ev, self.cfg.img_resolution)
-            self._gen = jax.jit(lambda p, b, z, c: eg3d.synthesize(
-                self.cfg, self._gvars(p, b), eg3d.mapping(self.cfg, self._gvars(p, b), z, self._fid_cond(c)), c)["image"])
+            self._gen = jax.jit(lambda p, b, z, c, r: eg3d.synthesize(
+                self.cfg, self._gvars(p, b), eg3d.mapping(self.cfg, self._gvars(p, b), z, self._fid_cond(c)), c,
+                neural_rendering_resolution=r)["image"], static_argnums=4)
         key = jax.random.PRNGKey(int(ev.seed))
+        g_ema, g_buffers = state.ema_params["generator"], state.batch_stats["generator"]
         fakes = []
         for i in range(0, len(self._fid_c), int(ev.batch)):
             c = jnp.asarray(self._fid_c[i:i + int(ev.batch)])
             z = jax.random.normal(jax.random.fold_in(key, i), (c.shape[0], self.cfg.z_dim))
-            fakes.append(np.asarray(self._gen(state.ema_params["generator"], state.batch_stats["generator"], z, c)))
+            fakes.append(np.asarray(self._gen(g_ema, g_buffers, z, c, res)))
         n = min(len(self._fid_c), int(self.config.monitor.get("diversity_num", 16)))
         if n < 2:
             raise ValueError(f"monitor: diversity needs >= 2 samples (monitor.diversity_num, monitor.fid.num), got {n}")
         if not hasattr(self, "_div"):
-            self._div = jax.jit(self.diversity)
+            self._div = jax.jit(self.diversity, static_argnames="resolution")
         z = jax.random.normal(jax.random.fold_in(key, 1 << 30), (n, self.cfg.z_dim))
-        div = self._div(state.ema_params["generator"], state.batch_stats["generator"], z, jnp.asarray(self._fid_c[:n]))
+        div = self._div(g_ema, g_buffers, z, jnp.asarray(self._fid_c[:n]), resolution=res)
         return {"fid_random": self._fid.score(np.concatenate(fakes)), **{k: float(v) for k, v in div.items()}}
 
-    def diversity(self, params, buffers, z, c_cond):
+    def diversity(self, params, buffers, z, c_cond, resolution=None):
         """How G's samples vary with z against the conditioning camera, at the frontal rendering camera:
         {'seed_std': mean over pixels of the std over z (N, z_dim) of the images with the frontal
         conditioning camera (what `samples` and `render` show), 'cond_std': the same over the N
         conditioning cameras c_cond (N, 25) with z[0] for every sample, 'seed_depth_std' /
         'cond_depth_std': the same for the rendered depth (the shape, not the background colour)}.
         A generator that keeps its identity in z has the seed numbers well above the cond ones; the tiny
-        run that collapsed (configs/eg3d_gan.py, z_dim) had cond_depth_std > seed_depth_std."""
+        run that collapsed (configs/eg3d_gan.py, z_dim) had cond_depth_std > seed_depth_std.
+        Rendered at `resolution` (default the initial neural rendering resolution)."""
         n = z.shape[0]
         if z.ndim != 2 or c_cond.shape != (n, self.cfg.c_dim):
             raise ValueError(f"diversity: expected z (N, {self.cfg.z_dim}) and c_cond (N, {self.cfg.c_dim}), "
@@ -333,7 +390,8 @@ class Method:
         front = jnp.broadcast_to(jnp.asarray(self.rig.frontal()), (n, self.cfg.c_dim))
         by_seed = eg3d.mapping(self.cfg, gvars, z, self._fid_cond(front))
         by_cond = eg3d.mapping(self.cfg, gvars, jnp.broadcast_to(z[:1], z.shape), self._fid_cond(c_cond))
-        out = eg3d.synthesize(self.cfg, gvars, jnp.concatenate([by_seed, by_cond]), jnp.concatenate([front, front]))
+        out = eg3d.synthesize(self.cfg, gvars, jnp.concatenate([by_seed, by_cond]), jnp.concatenate([front, front]),
+                              neural_rendering_resolution=resolution)
         spread = lambda x: jnp.mean(jnp.std(x, axis=0))  # noqa: E731
         image, depth = out["image"], out["image_depth"]
         return {"seed_std": spread(image[:n]), "cond_std": spread(image[n:]),
@@ -345,7 +403,8 @@ class Method:
     def visualize(self, state, batch, frozen, num: int = 4):
         """-> [real images, G_ema samples at each view ..., their depths ...], each (num, S, S, 3)."""
         del frozen
-        images, depths = self.samples(state.ema_params["generator"], state.batch_stats["generator"], num)
+        images, depths = self.samples(state.ema_params["generator"], state.batch_stats["generator"], num,
+                                      self.static_stage(int(state.step)))
         return [batch["image"][:num], *images, *depths]
 
 
