@@ -124,6 +124,10 @@ def _add_convert_and_info(sub):
     convert.add_argument("--role", default=None, choices=["e1", "visible", "e2", "occluded"],
                          help="Dual Encoder file (kind triplanenet): its role, either name (e1 = visible, "
                               "e2 = occluded); invert --method dual then checks E1 is --encoder, E2 --encoder2")
+    convert.add_argument("--input-size", type=int, default=None, help="kind classifier: input side in pixels")
+    convert.add_argument("--mean", default=None, help="kind classifier: normalisation mean, 'r,g,b' on [0, 1]")
+    convert.add_argument("--std", default=None, help="kind classifier: normalisation std, 'r,g,b'")
+    convert.add_argument("--attributes", default=None, help="kind classifier: logit names 'a,b,...' (default 0,1,..)")
     info = sub.add_parser("info", help="what a checkpoint holds (networks, kwargs, parameter count, dtype)")
     info.add_argument("file", help=".pkl, .pth / .pt, or a converted directory")
 
