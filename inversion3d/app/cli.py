@@ -15,6 +15,8 @@
   inversion3d edit --latent RESULT.npz --direction age.npy --strength -3:3:7 --out DIR [--layers 4-13]
   inversion3d edit --latent RESULT.npz --reference OTHER.npz --region hair --out DIR
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
+  inversion3d train-direction --classifier CKPT --attribute NAME --out age.npy
+  inversion3d train-classifier --config configs/attribute_classifier.py --config.data.folder=DATA --out DIR
   inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=N --out DIR
   inversion3d export WORKDIR --out DIR   (a training run's encoders, or a GAN run's G_ema generator)
   inversion3d depth-avg --config configs/goae_stage1.py|--generator CKPT --out depth_avg.json [--config.KEY=VALUE]
@@ -41,6 +43,7 @@ COMMANDS = {
     "eval": ("benchmark", "run", ("config",)),  # --benchmark there, else app/eval.py
     "edit": ("edit", "run", ("config", "generator")),
     "train-direction": ("train_direction", "run", ("config",)),
+    "train-classifier": ("train_classifier", "run", ("config",)),
     "synth-data": ("synth_data", "run", ("config",)),
     "export": ("export", "run", ()),
     "depth-avg": ("depth_avg", "run", ("config",)),
@@ -252,11 +255,18 @@ def _add_edit(sub):
     ed.add_argument("--frames", type=int, default=None, help="orbit video frames (default: config)")
     ed.add_argument("--out", required=True, help="output directory")
     td = sub.add_parser("train-direction", help="InterFaceGAN-style W direction from scored latents -> .npy")
-    td.add_argument("--latents", required=True, help="folder of `invert` npz files (ws) or .npy latents")
-    td.add_argument("--labels", required=True, help="CSV: latent file name, score (header optional)")
+    td.add_argument("--latents", default=None, help="folder of `invert` npz files (ws) or .npy latents")
+    td.add_argument("--labels", default=None, help="CSV: latent file name, score (header optional)")
+    td.add_argument("--classifier", default=None, help="instead of --latents/--labels: a converted attribute "
+                                                       "classifier scoring generator samples (InterFaceGAN)")
+    td.add_argument("--attribute", default=None, help="with --classifier: attribute name or 0-based logit index")
+    td.add_argument("--generator", default=None, help="with --classifier: the generator sampled (default 'default')")
     td.add_argument("--out", required=True, help="output .npy, (1, num_ws, w_dim) as the released files")
     td.add_argument("--layers", default="", help="ws rows the saved direction fills (default: all)")
     td.add_argument("--config", default=None, help="editing config (default configs/editing.py; --config.KEY=VALUE)")
+    tc = sub.add_parser("train-classifier", help="the small attribute classifier on synthetic heads -> a classifier dir")
+    tc.add_argument("--config", default=None, help="default configs/attribute_classifier.py (--config.KEY=VALUE)")
+    tc.add_argument("--out", required=True, help="output classifier directory (must not exist)")
 
 
 def _add_synth_data(sub):

@@ -1,13 +1,17 @@
 """`inversion3d train-direction`: an InterFaceGAN-style direction in W (editing-and-eval.md §1) from
-latents scored by the user.
+latents scored by the user, or from generator samples scored by an attribute classifier.
 
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy [--layers 4-13]
+  inversion3d train-direction --classifier CKPT --attribute NAME|INDEX [--generator default] --out a.npy
 
 DIR holds `invert` npz files (their ws) and / or .npy latents ((w_dim,), (num_ws, w_dim) or
 (1, num_ws, w_dim)); scores.csv has one `file,score` line per latent (a header line is allowed;
 files named relative to DIR, with or without extension). The top / bottom 2 % (configs/editing.py
 boundary.*) become positives / negatives, a logistic-regression boundary is fitted (optax), and its
 unit normal is saved as (1, num_ws, w_dim) float32, the released files' layout (§1.1).
+With --classifier (a converted classifier directory, inversion3d/metrics/attributes.py) the latents
+are configs/editing.py classifier.num_samples generator samples at the frontal camera and the
+scores the classifier's logit for --attribute (InterFaceGAN's protocol, §1).
 """
 import csv
 import os
@@ -78,6 +82,30 @@ def load_labelled(directory, labels_path):
     return np.stack(latents), np.asarray([s for _, s in rows], np.float64)
 
 
+def labelled_latents(args, config, overrides=()):
+    """(ws, scores) from --latents / --labels, or from generator samples scored by --classifier."""
+    classifier = getattr(args, "classifier", None)
+    if classifier is None:
+        if not args.latents or not args.labels:
+            raise ValueError("--latents and --labels: required (or --classifier CKPT --attribute NAME)")
+        return load_labelled(args.latents, args.labels)
+    if args.latents or args.labels:
+        raise ValueError("--classifier: scores generator samples; do not also pass --latents / --labels")
+    if getattr(args, "attribute", None) is None:
+        raise ValueError("--attribute: required with --classifier (a name or a 0-based logit index)")
+    from inversion3d.editing import directions
+    from inversion3d.metrics.attributes import load_classifier
+
+    clf = load_classifier(classifier)
+    index = clf.index(args.attribute)
+    c = config.classifier
+    gen = loading.open_generator(getattr(args, "generator", None) or "default")
+    print(f"[train-direction] scoring {c.num_samples} samples of the generator by {clf.attributes[index]!r}...",
+          flush=True)
+    return directions.sample_scored(gen, lambda images: clf.logits(images)[:, index], c.num_samples, c.seed,
+                                    c.truncation_psi, c.batch)
+
+
 def run(args, overrides=()):
     """Trains, saves and reports the direction (accuracies, the loss first / last)."""
     from inversion3d.editing import directions
@@ -89,7 +117,7 @@ def run(args, overrides=()):
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise ValueError(f"--out: no such directory: {out_dir}")
-    ws, scores = load_labelled(args.latents, args.labels)
+    ws, scores = labelled_latents(args, config, overrides)
     num_ws = ws.shape[1] if ws.shape[1] > 1 else b.num_ws
     layers = directions.parse_layers(args.layers, num_ws)
     x, y = directions.select_labelled(directions.latent_rows(ws), scores, b.chosen_ratio, b.min_per_class)
