@@ -42,7 +42,7 @@ COMMANDS = {
     "preprocess": ("preprocess", "run", ()),
     "eval": ("benchmark", "run", ("config",)),  # --benchmark there, else app/eval.py
     "edit": ("edit", "run", ("config", "generator")),
-    "train-direction": ("train_direction", "run", ("config",)),
+    "train-direction": ("train_direction", "run", ("config", "generator")),
     "train-classifier": ("train_classifier", "run", ("config",)),
     "synth-data": ("synth_data", "run", ("config",)),
     "export": ("export", "run", ()),
@@ -233,6 +233,9 @@ def _add_eval(sub):
     ev.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
     ev.add_argument("--arcface", default=None, help="ArcFace IR-SE50 model_ir_se50.pth or converted directory")
     ev.add_argument("--inception", default=None, help="FID Inception-v3 weights (.pth state dict, torchvision layout)")
+    ev.add_argument("--classifier", default=None, help="attribute classifier directory: the editability table's "
+                                                       "attribute change (convert --kind classifier / train-classifier)")
+    ev.add_argument("--attribute", default=None, help="with --classifier: the logit scored (default: the edit's name)")
     _add_max_pixels(ev)
 
 

@@ -89,6 +89,8 @@ def labelled_latents(args, config, overrides=()):
         if not args.latents or not args.labels:
             raise ValueError("--latents and --labels: required (or --classifier CKPT --attribute NAME)")
         return load_labelled(args.latents, args.labels)
+    if any(loading.is_override(a, "generator") for a in overrides) and not getattr(args, "generator", None):
+        raise ValueError("--generator.KEY overrides: need --generator (a config .py or 'default')")
     if args.latents or args.labels:
         raise ValueError("--classifier: scores generator samples; do not also pass --latents / --labels")
     if getattr(args, "attribute", None) is None:
@@ -99,7 +101,8 @@ def labelled_latents(args, config, overrides=()):
     clf = load_classifier(classifier)
     index = clf.index(args.attribute)
     c = config.classifier
-    gen = loading.open_generator(getattr(args, "generator", None) or "default")
+    gen_overrides = [a for a in overrides if loading.is_override(a, "generator")]
+    gen = loading.open_generator(getattr(args, "generator", None) or "default", "auto", gen_overrides, name="generator")
     print(f"[train-direction] scoring {c.num_samples} samples of the generator by {clf.attributes[index]!r}...",
           flush=True)
     return directions.sample_scored(gen, lambda images: clf.logits(images)[:, index], c.num_samples, c.seed,
@@ -110,7 +113,8 @@ def run(args, overrides=()):
     """Trains, saves and reports the direction (accuracies, the loss first / last)."""
     from inversion3d.editing import directions
 
-    config = loading.load_config(args.config or os.path.join(loading.CONFIG_DIR, "editing.py"), overrides)
+    config = loading.load_config(args.config or os.path.join(loading.CONFIG_DIR, "editing.py"),
+                                 [a for a in overrides if loading.is_override(a, "config")])
     b = config.boundary
     if not args.out.endswith(".npy"):
         raise ValueError(f"--out: expected a .npy path, got {args.out}")
