@@ -3,8 +3,8 @@
   PYTHONPATH=. .venv/bin/python -m experiments.editability_default --data data/synth64 --out runs/editability \
       [--classifier inversion3d/assets/classifiers/synthetic-attributes] [--scenes 8] [--samples 2000] [--steps 50]
 
-1. one InterFaceGAN direction per attribute of the classifier (`train-direction --classifier`, `--samples`
-   generator samples, top / bottom 2 % but at least 10 each; configs/editing.py);
+1. one InterFaceGAN direction per attribute of the classifier (one `train-direction --classifier` call: `--samples`
+   generator samples scored once, per attribute the top / bottom 2 % but at least 10 each; configs/editing.py);
 2. W+ inversions (`invert --method wplus`, MSE, `--steps` steps at lr 0.05: the tests' setting) of the first
    `--scenes` input views of the synthetic test split, at their true cameras;
 3. `edit` of every inversion along every direction at strengths `--strengths` (input view only, tiny videos /
@@ -45,11 +45,10 @@ def main(argv=None):
 
     attributes = load_classifier(args.classifier).attributes
     os.makedirs(os.path.join(args.out, "directions"), exist_ok=True)
-    for name in attributes:
-        path = os.path.join(args.out, "directions", f"{name}.npy")
-        if not os.path.exists(path):
-            _call(["train-direction", "--classifier", args.classifier, "--attribute", name, "--generator",
-                   args.generator, "--out", path, f"--config.classifier.num_samples={args.samples}"])
+    if not all(os.path.exists(os.path.join(args.out, "directions", f"{n}.npy")) for n in attributes):
+        _call(["train-direction", "--classifier", args.classifier, "--attribute", ",".join(attributes), "--generator",
+               args.generator, "--out", os.path.join(args.out, "directions"),
+               f"--config.classifier.num_samples={args.samples}"])
     with open(os.path.join(args.data, "test_input.txt"), encoding="utf-8") as f:
         images = [os.path.join(args.data, line.strip()) for line in f if line.strip()][:args.scenes]
     inv = os.path.join(args.out, "inv")

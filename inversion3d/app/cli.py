@@ -262,7 +262,8 @@ def _add_edit(sub):
     td.add_argument("--labels", default=None, help="CSV: latent file name, score (header optional)")
     td.add_argument("--classifier", default=None, help="instead of --latents/--labels: a converted attribute "
                                                        "classifier scoring generator samples (InterFaceGAN)")
-    td.add_argument("--attribute", default=None, help="with --classifier: attribute name or 0-based logit index")
+    td.add_argument("--attribute", default=None, help="with --classifier: attribute name or 0-based logit index; "
+                                                      "a comma list scores one sample set for all (--out DIR)")
     td.add_argument("--generator", default=None, help="with --classifier: the generator sampled (default 'default')")
     td.add_argument("--out", required=True, help="output .npy, (1, num_ws, w_dim) as the released files")
     td.add_argument("--layers", default="", help="ws rows the saved direction fills (default: all)")

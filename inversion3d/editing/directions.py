@@ -204,7 +204,8 @@ def sample_scored(gen, score_fn, num, seed=0, truncation_psi=1.0, batch=16, prog
         ws = gen.mapping(z, cond, truncation_psi)
         images = gen.synthesis(ws, cond)["image"]
         ws_out.append(np.asarray(ws, np.float32)[:n])
-        scores.append(np.asarray(score_fn(np.asarray(images)), np.float64).reshape(-1)[:n])
+        score = np.asarray(score_fn(np.asarray(images)), np.float64)
+        scores.append(score.reshape((len(z),) + score.shape[1:])[:n])
         if progress is not None:
             progress(start + n)
     return np.concatenate(ws_out), np.concatenate(scores)

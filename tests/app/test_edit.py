@@ -130,14 +130,15 @@ def test_train_direction_cli(tmp_path, capsys):
 def test_train_direction_from_classifier(tmp_path, inverted, classifier_dir, capsys):
     """InterFaceGAN's protocol on generator samples scored by a classifier checkpoint: 24 samples, the
     top / bottom 10 (configs/editing.py min_per_class) fitted; the released layout written."""
-    assert cli.main(["train-direction", "--classifier", classifier_dir, "--attribute", "age", "--generator", "default",
-                     "--out", str(tmp_path / "age.npy"), "--config.classifier.num_samples=24",
+    assert cli.main(["train-direction", "--classifier", classifier_dir, "--attribute", "age,0", "--generator", "default",
+                     "--out", str(tmp_path), "--config.classifier.num_samples=24",
                      "--config.classifier.batch=8", *GEN_OVERRIDES]) == 0, capsys.readouterr().err
-    d = np.load(tmp_path / "age.npy")
     num_ws, w_dim = _npz(inverted / "inv" / "a.npz")["ws"].shape[-2:]  # the default's (read, not assumed)
-    assert d.shape == (1, num_ws, w_dim) and np.array_equal(d[0, 0], d[0, -1])
-    np.testing.assert_allclose(np.linalg.norm(d[0], axis=1), 1.0, rtol=1e-5)
-    assert "20 of 24 latents used (10 positive)" in capsys.readouterr().out
+    for name in ("age", "smile"):  # one sample set scored by both logits (index 0 = smile)
+        d = np.load(tmp_path / f"{name}.npy")
+        assert d.shape == (1, num_ws, w_dim) and np.array_equal(d[0, 0], d[0, -1])
+        np.testing.assert_allclose(np.linalg.norm(d[0], axis=1), 1.0, rtol=1e-5)
+    assert capsys.readouterr().out.count("20 of 24 latents used (10 positive)") == 2
     assert cli.main(["train-direction", "--classifier", classifier_dir, "--attribute", "bald",
                      "--out", str(tmp_path / "b.npy")]) == 2
     assert "--attribute: 'bald' is none of" in capsys.readouterr().err
