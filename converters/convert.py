@@ -100,6 +100,8 @@ def convert(src, dst, network: str = "G_ema", kind: str = "auto",
     state_dict, meta, detected, info, snapshot = _read(src, network, limits)
     extra = meta.pop("_extra", {})
     kind = check_convert_kind(kind, detected, src, snapshot=snapshot)
+    if classifier and any(v is not None for v in classifier.values()) and kind != "classifier":
+        raise ValueError(f"--input-size / --mean / --std / --attributes: only for --kind classifier, {src} is {kind}")
     if not state_dict:
         raise CheckpointError(f"{src}: holds no tensors")
     check_finite(src, state_dict)
@@ -124,8 +126,6 @@ def convert(src, dst, network: str = "G_ema", kind: str = "auto",
     else:
         tree = {"state_dict": state_dict}
         meta.update(layout="state_dict")
-    if classifier and any(v is not None for v in classifier.values()) and kind != "classifier":
-        raise ValueError(f"--input-size / --mean / --std / --attributes: only for --kind classifier, {src} is {kind}")
     if role is not None and kind != "triplanenet":
         raise ValueError(f"role: only Dual Encoder files (TriPlaneNet-style, kind triplanenet) take a role, "
                          f"{src} is {kind}")

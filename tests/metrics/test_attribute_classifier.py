@@ -111,3 +111,18 @@ def test_convert_names_what_a_state_dict_lacks(tmp_path):
     assert summary["attributes"] == ["0", "1"] and summary["preprocess"]["input_size"] == 32
     with pytest.raises(ValueError, match="not a converted checkpoint directory"):
         load_classifier(src)
+
+
+def test_convert_command_flags(tmp_path, capsys):
+    from inversion3d.app import cli
+
+    src = tmp_path / "bare.pth"
+    torch.save(ResNet((1, 1, 1, 1), (4, 4, 4, 4), False, 4, 2).state_dict(), src)
+    base = ["convert", str(src), str(tmp_path / "c"), "--kind", "classifier", "--input-size", "48"]
+    assert cli.main(base + ["--mean", "0.5,x,0.3", "--std", "0.2,0.2,0.2"]) == 2
+    assert "--mean: expected comma-separated numbers" in capsys.readouterr().err
+    assert cli.main(base + ["--mean", "0.5,0.4,0.3", "--std", "0.2,0.2,0.2", "--attributes", "smile, hat"]) == 0
+    clf = load_classifier(tmp_path / "c")
+    assert clf.attributes == ("smile", "hat") and clf.input_size == 48 and clf.mean == (0.5, 0.4, 0.3)
+    assert cli.main(["convert", str(src), str(tmp_path / "d"), "--kind", "arcface", "--input-size", "48"]) == 2
+    assert "--input-size / --mean / --std / --attributes: only for --kind classifier" in capsys.readouterr().err
