@@ -234,7 +234,7 @@ def _add_eval(sub):
     ev.add_argument("--arcface", default=None, help="ArcFace IR-SE50 model_ir_se50.pth or converted directory")
     ev.add_argument("--inception", default=None, help="FID Inception-v3 weights (.pth state dict, torchvision layout)")
     ev.add_argument("--classifier", default=None, help="attribute classifier directory: the editability table's "
-                                                       "attribute change (convert --kind classifier / train-classifier)")
+                                                       "attribute change (convert --kind classifier, train-classifier)")
     ev.add_argument("--attribute", default=None, help="with --classifier: the logit scored (default: the edit's name)")
     _add_max_pixels(ev)
 
@@ -268,7 +268,7 @@ def _add_edit(sub):
     td.add_argument("--out", required=True, help="output .npy, (1, num_ws, w_dim) as the released files")
     td.add_argument("--layers", default="", help="ws rows the saved direction fills (default: all)")
     td.add_argument("--config", default=None, help="editing config (default configs/editing.py; --config.KEY=VALUE)")
-    tc = sub.add_parser("train-classifier", help="the small attribute classifier on synthetic heads -> a classifier dir")
+    tc = sub.add_parser("train-classifier", help="the small attribute classifier of the synthetic heads -> a directory")
     tc.add_argument("--config", default=None, help="default configs/attribute_classifier.py (--config.KEY=VALUE)")
     tc.add_argument("--out", required=True, help="output classifier directory (must not exist)")
 

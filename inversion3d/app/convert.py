@@ -14,7 +14,8 @@ def _floats(text, flag):
 
 def run(args, overrides=()):
     names = getattr(args, "attributes", None)
-    classifier = {"input_size": getattr(args, "input_size", None), "mean": _floats(getattr(args, "mean", None), "--mean"),
+    classifier = {"input_size": getattr(args, "input_size", None),
+                  "mean": _floats(getattr(args, "mean", None), "--mean"),
                   "std": _floats(getattr(args, "std", None), "--std"),
                   "attributes": None if names is None else [n.strip() for n in names.split(",")]}
     return run_convert(args.src, args.dst, args.network, args.kind, getattr(args, "role", None), classifier)

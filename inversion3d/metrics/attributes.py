@@ -36,7 +36,8 @@ def check_preprocess(input_size, mean, std, source="classifier") -> Dict[str, An
         raise ValueError(f"{source}: input size / mean / std must be a number and two lists of 3 numbers, got "
                          f"{input_size!r} / {mean!r} / {std!r}") from None
     if size < 8 or len(mean) != 3 or len(std) != 3 or min(std) <= 0 or not np.all(np.isfinite(mean + std)):
-        raise ValueError(f"{source}: expected input size >= 8, 3 means and 3 positive stds, got {size} / {mean} / {std}")
+        raise ValueError(f"{source}: expected input size >= 8, 3 means and 3 positive stds, got "
+                         f"{size} / {mean} / {std}")
     return {"input_size": size, "mean": mean, "std": std}
 
 

@@ -130,7 +130,8 @@ def test_train_direction_cli(tmp_path, capsys):
 def test_train_direction_from_classifier(tmp_path, inverted, classifier_dir, capsys):
     """InterFaceGAN's protocol on generator samples scored by a classifier checkpoint: 24 samples, the
     top / bottom 10 (configs/editing.py min_per_class) fitted; the released layout written."""
-    assert cli.main(["train-direction", "--classifier", classifier_dir, "--attribute", "age,0", "--generator", "default",
+    assert cli.main(["train-direction", "--classifier", classifier_dir, "--attribute", "age,0", "--generator",
+                     "default",
                      "--out", str(tmp_path), "--config.classifier.num_samples=24",
                      "--config.classifier.batch=8", *GEN_OVERRIDES]) == 0, capsys.readouterr().err
     num_ws, w_dim = _npz(inverted / "inv" / "a.npz")["ws"].shape[-2:]  # the default's (read, not assumed)
