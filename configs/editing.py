@@ -29,6 +29,13 @@ def get_config():
     config.boundary.seed = 0
     config.boundary.num_ws = 14  # rows of the saved (1, num_ws, w_dim) file (GOAE's layout, §1.1)
 
+    config.classifier = ml_collections.ConfigDict()  # train-direction --classifier: generator samples
+    # InterFaceGAN scores 10,000 samples and keeps the top / bottom 2 % (§1, E3DGE's log: 200 + 200)
+    config.classifier.num_samples = 10000
+    config.classifier.seed = 0
+    config.classifier.truncation_psi = 1.0  # ours: untruncated samples (the distribution the boundary lives in)
+    config.classifier.batch = 16  # ours: samples per render call
+
     config.apply = ml_collections.ConfigDict()
     config.apply.layers = ""  # '' = every ws row (GOAE's files, §1.1); e.g. '4-13' as cat_black.npy
     config.apply.strengths = "-3:3:7"  # In-N-Out latent_editor: linspace(-3, 3, 7) for age (§1.2)

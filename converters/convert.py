@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 from flax import traverse_util
 
+from converters.classifier import convert_classifier
 from converters.encoder_convert import ENCODER_KINDS, convert_encoder
 from converters.load import (GENERATOR_KINDS, NETWORKS, check_convert_kind, check_finite, check_floats, networks_of,
                              reading, select_network, split_arrays)
@@ -54,6 +55,7 @@ def _read(src, network, limits):
         if not nets:
             state_dict, extra = split_arrays(obj)
             meta.update(network="state_dict", extra=to_jsonable(extra, "extra", strict=False))
+            meta["_extra"] = extra  # the classifier's input size / normalisation / names (popped by convert)
             return state_dict, meta, guess_state_dict_kind(state_dict, obj), None, False
         module = select_network(nets, network)
         state_dict = module_state_dict(module, network)
@@ -78,11 +80,14 @@ DUAL_ROLES = {"e1": "e1", "visible": "e1", "e2": "e2", "occluded": "e2"}
 
 
 def convert(src, dst, network: str = "G_ema", kind: str = "auto",
-            limits: ReadLimits = DEFAULT_LIMITS, role: Optional[str] = None) -> Dict[str, Any]:
+            limits: ReadLimits = DEFAULT_LIMITS, role: Optional[str] = None,
+            classifier: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Converts one official file into the directory `dst` (which must not exist); returns a summary.
     limits: what reading `src` may allocate (converters.tensors.ReadLimits). role: a TriPlaneNet-style
     file's Dual Encoder role, under either name (DUAL_ROLES: e1 = visible, e2 = occluded), stored as
-    'e1' / 'e2' and checked by `invert --method dual` (E1 goes to --encoder, E2 to --encoder2)."""
+    'e1' / 'e2' and checked by `invert --method dual` (E1 goes to --encoder, E2 to --encoder2).
+    classifier: kind 'classifier' only: {'input_size', 'mean', 'std', 'attributes'} (None values are
+    taken from the file's non-tensor entries; converters/classifier.py)."""
     src = os.fspath(src)
     if network not in NETWORKS:
         raise ValueError(f"network: expected one of {NETWORKS}, got {network!r}")
@@ -93,7 +98,10 @@ def convert(src, dst, network: str = "G_ema", kind: str = "auto",
     check_dst(dst)  # before the (long) conversion
     start = time.perf_counter()
     state_dict, meta, detected, info, snapshot = _read(src, network, limits)
+    extra = meta.pop("_extra", {})
     kind = check_convert_kind(kind, detected, src, snapshot=snapshot)
+    if classifier and any(v is not None for v in classifier.values()) and kind != "classifier":
+        raise ValueError(f"--input-size / --mean / --std / --attributes: only for --kind classifier, {src} is {kind}")
     if not state_dict:
         raise CheckpointError(f"{src}: holds no tensors")
     check_finite(src, state_dict)
@@ -107,6 +115,9 @@ def convert(src, dst, network: str = "G_ema", kind: str = "auto",
         tree = _flax_variables(kind, state_dict, info["init_kwargs"], info["neural_rendering_resolution"])
         meta.update(layout="flax", init_kwargs=info["init_kwargs"],
                     neural_rendering_resolution=info["neural_rendering_resolution"] or NEURAL_RENDERING_RESOLUTION)
+    elif kind == "classifier":  # torchvision-style ResNet attribute classifier (inversion3d/nn/resnet.py)
+        tree, classifier_meta = convert_classifier(state_dict, extra, source=src, **(classifier or {}))
+        meta.update(classifier_meta, source=os.path.basename(src))
     elif kind in ENCODER_KINDS:  # Flax encoders + configs inferred from the shapes
         tree, encoder_meta = convert_encoder(kind, state_dict, source=src)
         meta.update(layout="flax", **encoder_meta)

@@ -19,7 +19,7 @@ from converters.torch_format import read_checkpoint_object
 
 NETWORKS = ("G_ema", "G", "D")
 GENERATOR_KINDS = ("eg3d", "panohead")
-RAW_KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface", "lpips")
+RAW_KINDS = ("goae", "psp", "e4e", "triplanenet", "arcface", "lpips", "classifier")
 CONVERT_KINDS = ("auto",) + GENERATOR_KINDS + RAW_KINDS
 NO_FLAX_YET = "there is no Flax port of it yet, so it cannot be rendered or run"
 

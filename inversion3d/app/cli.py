@@ -16,6 +16,8 @@
   inversion3d edit --latent RESULT.npz --direction age.npy --strength -3:3:7 --out DIR [--layers 4-13]
   inversion3d edit --latent RESULT.npz --reference OTHER.npz --region hair --out DIR
   inversion3d train-direction --latents DIR --labels scores.csv --out age.npy
+  inversion3d train-direction --classifier CKPT --attribute NAME --out age.npy
+  inversion3d train-classifier --config configs/attribute_classifier.py --config.data.folder=DATA --out DIR
   inversion3d synth-data --config configs/synthetic_heads.py --config.split=train --config.num_scenes=N --out DIR
   inversion3d export WORKDIR --out DIR   (a training run's encoders, or a GAN run's G_ema generator)
   inversion3d depth-avg --config configs/goae_stage1.py|--generator CKPT --out depth_avg.json [--config.KEY=VALUE]
@@ -41,7 +43,8 @@ COMMANDS = {
     "preprocess": ("preprocess", "run", ()),
     "eval": ("benchmark", "run", ("config",)),  # --benchmark there, else app/eval.py
     "edit": ("edit", "run", ("config", "generator")),
-    "train-direction": ("train_direction", "run", ("config",)),
+    "train-direction": ("train_direction", "run", ("config", "generator")),
+    "train-classifier": ("train_classifier", "run", ("config",)),
     "synth-data": ("synth_data", "run", ("config",)),
     "export": ("export", "run", ()),
     "depth-avg": ("depth_avg", "run", ("config",)),
@@ -125,6 +128,10 @@ def _add_convert_and_info(sub):
     convert.add_argument("--role", default=None, choices=["e1", "visible", "e2", "occluded"],
                          help="Dual Encoder file (kind triplanenet): its role, either name (e1 = visible, "
                               "e2 = occluded); invert --method dual then checks E1 is --encoder, E2 --encoder2")
+    convert.add_argument("--input-size", type=int, default=None, help="kind classifier: input side in pixels")
+    convert.add_argument("--mean", default=None, help="kind classifier: normalisation mean, 'r,g,b' on [0, 1]")
+    convert.add_argument("--std", default=None, help="kind classifier: normalisation std, 'r,g,b'")
+    convert.add_argument("--attributes", default=None, help="kind classifier: logit names 'a,b,...' (default 0,1,..)")
     info = sub.add_parser("info", help="what a checkpoint holds (networks, kwargs, parameter count, dtype)")
     info.add_argument("file", help=".pkl, .pth / .pt, or a converted directory")
 
@@ -233,6 +240,9 @@ def _add_eval(sub):
     ev.add_argument("--lpips-net", default="alex", choices=["alex", "vgg"])
     ev.add_argument("--arcface", default=None, help="ArcFace IR-SE50 model_ir_se50.pth or converted directory")
     ev.add_argument("--inception", default=None, help="FID Inception-v3 weights (.pth state dict, torchvision layout)")
+    ev.add_argument("--classifier", default=None, help="attribute classifier directory: the editability table's "
+                                                       "attribute change (convert --kind classifier, train-classifier)")
+    ev.add_argument("--attribute", default=None, help="with --classifier: the logit scored (default: the edit's name)")
     _add_max_pixels(ev)
 
 
@@ -255,11 +265,19 @@ def _add_edit(sub):
     ed.add_argument("--frames", type=int, default=None, help="orbit video frames (default: config)")
     ed.add_argument("--out", required=True, help="output directory")
     td = sub.add_parser("train-direction", help="InterFaceGAN-style W direction from scored latents -> .npy")
-    td.add_argument("--latents", required=True, help="folder of `invert` npz files (ws) or .npy latents")
-    td.add_argument("--labels", required=True, help="CSV: latent file name, score (header optional)")
+    td.add_argument("--latents", default=None, help="folder of `invert` npz files (ws) or .npy latents")
+    td.add_argument("--labels", default=None, help="CSV: latent file name, score (header optional)")
+    td.add_argument("--classifier", default=None, help="instead of --latents/--labels: a converted attribute "
+                                                       "classifier scoring generator samples (InterFaceGAN)")
+    td.add_argument("--attribute", default=None, help="with --classifier: attribute name or 0-based logit index; "
+                                                      "a comma list scores one sample set for all (--out DIR)")
+    td.add_argument("--generator", default=None, help="with --classifier: the generator sampled (default 'default')")
     td.add_argument("--out", required=True, help="output .npy, (1, num_ws, w_dim) as the released files")
     td.add_argument("--layers", default="", help="ws rows the saved direction fills (default: all)")
     td.add_argument("--config", default=None, help="editing config (default configs/editing.py; --config.KEY=VALUE)")
+    tc = sub.add_parser("train-classifier", help="the small attribute classifier of the synthetic heads -> a directory")
+    tc.add_argument("--config", default=None, help="default configs/attribute_classifier.py (--config.KEY=VALUE)")
+    tc.add_argument("--out", required=True, help="output classifier directory (must not exist)")
 
 
 def _add_synth_data(sub):

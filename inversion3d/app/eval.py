@@ -3,8 +3,9 @@ inversion3d.metrics.report. MSE / PSNR / SSIM always; LPIPS and ID when their we
 FID (per method: all its results vs all its targets, Inception-v3 pool3) needs --inception.
 Images in [0, 255] -> [-1, 1] at 256². Entries with an "edit" (written by `inversion3d edit`: target =
 the inversion, result = the edit, both at the input camera) go into the editability table instead
-(In-N-Out Table 2: ArcFace ID per edit, needs --arcface; the attribute change when entries carry
-"score_before" / "score_after")."""
+(In-N-Out Table 2: ArcFace ID per edit with --arcface, else a random-CNN feature similarity named as
+such; the attribute change per unit strength from --classifier, or when entries carry "score_before" /
+"score_after")."""
 import json
 import os
 
@@ -111,9 +112,12 @@ def method_fid(entries, inception_path, max_pixels=DEFAULT_MAX_PIXELS):
 
 
 def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=None, lpips_net="alex",
-             arcface=None, grids=True, inception=None, max_pixels=DEFAULT_MAX_PIXELS):
+             arcface=None, grids=True, inception=None, max_pixels=DEFAULT_MAX_PIXELS, classifier=None,
+             attribute=None):
     """Reads DATA/pairs.json, computes the metrics, writes the report; returns the paths written.
-    Everything a user gives is checked before any network loads."""
+    Everything a user gives is checked before any network loads. classifier: a classifier directory
+    (metrics/attributes.py) scoring the edit entries; attribute: its logit to use (default: the
+    attribute each edit is named after)."""
     import jax
 
     from inversion3d.files import check_writable_dir
@@ -123,6 +127,15 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
     entries = read_pairs(data_dir, methods)
     check_writable_dir(out_dir)
     check_weight_paths(lpips_backbone, lpips_heads, arcface, inception)
+    clf = None
+    if classifier:
+        from inversion3d.metrics.attributes import load_classifier
+
+        clf = load_classifier(classifier)
+        if attribute is not None:
+            clf.index(attribute)
+    elif attribute is not None:
+        raise ValueError("--attribute: only with --classifier")
     missing = {"Geo. Err.": GEO_REASON}
     if not inception:
         missing["FID"] = FID_REASON
@@ -141,8 +154,15 @@ def evaluate(data_dir, out_dir, methods=None, lpips_backbone=None, lpips_heads=N
                       "time s: mean time_s of the input-view entries as given in pairs.json.",
                       f"Metrics computed on {jax.devices()[0]}."]}
     fids = method_fid(entries, inception, max_pixels) if inception else None
+    if clf is not None:
+        meta["classifier"] = {"path": os.path.abspath(classifier), "attributes": list(clf.attributes)}
+    if edit_entries and arc is None:
+        from inversion3d.metrics.editability import FEATURE_SIM
+
+        meta["notes"].append(f"Editability: without ArcFace weights the identity column is '{FEATURE_SIM}': cosine "
+                             f"of a fixed random CNN's feature maps (seed 0), a stand-in, not an identity metric.")
     return write_report(out_dir, records, missing, meta, fid=fids, grids=grids,
-                        editability=editability(edit_entries, arc, max_pixels))
+                        editability=editability(edit_entries, arc, max_pixels, clf, attribute))
 
 
 def _view(entry, view_label):
@@ -187,25 +207,43 @@ def metric_networks(lpips_backbone=None, lpips_heads=None, lpips_net="alex", arc
     return lp, arc, missing
 
 
-def editability(entries, arcface, max_pixels=DEFAULT_MAX_PIXELS):
+def editability(entries, arcface, max_pixels=DEFAULT_MAX_PIXELS, classifier=None, attribute=None):
     """metrics/editability.table of the edit entries (None when there are none): ID between target
-    (the inversion) and result (the edit) with `arcface`, attribute change from score_before / after."""
+    (the inversion) and result (the edit) with `arcface`, else the random-CNN feature similarity
+    (editability.FEATURE_SIM); the attribute change per unit strength from `classifier` (an
+    AttributeClassifier: the logit of `attribute`, or of the attribute the edit is named after), else
+    from the entries' score_before / score_after."""
     from inversion3d.metrics import editability as ed
 
     if not entries:
         return None
-    ids = [None] * len(entries)
-    if arcface is not None:
-        for start in range(0, len(entries), CHUNK):
-            part = entries[start:start + CHUNK]
-            x, y = (np.stack([load_image(e[k], max_pixels) for e in part]) for k in ("target", "result"))
+    ids, sims, scores = [None] * len(entries), [None] * len(entries), [None] * len(entries)
+    for start in range(0, len(entries), CHUNK):
+        part = entries[start:start + CHUNK]
+        x, y = (np.stack([load_image(e[k], max_pixels) for e in part]) for k in ("target", "result"))
+        if arcface is not None:
             ids[start:start + len(part)] = ed.id_preservation(arcface[0], arcface[1], x, y).tolist()
+        elif x.shape[1] == x.shape[2]:
+            sims[start:start + len(part)] = ed.feature_similarity(x, y).tolist()
+        if classifier is not None:
+            logits = [classifier.logits(x), classifier.logits(y)]
+            for j, e in enumerate(part):
+                name = attribute if attribute is not None else e["edit"]
+                if attribute is not None or name in classifier.attributes:
+                    k = classifier.index(name)
+                    scores[start + j] = (float(logits[0][j, k]), float(logits[1][j, k]))
     records = []
-    for e, sim in zip(entries, ids):
+    for e, sim, feat, score in zip(entries, ids, sims, scores):
+        if score is None and isinstance(e.get("score_before"), (int, float)) \
+                and isinstance(e.get("score_after"), (int, float)):
+            score = (float(e["score_before"]), float(e["score_after"]))
         change = None
-        if isinstance(e.get("score_before"), (int, float)) and isinstance(e.get("score_after"), (int, float)):
-            change = float(e["score_after"]) - float(e["score_before"])
-        records.append({"method": e["method"], "edit": e["edit"], "metrics": {"id": sim, "attribute_change": change}})
+        if score is not None:
+            strength = e.get("strength")
+            per = strength if isinstance(strength, (int, float)) and strength else None
+            change = (score[1] - score[0]) / (per or 1.0)
+        records.append({"method": e["method"], "edit": e["edit"],
+                        "metrics": {"id": sim, "feature_sim": feat, "attribute_change": change}})
     return ed.table(records)
 
 
@@ -219,7 +257,8 @@ def run(args, overrides=()):
     if overrides:
         raise ValueError(f"{overrides[0].split('=', 1)[0]}: only used with --benchmark")
     paths = evaluate(args.data, args.out, args.method, args.lpips_backbone, args.lpips_heads, args.lpips_net,
-                     args.arcface, inception=args.inception, max_pixels=args.max_pixels)
+                     args.arcface, inception=args.inception, max_pixels=args.max_pixels,
+                     classifier=getattr(args, "classifier", None), attribute=getattr(args, "attribute", None))
     for kind, path in paths.items():
         print(f"[eval] {kind}: {path}")
     return paths

@@ -183,3 +183,29 @@ def parse_strengths(text):
     if not np.all(np.isfinite(values)):
         raise ValueError(f"--strength: expected finite numbers, got {text!r}")
     return values.astype(np.float32)
+
+
+def sample_scored(gen, score_fn, num, seed=0, truncation_psi=1.0, batch=16, progress=None):
+    """InterFaceGAN's sampling (§1): `num` latents z ~ N(0, I) (seeded) mapped to W with the frontal
+    camera as condition, rendered at that camera and scored by `score_fn` (images (B, S, S, 3) in
+    [-1, 1] -> (B,) scores). -> (ws (num, num_ws, w_dim) float32, scores (num,) float64).
+    progress: called with the number done after each batch (or None)."""
+    from inversion3d import camera
+
+    if int(num) < 2 or int(batch) < 1:
+        raise ValueError(f"samples: expected num >= 2 and batch >= 1, got {num} and {batch}")
+    cond = np.repeat(np.asarray(camera.generator_frontal_label(gen), np.float32)[None], int(batch), axis=0)
+    z_all = np.random.RandomState(int(seed)).randn(int(num), gen.config.z_dim).astype(np.float32)
+    ws_out, scores = [], []
+    for start in range(0, int(num), int(batch)):
+        z = z_all[start:start + int(batch)]
+        n = len(z)
+        z = np.concatenate([z, np.zeros((int(batch) - n, z.shape[1]), np.float32)])  # one shape, one compile
+        ws = gen.mapping(z, cond, truncation_psi)
+        images = gen.synthesis(ws, cond)["image"]
+        ws_out.append(np.asarray(ws, np.float32)[:n])
+        score = np.asarray(score_fn(np.asarray(images)), np.float64)
+        scores.append(score.reshape((len(z),) + score.shape[1:])[:n])
+        if progress is not None:
+            progress(start + n)
+    return np.concatenate(ws_out), np.concatenate(scores)

@@ -88,21 +88,26 @@ def tables(summary, fid=None):
 TITLES = {"goae": "GOAE Table 1 layout (input view; novel views per yaw bin)",
           "dual_encoder": "Dual Encoder Table 1 layout (input view)",
           "all": "All metrics per method and view",
-          "editability": "Editability (In-N-Out Table 2): ArcFace ID between inverted and edited, per edit"}
+          "editability": "Editability (In-N-Out Table 2): ArcFace ID (or the named stand-in) between inverted and "
+                         "edited, and the attribute change, per edit"}
 
 
 def editability_table(table):
-    """metrics/editability.table output -> (header, rows): per method the mean ID of every edit and
-    their average (then the attribute score change, when any entry has one)."""
+    """metrics/editability.table output -> (header, rows): per method, for each metric some entry has
+    (ArcFace ID; else the random-CNN feature similarity; the attribute change), its mean per edit and
+    over all edits. Without any, the ID columns (shown as missing)."""
+    from inversion3d.metrics.editability import FEATURE_SIM
+
     edits = []
     for per in table.values():
         edits += [e for e in per if e != "avg" and e not in edits]
-    with_attr = any(v["attribute_change"] is not None for per in table.values() for v in per.values())
-    header = ["method"] + [f"{e} ID" for e in edits] + ["avg ID"] + (["avg attr. change"] if with_attr else [])
-    rows = []
-    for method, per in table.items():
-        row = [method] + [_fmt("id", per.get(e, {}).get("id")) for e in edits] + [_fmt("id", per["avg"]["id"])]
-        rows.append(row + ([_fmt("id", per["avg"]["attribute_change"])] if with_attr else []))
+    labels = {"id": "ID", "feature_sim": FEATURE_SIM, "attribute_change": "attr. change / strength"}
+    present = [m for m in labels if any(v.get(m) is not None for per in table.values() for v in per.values())]
+    shown = [m for m in present if m != "attribute_change"] or ["id"]
+    shown += ["attribute_change"] if "attribute_change" in present else []
+    header = ["method"] + [f"{e} {labels[m]}" for m in shown for e in edits + ["avg"]]
+    rows = [[method] + [_fmt("id", per.get(e, {}).get(m)) for m in shown for e in edits + ["avg"]]
+            for method, per in table.items()]
     return header, rows
 
 

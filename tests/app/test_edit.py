@@ -1,5 +1,6 @@
 """`inversion3d edit`, `train-direction` and the editability table of `eval`, end to end on the embedded
-default generator (neural resolution 16, 8 + 8 samples) with a tiny W+ inversion (2 steps)."""
+default generator (neural resolution 16, 8 + 8 samples) with a tiny W+ inversion (2 steps); a tiny
+random-weight attribute classifier (32 px) stands in for a real one."""
 import json
 
 import numpy as np
@@ -25,6 +26,21 @@ def inverted(tmp_path_factory):
     return d
 
 
+@pytest.fixture(scope="module")
+def classifier_dir(tmp_path_factory):
+    import jax
+
+    from inversion3d.metrics.attributes import build, save_classifier
+
+    config = dict(num_outputs=2, layers=[1, 1, 1, 1], widths=[4, 4, 4, 4], block="basic", stem_width=4)
+    module, _ = build(config)
+    variables = module.init(jax.random.PRNGKey(3), np.zeros((1, 32, 32, 3), np.float32))
+    path = tmp_path_factory.mktemp("clf") / "clf"
+    save_classifier(path, variables, config, {"input_size": 32, "mean": [0.5] * 3, "std": [0.5] * 3},
+                    ["smile", "age"], "test")
+    return str(path)
+
+
 def _npz(path):
     with np.load(path) as data:
         return {k: data[k] for k in data.files}
@@ -36,7 +52,7 @@ def test_invert_npz_names_its_generator(inverted):
     assert list(res["generator_overrides"]) == GEN_OVERRIDES
 
 
-def test_edit_direction_writes_strips_video_mesh_and_pairs(inverted, capsys):
+def test_edit_direction_writes_strips_video_mesh_and_pairs(inverted, classifier_dir, capsys):
     out = inverted / "ed"
     assert cli.main(["edit", "--latent", str(inverted / "inv" / "a.npz"), "--direction", str(inverted / "age.npy"),
                      "--strength", "-1:1:3", "--frames", "2", "--out", str(out), *EDIT_CONFIG]) == 0, \
@@ -54,8 +70,22 @@ def test_edit_direction_writes_strips_video_mesh_and_pairs(inverted, capsys):
     assert cli.main(["eval", "--data", str(out), "--out", str(rep)]) == 0
     report = json.loads((rep / "report.json").read_text())
     assert report["editability"]["wplus"]["age"]["n"] == 2
-    assert report["tables"]["editability"]["header"] == ["method", "age ID", "avg ID"]
+    assert report["tables"]["editability"]["header"] == ["method", "age feature sim (random CNN)",
+                                                         "avg feature sim (random CNN)"]
     assert "--arcface not given" in report["missing"]["ID"]
+    assert -1 <= report["editability"]["wplus"]["age"]["feature_sim"] < 1  # the edit changed the image
+    # --classifier: the change of the 'age' logit per unit strength, from the PNGs eval reads
+    from inversion3d.app.eval import load_image
+    from inversion3d.metrics.attributes import load_classifier
+
+    assert cli.main(["eval", "--data", str(out), "--out", str(inverted / "rep2"), "--classifier", classifier_dir]) == 0
+    report = json.loads((inverted / "rep2" / "report.json").read_text())
+    clf = load_classifier(classifier_dir)
+    want = np.mean([(clf.scores(load_image(out / p["result"])[None], "age")[0]
+                     - clf.scores(load_image(out / p["target"])[None], "age")[0]) / p["strength"] for p in pairs])
+    np.testing.assert_allclose(report["editability"]["wplus"]["age"]["attribute_change"], want, rtol=1e-5, atol=1e-6)
+    assert report["tables"]["editability"]["header"][-2:] == ["age attr. change / strength",
+                                                              "avg attr. change / strength"]
 
 
 def test_edit_reference_region(inverted, capsys):
@@ -95,6 +125,24 @@ def test_train_direction_cli(tmp_path, capsys):
     assert d.shape == (1, 14, 512)
     assert float(d[0, 0] @ n) > 0.9 and np.array_equal(d[0, 0], d[0, 13])
     assert "40 of 100 latents used (20 positive)" in capsys.readouterr().out
+
+
+def test_train_direction_from_classifier(tmp_path, inverted, classifier_dir, capsys):
+    """InterFaceGAN's protocol on generator samples scored by a classifier checkpoint: 24 samples, the
+    top / bottom 10 (configs/editing.py min_per_class) fitted; the released layout written."""
+    assert cli.main(["train-direction", "--classifier", classifier_dir, "--attribute", "age,0", "--generator",
+                     "default",
+                     "--out", str(tmp_path), "--config.classifier.num_samples=24",
+                     "--config.classifier.batch=8", *GEN_OVERRIDES]) == 0, capsys.readouterr().err
+    num_ws, w_dim = _npz(inverted / "inv" / "a.npz")["ws"].shape[-2:]  # the default's (read, not assumed)
+    for name in ("age", "smile"):  # one sample set scored by both logits (index 0 = smile)
+        d = np.load(tmp_path / f"{name}.npy")
+        assert d.shape == (1, num_ws, w_dim) and np.array_equal(d[0, 0], d[0, -1])
+        np.testing.assert_allclose(np.linalg.norm(d[0], axis=1), 1.0, rtol=1e-5)
+    assert capsys.readouterr().out.count("20 of 24 latents used (10 positive)") == 2
+    assert cli.main(["train-direction", "--classifier", classifier_dir, "--attribute", "bald",
+                     "--out", str(tmp_path / "b.npy")]) == 2
+    assert "--attribute: 'bald' is none of" in capsys.readouterr().err
 
 
 def test_edit_flag_errors(inverted, capsys):

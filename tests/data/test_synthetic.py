@@ -175,3 +175,24 @@ def test_bad_config_is_one_line_before_rendering(tmp_path, capsys, override, nee
     code = cli.main(["synth-data", "--config", "configs/synthetic_heads.py", override, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and needle in err[0] and not (tmp_path / "o").exists()
+
+
+def test_attribute_labels_from_the_recorded_plan(written):
+    """The classifier's labels (data/synthetic/attributes.py): the plan read back from synth_<split>.json
+    is the one written; long_hair is 1 exactly where a side / back hair part is switched on; a label
+    set is the same whichever batch computes it."""
+    from inversion3d.data.synthetic import attributes
+
+    plan = attributes.plan_from_record(written, "train")
+    assert plan == _plan("train")
+    names, idx = attributes.split_images(written, "train")
+    assert names[5].endswith("img00000005.png") and list(idx) == list(range(6))
+    labels = attributes.scene_attributes(plan, idx, 0.62, 0.2)
+    assert labels.shape == (6, 3) and set(np.unique(labels)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(attributes.scene_attributes(plan, idx[::-1], 0.62, 0.2, batch=4), labels[::-1])
+    on = np.asarray(writer.scene_views(plan, idx)[0]["on"])
+    ids = scene.part_ids(False)
+    long_parts = [j for j, i in enumerate(ids) if parts.NAMES[i] in ("hair_side_l", "hair_back")]
+    np.testing.assert_array_equal(labels[:, 0], on[:, long_parts].max(axis=1))
+    with pytest.raises(ValueError, match="cannot read .*synth_ood.json"):
+        attributes.plan_from_record(written, "ood")
