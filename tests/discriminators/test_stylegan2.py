@@ -14,6 +14,7 @@ from inversion3d.methods.eg3d_gan import losses as L
 from inversion3d.rendering.renderer import RenderConfig
 from inversion3d.training import gan, sharding
 from inversion3d.training.state import create_train_state
+from tests.tolerances import f32_tol
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +148,10 @@ def test_density_l1_is_zero_on_constant_planes_and_positive_otherwise():
     # box_warp 1: points in [-1, 1]^3 are partly outside the feature cube (zero features, official too),
     # so only points inside (|x| < 0.5 with margin p_dist) are tested for an exact zero
     inside = L.density_l1(key, planes, decode, dataclasses.replace(cfg, box_warp=4.0), 64, 0.004)
-    assert float(inside) == 0.0
+    # zero up to float32 rounding: the four bilinear weights of a point sum to 1 only to an ulp or two
+    # (in float32 about 1.5 % of random points give 1 - 6e-8), so sigma(x) and sigma(x + eps) of a
+    # constant field may differ by rounding; sigma is a mean over 3 planes x 4 channels of 4-tap lookups
+    assert float(inside) <= f32_tol(1.0, n_reduce=4), float(inside)
     rough = jax.random.normal(key, (2, 3, 8, 8, 4))
     assert float(L.density_l1(key, rough, decode, cfg, 64, 0.004)) > 0
 

@@ -89,15 +89,20 @@ def subprocess_env(num_devices=None):
 
 def run_worker(script: str, out, timeout: int, devices: int = 8):
     """Runs tests/<script> OUT in a subprocess with `devices` fake CPU devices; fails the test with the
-    worker's stderr tail when it exits non-zero. Returns OUT/results.json when the worker wrote one."""
+    worker's stderr tail when it exits non-zero or runs past `timeout` seconds. Returns OUT/results.json when the worker wrote one."""
     import json
     import subprocess
     import sys
 
     import pytest
 
-    proc = subprocess.run([sys.executable, str(REPO / "tests" / script), str(out)], cwd=REPO,
-                          env=subprocess_env(devices), capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run([sys.executable, str(REPO / "tests" / script), str(out)], cwd=REPO,
+                              env=subprocess_env(devices), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:  # a time limit, not a wrong result: say so, with what it printed
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        pytest.fail(f"{script}: no result within {timeout} s ({devices}-device compiles are minutes each on a "
+                    f"loaded 2-core CPU; rerun on a quieter machine):\n{err[-2000:]}")
     if proc.returncode:
         pytest.fail(f"{script} failed:\n{proc.stderr[-4000:]}")
     results = pathlib.Path(out) / "results.json"
