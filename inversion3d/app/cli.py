@@ -145,6 +145,8 @@ def _add_invert(sub):
                                                                  "prepared tfds split tfds:NAME[/CONFIG]:SPLIT")
     inv.add_argument("--split", default=None, help="a dataset's split (its SPLIT.txt / SPLIT_input.txt lists; "
                                                    "e.g. the synthetic 'test' with held-out views)")
+    inv.add_argument("--limit", type=int, default=None, help="a folder / dataset input: only its first N images "
+                                                             "(in the split list's order), e.g. a quick benchmark")
     inv.add_argument("--data-dir", default=None, help="IMAGES tfds:NAME[/CONFIG]:SPLIT (a prepared tfds split, e.g. "
                                                       "tfds:aligned_folder/synth_test_r64_..._views_DIGEST:test): "
                                                       "where it is prepared (default $TFDS_DATA_DIR or "

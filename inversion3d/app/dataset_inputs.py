@@ -108,10 +108,13 @@ def check_split_for(method, root, split):
                          f"`inversion3d synth-data --config.split={full[0]} --out DIR` and pass --split {full[0]}")
 
 
-def expand(images, camera, split=None):
+def expand(images, camera, split=None, limit=None):
     """IMAGES as given -> (image paths, camera spec, {image path: [held-out views]}, dataset root or None).
     A dataset (one argument, a folder with dataset.json) brings its cameras: --camera must then be
-    unset or its dataset.json. Folders of photos are expanded to their images; --split needs a dataset."""
+    unset or its dataset.json. Folders of photos are expanded to their images; --split needs a dataset.
+    limit: keep only the first `limit` inputs of a dataset or photo folder (in their listed order)."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"--limit: must be a positive number of images, got {limit}")
     datasets = [p for p in images if is_dataset(p)]
     if datasets:
         if len(images) != 1:
@@ -121,7 +124,7 @@ def expand(images, camera, split=None):
         if camera not in (None, own) and os.path.abspath(camera or "") != os.path.abspath(own):
             raise ValueError(f"--camera: {root} is a dataset with its own cameras ({own}); drop --camera")
         labels = folder.read_labels(root)
-        names = _input_names(root, split, labels)
+        names = _input_names(root, split, labels)[:limit]
         if not names:
             raise ValueError(f"IMAGES: no input images in {root} (split {split})")
         table = _views_table(root, split)
@@ -135,4 +138,4 @@ def expand(images, camera, split=None):
     paths = []
     for p in images:
         paths += photo_folder(p) if os.path.isdir(p) else [p]
-    return paths, camera, {}, None
+    return paths[:limit], camera, {}, None

@@ -167,7 +167,8 @@ def expand_datasets(args):
     if args.camera == inputs.PHOTO:
         raise ValueError("--camera photo: not supported with a folder / dataset input (align the photos with "
                          "`inversion3d preprocess` first, then pass its output folder)")
-    args.images, args.camera, args.held_out, args.dataset_root = dataset_inputs.expand(args.images, args.camera, split)
+    args.images, args.camera, args.held_out, args.dataset_root = dataset_inputs.expand(
+        args.images, args.camera, split, getattr(args, "limit", None))
     dataset_inputs.check_split_for(args.method, args.dataset_root, split)
 
 

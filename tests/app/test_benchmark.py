@@ -157,6 +157,16 @@ def test_photo_folder_expands_to_its_images(tmp_path):
     paths, camera, held, root = dataset_inputs.expand([str(tmp_path)], "frontal")
     assert paths == [str(tmp_path / "a.jpg"), str(tmp_path / "b.png")] and camera == "frontal"
     assert held == {} and root is None
+    paths, *_ = dataset_inputs.expand([str(tmp_path)], "frontal", limit=1)  # --limit: the first N, listed order
+    assert paths == [str(tmp_path / "a.jpg")]
+    with pytest.raises(ValueError, match="--limit: must be a positive number"):
+        dataset_inputs.expand([str(tmp_path)], "frontal", limit=0)
+
+
+def test_dataset_limit_keeps_the_first_scenes_with_their_views(synth):
+    full = dataset_inputs.expand([str(synth)], None, "test")
+    part = dataset_inputs.expand([str(synth)], None, "test", limit=1)
+    assert part[0] == full[0][:1] and part[2] == {full[0][0]: full[2][full[0][0]]} and part[3] == full[3]
 
 
 @pytest.mark.parametrize("argv, message", [
