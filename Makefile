@@ -59,7 +59,7 @@ ship-default: $(STAMP)
 
 # The encoders of the packaged default generator (issue 17 item 1), trained in order on its pseudo-pairs +
 # the synthetic train split, then exported into the package: GOAE (stage 1, then AFA on it) and pSp,
-# each ~25-40 min on an idle 2-core CPU (configs/default_*.py). Run again to resume an interrupted run.
+# ~40 min in all on an idle 2-core CPU (configs/default_*.py). Run again to resume an interrupted run.
 SYNTH ?= /work/data/synth64
 ENC_OUT ?= out/default_encoders
 ENC_ASSETS := inversion3d/assets/encoders

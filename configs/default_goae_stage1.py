@@ -7,7 +7,7 @@ its pseudo-pairs + the synthetic train split (issue 17 item 1); with stage 2 shi
   (all three default encoders in order, exported into the package: make train-default-encoders)
 Hardware: the 2-core CPU (any single GPU / TPU host works).
 Expected time: 0.645 CPU-seconds a step at batch 4 (measured, steady state, with the packaged generator),
-so <= ~39 min for 3600 steps on an idle 2-core CPU (wall <= CPU time; less where XLA uses both cores),
+so ~17 min for 1600 steps on an idle 2-core CPU (wall <= CPU time; less where XLA uses both cores),
 plus 1-2 min of compilation. The frozen generator's backward pass dominates: the encoder at embed_dim
 16 / 32 / 64 measured 0.576 / 0.587 / 0.645 CPU-s a step, so the widest was taken; a 100-step check run
 (heads on at 10 / 20 / 30) measured 0.65-0.69 CPU-s a step.
@@ -20,7 +20,7 @@ import ml_collections
 
 from configs import default_encoders, goae_stage1
 
-TOTAL_STEPS = 3600  # ~39 min at the measured 0.645 CPU-s a step (docstring)
+TOTAL_STEPS = 1600  # ~17 min at the measured 0.645 CPU-s a step (docstring); what the shipped encoder trained
 
 
 def get_config():

@@ -7,14 +7,14 @@ inversion3d/assets/encoders/goae/.
   (all three default encoders in order, exported into the package: make train-default-encoders)
 Hardware: the 2-core CPU (any single GPU / TPU host works).
 Expected time: 0.63-0.65 CPU-seconds a step at batch 4 (measured, a 30-step check run from a 50-step stage 1),
-so <= ~38 min for 3600 steps on an idle 2-core CPU (wall <= CPU time), plus 1-2 min of compilation.
+so ~9 min for 800 steps on an idle 2-core CPU (wall <= CPU time), plus 1-2 min of compilation.
 Expected metric (that check run): loss (l2 + 1e-4 ΔF) 0.113 at step 5 -> 0.089 at step 30.
 Everything not set here is configs/goae_stage2.py's (L_rec + 1e-4 ΔF, GOAE §4.5) applied to
 configs/default_goae_stage1.py (generator, data, encoder, logging).
 """
 from configs import default_goae_stage1, goae_stage2
 
-TOTAL_STEPS = 3600  # ~38 min at the measured 0.64 CPU-s a step (docstring)
+TOTAL_STEPS = 800  # ~9 min at the measured 0.64 CPU-s a step (docstring); what the shipped AFA trained
 
 
 def get_config():

@@ -6,7 +6,7 @@ trained on its pseudo-pairs + the synthetic train split (issue 17 item 1); shipp
   (or all three default encoders in order: make train-default-encoders)
 Hardware: the 2-core CPU (any single GPU / TPU host works).
 Expected time: 0.42 CPU-seconds a step at batch 4 (measured, steps 10-30 with the packaged generator, mixed
-data), so <= ~38 min for 5400 steps on an idle 2-core CPU (wall <= CPU time; less where XLA uses both
+data), so ~14 min for 2000 steps on an idle 2-core CPU (wall <= CPU time; less where XLA uses both
 cores), plus 1-2 min of compilation.
 Expected metric: loss (= l2; no LPIPS / ID weights) 0.159 at step 10 -> 0.084 at step 50 (measured,
 short run, lr 1e-3).
@@ -15,7 +15,7 @@ configs/default_encoders.py (generator, data, loss networks).
 """
 from configs import default_encoders, psp
 
-TOTAL_STEPS = 5400  # ~38 min at the measured 0.42 CPU-s a step (docstring)
+TOTAL_STEPS = 2000  # ~14 min at the measured 0.42 CPU-s a step (docstring); what the shipped pSp trained
 
 
 def get_config():
