@@ -309,7 +309,11 @@ def run_pipeline(config, out_dir, log=None, samples=None):
         log(f"[demo] aligning the photo ({PHOTO_NAME}: face detection, crop, camera)")
     items = scenes + ([align_photo(out_dir, size)] if config.photo else [])
     items = [dict(item, views=[resize_view(v, size) for v in item["views"]]) for item in items]
-    inverters, missing = encoder_inverters(gen, tuple(config.encoders), log)
+    # the packaged encoders were trained for the packaged `default` generator (configs/default_*.py)
+    encoders = tuple(config.encoders) if config.generator == "default" else ()
+    if config.encoders and not encoders:
+        log(f"[demo] packaged encoders skipped: they belong to the 'default' generator, not {config.generator!r}")
+    inverters, missing = encoder_inverters(gen, encoders, log)
     weights, lpips_metric = lpips_models(config.lpips)
     pti_config = optimization_config(config)
     log(f"[demo] w statistics of {int(config.w_avg_samples)} samples ({time.time() - start:.0f}s)")

@@ -294,7 +294,7 @@ def test_cli_pti_saves_the_tuned_generator(photo, tmp_path, gen):
 @pytest.mark.parametrize("argv,message", [
     (["--method", "wplus", "--encoder", "x.pt"], "--encoder: not used by --method wplus"),
     (["--method", "pti", "--afa", "x.pt"], "--afa: not used by --method pti"),
-    (["--method", "psp"], "--encoder: --method psp needs it"),
+    (["--method", "e4e"], "--encoder: --method e4e needs it"),  # psp: a packaged encoder exists
     (["--method", "psp", "--encoder", "x.pt", "--steps", "3"], "--steps: only used by --method wplus|pti"),
     (["--method", "e4e", "--encoder", "x.pt", "--pose-opt"], "--pose-opt: only used by --method wplus|pti"),
     (["--method", "pti", "--batch", "2"], "--batch: --method pti tunes one generator per image"),
