@@ -1,6 +1,7 @@
 """Writing results safely: atomic writes (temp file in the same folder, then rename) and checked
 output folders, so no half-written file is ever left behind; since a file that exists is complete,
 `resume_plan` decides from their presence which items a rerun skips (--resume) or redoes (--overwrite)."""
+import json
 import os
 import tempfile
 
@@ -29,6 +30,14 @@ def atomic_write(path, write):
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def write_json(path, data):
+    """`data` as indented JSON at `path`, atomically (atomic_write); returns the path."""
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+    return atomic_write(path, write)
 
 
 def ensure_writable_dir(path):

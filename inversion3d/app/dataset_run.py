@@ -32,13 +32,6 @@ def record_path(out_dir, stem):
     return os.path.join(out_dir, BENCH_DIR, f"{stem}.json")
 
 
-def _write_json(path, data):
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-    return files.atomic_write(path, write)
-
-
 def _save_npy(path, array):
     return files.atomic_write(path, lambda tmp: np.save(tmp, np.asarray(array, np.float32)))
 
@@ -135,7 +128,7 @@ class Recorder:
             e["depth_result"] = os.path.relpath(written[-1], self.out_dir)
         record = {"name": stem, "method": self.method, "source": os.path.abspath(path), "time_s": float(seconds),
                   "includes_compile": bool(compiled), "views": entries}
-        written.append(_write_json(record_path(self.out_dir, stem), record))
+        written.append(files.write_json(record_path(self.out_dir, stem), record))
         self.records[stem] = record
         return written + self.flush()
 
@@ -158,5 +151,5 @@ class Recorder:
         timing = {"method": self.method, "images": [{"name": r["name"], "time_s": r["time_s"],
                                                      "includes_compile": r["includes_compile"]} for r in records],
                   "summary": summarise_times(times)}
-        return [_write_json(os.path.join(self.out_dir, PAIRS), pairs),
-                _write_json(os.path.join(self.out_dir, TIMING), timing)]
+        return [files.write_json(os.path.join(self.out_dir, PAIRS), pairs),
+                files.write_json(os.path.join(self.out_dir, TIMING), timing)]

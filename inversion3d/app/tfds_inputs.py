@@ -105,13 +105,6 @@ def _names(records, split):
     return names
 
 
-def _write_json(path, data):
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-    return files.atomic_write(path, write)
-
-
 def _write_lines(path, lines):
     def write(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
@@ -133,13 +126,13 @@ def export(records, split, root):
             depth = np.asarray(r["depth"], np.float32)
             files.atomic_write(os.path.join(root, "depth", os.path.splitext(name)[0] + ".npy"),
                                lambda tmp, d=depth: np.save(tmp, d))
-    _write_json(os.path.join(root, "dataset.json"),
+    files.write_json(os.path.join(root, "dataset.json"),
                 {"labels": [[n, [float(v) for v in np.asarray(r["c"], np.float32)]] for n, r in zip(names, records)]})
     _write_lines(os.path.join(root, f"{split}.txt"), names)
     if records and "scene" in records[0] and "view" in records[0]:
         rows = [[n, int(r["scene"]), int(r["view"])] for n, r in zip(names, records) if int(r["scene"]) >= 0]
         _write_lines(os.path.join(root, f"{split}_input.txt"), [n for n, _, v in rows if v == 0])
-        _write_json(os.path.join(root, f"{split}_views.json"), {"columns": ["name", "scene", "view"], "rows": rows})
+        files.write_json(os.path.join(root, f"{split}_views.json"), {"columns": ["name", "scene", "view"], "rows": rows})
     return root
 
 
@@ -176,6 +169,6 @@ def materialise(spec, split, data_dir, out_dir):
     export(records, split, root)
     kind = synthetic_kind(config)
     if kind:  # the synthetic writer's split record (dataset_inputs.check_split_for reads its kind)
-        _write_json(os.path.join(root, f"synth_{split}.json"), {"split": kind, "from": stamp["spec"]})
-    _write_json(stamp_path, dict(stamp, records=len(records)))  # last: marks a finished export
+        files.write_json(os.path.join(root, f"synth_{split}.json"), {"split": kind, "from": stamp["spec"]})
+    files.write_json(stamp_path, dict(stamp, records=len(records)))  # last: marks a finished export
     return root, split

@@ -55,15 +55,7 @@ def encoders(tmp_path_factory):
     from tests.training.helpers import apply_overrides
 
     d = tmp_path_factory.mktemp("encoders")
-    syn.official_file(d / "goae.pt", "goae", {"goae": syn.goae_config()}, seed=1)
-    syn.official_file(d / "afa.pt", "goae", {"afa": syn.afa_config()}, seed=2)
-    syn.official_file(d / "psp.pt", "psp", {"psp": syn.psp_config()}, seed=3, latent_avg=AVG[None])
-    syn.official_file(d / "e4e.pt", "e4e", {"e4e": syn.e4e_config()}, seed=4, latent_avg=AVG[None])
-    syn.official_file(d / "tpn.pt", "triplanenet", {"psp": syn.psp_config(), "triplanenet": syn.triplanenet_config()},
-                      seed=5, latent_avg=AVG[None])
-    for i, ps in ((1, False), (2, True)):  # PanoHead tiny: 10 ws, 3 x 32 channels per plane
-        syn.official_file(d / f"e{i}.pt", "triplanenet", {"psp": syn.psp_config(n_styles=10),
-                                                          "triplanenet": syn.triplanenet_config(96, ps)}, seed=5 + i)
+    syn.official_encoder_files(d, AVG)
     cfg = config(total_steps=0, batch_size=2, **{"checkpoint.every": 1, "losses.lpips_weights": ""})
     cfg = apply_overrides(cfg, {f"optim.{net}.name": "sgd" for net in ("encoder", "local")})
     save_initial(cfg, str(d / "e3dge_run"), Method, perturbed)

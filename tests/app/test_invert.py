@@ -24,15 +24,7 @@ TINY = f"{loading.CONFIG_DIR}/tiny_eg3d.py"  # 14 ws, 128 px: what the synthetic
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("invert")
-    syn.official_file(d / "goae.pt", "goae", {"goae": syn.goae_config()}, seed=1)
-    syn.official_file(d / "afa.pt", "goae", {"afa": syn.afa_config()}, seed=2)
-    syn.official_file(d / "psp.pt", "psp", {"psp": syn.psp_config()}, seed=3, latent_avg=AVG[None])
-    syn.official_file(d / "e4e.pt", "e4e", {"e4e": syn.e4e_config()}, seed=4, latent_avg=AVG[None])
-    syn.official_file(d / "tpn.pt", "triplanenet", {"psp": syn.psp_config(), "triplanenet": syn.triplanenet_config()},
-                      seed=5, latent_avg=AVG[None])
-    for i, ps in ((1, False), (2, True)):  # PanoHead tiny: 10 ws, 3 x 32 channels per plane
-        syn.official_file(d / f"e{i}.pt", "triplanenet", {"psp": syn.psp_config(n_styles=10),
-                                                          "triplanenet": syn.triplanenet_config(96, ps)}, seed=5 + i)
+    syn.official_encoder_files(d, AVG)
     assert cli.main(["convert", str(d / "psp.pt"), str(d / "psp_dir")]) == 0
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)

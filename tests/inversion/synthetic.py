@@ -90,3 +90,18 @@ def official_file(path, kind, configs, seed=0, latent_avg=None):
             obj["latent_avg"] = np.asarray(latent_avg, np.float32)
     pw.write_zip_pth(path, obj)
     return variables
+
+
+def official_encoder_files(d, avg):
+    """The random-weight official-layout files of every encoder in folder `d` (goae.pt, afa.pt, psp.pt,
+    e4e.pt, tpn.pt for the tiny 128 px EG3D; e1.pt / e2.pt for the tiny PanoHead: 10 ws, 3 x 32 channels
+    per plane); `avg` is the latent average stored with pSp-family files."""
+    official_file(d / "goae.pt", "goae", {"goae": goae_config()}, seed=1)
+    official_file(d / "afa.pt", "goae", {"afa": afa_config()}, seed=2)
+    official_file(d / "psp.pt", "psp", {"psp": psp_config()}, seed=3, latent_avg=avg[None])
+    official_file(d / "e4e.pt", "e4e", {"e4e": e4e_config()}, seed=4, latent_avg=avg[None])
+    official_file(d / "tpn.pt", "triplanenet", {"psp": psp_config(), "triplanenet": triplanenet_config()},
+                  seed=5, latent_avg=avg[None])
+    for i, ps in ((1, False), (2, True)):
+        official_file(d / f"e{i}.pt", "triplanenet", {"psp": psp_config(n_styles=10),
+                                                      "triplanenet": triplanenet_config(96, ps)}, seed=5 + i)
