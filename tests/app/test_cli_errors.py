@@ -73,7 +73,7 @@ CASES = [  # (id, argv with {d} for the folder, needle in the one error line)
                      "--out", "{d}/out"], "image is 10000x10000 = 100.0 MP, over the limit of 64 MP"),
     ("invert_zero_camera", WPLUS + ["--camera", "{d}/zero.json"], "entry 'a.png' is not a camera"),
     ("invert_max_pixels_0", WPLUS + ["--camera", "frontal", "--max-pixels", "0"], "--max-pixels: expected a positive"),
-    ("invert_no_encoder", INV + ["--method", "psp", "--camera", "frontal"], "--encoder: --method psp needs it"),
+    ("invert_no_encoder", INV + ["--method", "e4e", "--camera", "frontal"], "--encoder: --method e4e needs it"),  # none packaged
     ("invert_steps_0", WPLUS + ["--camera", "frontal", "--steps", "0"], "--steps: expected >= 1, got 0"),
     ("preprocess_size", ["preprocess", "{d}/a.png", "--size", "8", "--out", "{d}/out"], "--size: expected >= 16"),
     ("preprocess_min_size", ["preprocess", "{d}/a.png", "--min-size", "-1", "--out", "{d}/out"],
