@@ -86,6 +86,21 @@ def test_edit_direction_writes_strips_video_mesh_and_pairs(inverted, classifier_
     np.testing.assert_allclose(report["editability"]["wplus"]["age"]["attribute_change"], want, rtol=1e-5, atol=1e-6)
     assert report["tables"]["editability"]["header"][-2:] == ["age attr. change / strength",
                                                               "avg attr. change / strength"]
+    # --arcface (an official-layout IR-SE-50 file, narrow random weights): the ID column is the ArcFace cosine
+    from inversion3d.encoders_api import load_encoder
+    from inversion3d.metrics.editability import id_preservation
+    from tests.inversion import synthetic as syn
+
+    arc_path = inverted / "arcface.pth"
+    syn.official_file(arc_path, "arcface", {"arcface": dict(input_size=112, num_layers=50,
+                                                            widths=list(syn.SMALL_WIDTHS), embedding=32)}, seed=3)
+    assert cli.main(["eval", "--data", str(out), "--out", str(inverted / "rep3"), "--arcface", str(arc_path)]) == 0
+    report = json.loads((inverted / "rep3" / "report.json").read_text())
+    assert "ID" not in report["missing"] and report["tables"]["editability"]["header"][1:] == ["age ID", "avg ID"]
+    enc = load_encoder(str(arc_path), "arcface")
+    x, y = (np.stack([load_image(out / p[k]) for p in pairs]) for k in ("target", "result"))
+    want = np.mean(id_preservation(enc.modules["arcface"], enc.variables["arcface"], x, y))
+    np.testing.assert_allclose(report["editability"]["wplus"]["age"]["id"], want, rtol=1e-5, atol=1e-6)
 
 
 def test_edit_reference_region(inverted, capsys):

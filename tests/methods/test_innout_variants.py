@@ -81,6 +81,19 @@ def test_no_mask_variant_reinitialises_w_cano_and_trains_the_latents():
     assert float(jnp.max(jnp.abs(updates["ws"]))) == 0.0
 
 
+def test_stage_b_params_outlive_a_donating_step():
+    """stage_b._step donates its params: init_params must copy stage A's arrays, which the pipeline still
+    reads afterwards (the 4-frame CLI run failed with 'Array has been deleted' when they were aliased)."""
+    config = innout_tiny.get_config()
+    config.stage_b.plane_resolution = 4
+    ws, residual = jnp.ones((2, 4, 8)), jnp.zeros((2, 4, 8))
+    consume = jax.jit(lambda p: jax.tree.map(lambda x: x + 1, p), donate_argnums=0)
+    for latents in (None, {"w_cano": ws[:1], "residual": residual}):
+        consume(stage_b.init_params(jax.random.PRNGKey(0), config, ws, latents))
+        np.testing.assert_array_equal(ws, 1.0)  # still readable: not donated away
+        np.testing.assert_array_equal(residual, 0.0)
+
+
 def test_causal_filter_is_the_window_average():
     t = np.arange(5, dtype=np.float32)
     x = np.stack([t ** 2, -t], axis=1)  # a known per-frame signal (T, 2)

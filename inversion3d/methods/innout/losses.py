@@ -17,10 +17,11 @@ def mse(x, y):
 
 
 def masked_mse(x, y, weight):
-    """sum(((x - y) * weight)^2) / (sum(weight) * C): the MSE over the weighted pixels (§1 masked
-    variant, §2.4 L2_raw_O with weight = 1 - mask). weight (N, H, W, 1); 0 when the weight is empty."""
+    """sum(((x - y) * weight)^2) / sum(weight) (§1 masked variant, §2.4 L2_raw_O with weight = 1 - mask),
+    as the official code: weight (N, H, W, 1) is one channel, so the squared error is summed over the C
+    colour channels per weighted pixel (with weight all ones, C times `mse`); 0 when the weight is empty."""
     num = jnp.sum(jnp.square((x - y) * weight))
-    den = jnp.sum(weight) * x.shape[-1]
+    den = jnp.sum(weight)
     return num / jnp.maximum(den, 1e-8)
 
 

@@ -68,9 +68,13 @@ def nearest_init(cfg, gen_vars, targets, cams, cond, z, chunk, lpips_net=None, l
 
 def frame_loss(cfg, lpips_net, weights, gen_vars, lpips_vars, w, cam, target, mask, rng):
     """§1 per-frame loss of w (1, num_ws, w_dim) at cam (1, 25) -> (loss, metrics); target (1, S, S, 3)
-    and mask (1, S, S, 1) at the generator's image resolution S."""
+    and mask (1, S, S, 1) at the generator's image resolution S, or None: the plain MSE and LPIPS mean
+    (the official example without masks; its masked variant sums the squared error over the channels)."""
     synth = eg3d.synthesize(cfg, gen_vars, w, cam, noise_mode=NOISE_MODE, rng=rng)["image"]
-    err = losses.masked_mse(synth, target, mask)
+    if mask is None:
+        err, mask = losses.mse(synth, target), jnp.ones(synth.shape[:3] + (1,), synth.dtype)
+    else:
+        err = losses.masked_mse(synth, target, mask)
     loss = weights["mse"] * err + weights["delta"] * losses.layer_delta(w, weights["last"])
     metrics = {"mse": err}
     if lpips_net is not None:
@@ -88,7 +92,7 @@ def _step(cfg, lpips_net, last, params, opt_state, lr, hp, gen_vars, lpips_vars,
     def fn(p):
         w = p["w_cano"] + hp["rho"] * p["r"][t][None]
         return frame_loss(cfg, lpips_net, weights, gen_vars, lpips_vars, w, cams[t][None], targets[t][None],
-                          masks[t][None], rng)
+                          None if masks is None else masks[t][None], rng)
 
     (_, metrics), grads = jax.value_and_grad(fn, has_aux=True)(params)
     params, opt_state = opt.adam_update(params, grads, opt_state, lr, 0.9, 0.999, 1e-8)
@@ -116,9 +120,7 @@ def run(gen, targets, cams, masks, config, lpips=None, rng=None, z=None, log=pri
         raise ValueError(f"cams: expected shape ({num}, 25), got {cams.shape}")
     if targets.shape[1:3] != (size, size):  # §0 / §1: targets bilinear to 512 (torch default, no antialias)
         targets = resize_bilinear(targets, (size, size), antialias=False)
-    if masks is None:
-        masks = jnp.ones((num, size, size, 1), jnp.float32)
-    else:
+    if masks is not None:  # None: the plain (unmasked) losses of frame_loss
         masks = np.asarray(masks, np.float32)
         if masks.ndim != 4 or masks.shape[0] != num or masks.shape[-1] != 1:
             raise ValueError(f"masks: expected ({num}, H, W, 1), got {masks.shape}")

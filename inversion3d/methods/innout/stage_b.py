@@ -92,8 +92,8 @@ def init_params(rng, config, ws, latents=None):
     f = init_field(rng, int(b.plane_resolution), int(b.plane_channels), int(b.code_dim), int(b.hidden), ws.shape[0])
     codes = f.pop("codes")
     if latents is None:
-        return {"field": f, "codes": codes, "ws": jnp.asarray(ws, jnp.float32)}
-    w_cano, residual = (jnp.asarray(latents[k], jnp.float32) for k in ("w_cano", "residual"))
+        return {"field": f, "codes": codes, "ws": jnp.array(ws, jnp.float32)}  # copies: _step donates params
+    w_cano, residual = (jnp.array(latents[k], jnp.float32) for k in ("w_cano", "residual"))
     if w_cano.shape != (1,) + ws.shape[1:] or residual.shape != ws.shape:
         raise ValueError(f"latents: expected w_cano {(1,) + ws.shape[1:]} and residual {ws.shape}, got "
                          f"{w_cano.shape} and {residual.shape}")
