@@ -1,13 +1,14 @@
 """The E3DGE-style training step (methods/e3dge/train.py): compile and steady time, FLOPs, memory.
 
-  .venv/bin/python experiments/benchmarks/bench_e3dge.py [--iters 2] [--json PATH]
+  .venv/bin/python experiments/benchmarks/bench_e3dge.py [--sizes tiny,real] [--batch N] [--iters 2] [--json PATH]
 
-tiny (measured): configs/e3dge.py as the loop runs it on a one-device mesh with the state donated:
-both updates on (encoder: global render at the input and query views, latent / depth / density terms;
-local: reference features, local renders at the input view and, aligned, at the query view), batch
-2 pairs = 4 rows, LPIPS-Alex with random weights. real (listed, not run: minutes per step on a CPU
-and > 40 GiB for its gradients): configs/e3dge_full.py, EG3D ffhq512-128, batch 4 pairs = 8 rows.
-The tiny renders need no ray chunking, so XLA's FLOP count covers the whole step.
+Both sizes run the step as the loop does, on a one-device mesh with the state donated: both updates on
+(encoder: global render at the input and query views, latent / depth / density terms; local: reference
+features, local renders at the input view and, aligned, at the query view), LPIPS with random weights.
+  tiny  configs/e3dge.py, its batch 2 pairs = 4 rows.
+  real  configs/e3dge_full.py (EG3D ffhq512-128, random weights), batch --batch pairs (default 1: the
+        config's 4 pairs = 8 rows need > 40 GiB for the gradients; 1 pair fits a 24 GiB CPU host).
+Renders are unchunked (ray_chunk None), so XLA's FLOP count covers the whole step.
 """
 import argparse
 import sys
@@ -16,18 +17,19 @@ import _common as C
 import bench_train
 
 WORKLOAD = "train step: E3DGE (encoder + local)"
-REAL = "train step: E3DGE real size"
 
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="tiny", help="comma list of tiny, real")
+    p.add_argument("--batch", type=int, default=1, help="pairs per step at the real size (config: 4)")
     p.add_argument("--iters", type=int, default=2, help="steady-state steps")
     p.add_argument("--seed", type=int, default=0)
     return C.add_run_flags(p)
 
 
-def tiny_step(args, peak):
+def step_row(args, peak, size):
     import jax
     import jax.numpy as jnp
 
@@ -35,7 +37,11 @@ def tiny_step(args, peak):
     from inversion3d.methods.e3dge.train import Method
     from inversion3d.training import optim
 
-    config = load_config("configs/e3dge.py")
+    path = {"tiny": "configs/e3dge.py", "real": "configs/e3dge_full.py"}[size]
+    config = load_config(path)
+    config.generator.ray_chunk = None  # whole renders: XLA's FLOP count covers them (a lax.map body counts once)
+    if size == "real":
+        config.batch_size = args.batch
     config.phases.add_local, config.phases.stop_global = 0, 10 ** 9  # both updates every step
     method = Method(config)
     k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(args.seed), 4)
@@ -45,13 +51,13 @@ def tiny_step(args, peak):
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
     state = bench_train.init_state(k_state, method.init_variables(k_init), txs)
     step, _ = method.make_step("jit", None)
-    res = bench_train.measure_step(WORKLOAD, lambda s, bt, f: step(s, bt, f, False), state, batch, frozen,
+    res = bench_train.measure_step(f"{WORKLOAD} ({size})", lambda s, bt, f: step(s, bt, f, False), state, batch, frozen,
                                    args.iters, peak)
     g = config.generator
-    size = (f"tiny: configs/e3dge.py, batch {b} pairs ({2 * b} rows), {config.data.resolution}² images, "
+    desc = (f"{size}: {path}, batch {b} pairs ({2 * b} rows), {config.data.resolution}² images, "
             f"{g.neural_rendering_resolution}² renders x {g.init_kwargs.rendering_kwargs.depth_resolution}+"
             f"{g.init_kwargs.rendering_kwargs.depth_resolution_importance} samples, local side {config.model.local.resolution}")
-    return res, C.row_from_measure(WORKLOAD, size, res, peak)
+    return res, C.row_from_measure(WORKLOAD, desc, res, peak)
 
 
 def run(args):
@@ -59,11 +65,14 @@ def run(args):
     report, peak = C.start_report("e3dge_train", {"iters": args.iters})
     mm = report["matmul"]
     print(f"E3DGE train step on {jax.default_backend()}; matmul {mm['n']}^2: {peak:.1f} GFLOP/s", flush=True)
-    res, row = tiny_step(args, peak)
-    real = C.workload_row(REAL, "real: configs/e3dge_full.py, EG3D ffhq512-128, batch 4 pairs (8 rows), 128² renders "
-                          "x 48+48 samples, local 256 ch at 128²", status="missing",
-                          note="listed, not run (needs an accelerator with > 40 GiB)")
-    return C.end_report(report, {"tiny": res}, [row, real], markdown, args.json, peak_rows=[row])
+    sizes = [s for s in args.sizes.split(",") if s]
+    if not sizes or any(s not in ("tiny", "real") for s in sizes):
+        raise ValueError(f"--sizes: expected a comma list of tiny, real, got {args.sizes!r}")
+    results, rows = {}, []
+    for size in sizes:
+        results[size], row = step_row(args, peak, size)
+        rows.append(row)
+    return C.end_report(report, results, rows, markdown, args.json, peak_rows=rows)
 
 
 def markdown(report):
