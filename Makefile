@@ -74,8 +74,8 @@ train-default-encoders: $(STAMP)
 		--config.init_from=$(ENC_OUT)/goae1
 	$(TRAIN) --config=configs/default_psp.py --workdir=$(ENC_OUT)/psp --config.data.folder=$(SYNTH)
 	rm -rf $(ENC_ASSETS)/goae.new $(ENC_ASSETS)/psp.new
-	$(PY) -m inversion3d export $(ENC_OUT)/goae2 --out $(ENC_ASSETS)/goae.new
-	$(PY) -m inversion3d export $(ENC_OUT)/psp --out $(ENC_ASSETS)/psp.new
+	$(PY) -m inversion3d export $(ENC_OUT)/goae2 --out $(ENC_ASSETS)/goae.new --storage bfloat16
+	$(PY) -m inversion3d export $(ENC_OUT)/psp --out $(ENC_ASSETS)/psp.new --storage bfloat16
 	rm -rf $(ENC_ASSETS)/goae $(ENC_ASSETS)/psp
 	mv $(ENC_ASSETS)/goae.new $(ENC_ASSETS)/goae && mv $(ENC_ASSETS)/psp.new $(ENC_ASSETS)/psp
 

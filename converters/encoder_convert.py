@@ -21,6 +21,7 @@ import numpy as np
 
 from converters import encoder_keymaps as km
 from inversion3d.encoders import swin_v2
+from inversion3d.encoders.afa import AFA_WIDTHS
 from inversion3d.encoders.irse import irse_units
 from inversion3d.networks import template
 
@@ -98,8 +99,12 @@ def arcface_config(sd, prefix="", source="state_dict") -> Dict[str, Any]:
 
 
 def afa_config(sd, prefix="", source="state_dict") -> Dict[str, Any]:
-    return dict(feature_dim=_shape(sd, f"{prefix}output_layer.2.weight", source)[0],
-                dim_feedforward=_shape(sd, f"{prefix}cross_att_gamma.linear1.weight", source)[0])
+    config = dict(feature_dim=_shape(sd, f"{prefix}output_layer.2.weight", source)[0],
+                  dim_feedforward=_shape(sd, f"{prefix}cross_att_gamma.linear1.weight", source)[0])
+    widths = [_shape(sd, f"{prefix}body.{i}.res_layer.1.weight", source)[0] for i in (0, 3, 6)]  # one per stage
+    if tuple(widths) != AFA_WIDTHS:  # the release's stays implicit (its configs read as before)
+        config["widths"] = widths
+    return config
 
 
 def _pretrained_window(table, window, source, key):

@@ -18,12 +18,14 @@ import re
 import shutil
 from typing import Any, Dict, Mapping, Tuple
 
+import ml_dtypes  # jax's own dependency: the bfloat16 numpy dtype
 import numpy as np
 
 META_FILE = "inversion3d.json"
 PARAMS_DIR = "params"
 FORMAT_VERSION = 1
 LAYOUTS = ("flax", "state_dict")
+STORAGE = ("float32", "bfloat16")  # how float parameters are stored (write_converted)
 
 
 def is_converted_dir(path) -> bool:
@@ -84,11 +86,18 @@ def _permissions(folder):
             os.chmod(os.path.join(root, n), 0o666 & ~mask)
 
 
-def write_converted(dst, tree: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
-    """Writes `tree` (nested dict of arrays) and `meta` to a new directory `dst`; returns its path."""
+def write_converted(dst, tree: Mapping[str, Any], meta: Mapping[str, Any], storage: str = "float32") -> str:
+    """Writes `tree` (nested dict of arrays) and `meta` to a new directory `dst`; returns its path.
+
+    storage 'bfloat16': float32 arrays are stored rounded to bfloat16 (half the bytes; meta 'storage'
+    says so) and `read_converted` casts them back to float32, so every reader sees float32."""
     dst = check_dst(dst)
     if meta.get("layout") not in LAYOUTS:
         raise ValueError(f"layout: expected one of {LAYOUTS}, got {meta.get('layout')!r}")
+    if storage not in STORAGE:
+        raise ValueError(f"storage: expected one of {STORAGE}, got {storage!r}")
+    if storage != "float32":
+        meta = dict(meta, storage=storage)
     parent = os.path.dirname(dst)
     tmp = os.path.join(parent, f".{os.path.basename(dst)}.{os.getpid()}.partial")
     try:
@@ -100,6 +109,8 @@ def write_converted(dst, tree: Mapping[str, Any], meta: Mapping[str, Any]) -> st
         raise ValueError(f"dst: cannot create {dst}: {err.strerror or err}") from None
     try:
         arrays = _to_numpy(tree)
+        if storage == "bfloat16":
+            arrays = _cast_floats(arrays, np.float32, ml_dtypes.bfloat16)
         checkpointer = _checkpointer()
         checkpointer.save(os.path.join(tmp, PARAMS_DIR), arrays)
         checkpointer.wait_until_finished()
@@ -111,6 +122,13 @@ def write_converted(dst, tree: Mapping[str, Any], meta: Mapping[str, Any]) -> st
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dst
+
+
+def _cast_floats(tree, src, dst):
+    """tree with every array of dtype `src` cast to `dst`."""
+    if isinstance(tree, Mapping):
+        return {k: _cast_floats(v, src, dst) for k, v in tree.items()}
+    return tree.astype(dst) if tree.dtype == src else tree
 
 
 def _to_numpy(tree):
@@ -140,4 +158,8 @@ def read_converted(path) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     except Exception as err:  # orbax / tensorstore raise many types; report one line
         raise ValueError(f"{path}: cannot restore the Orbax arrays in {params} ({type(err).__name__}: "
                          f"{' '.join(str(err).split())[:300]})") from None
+    if meta.get("storage", "float32") not in STORAGE:
+        raise ValueError(f"{path}: unknown storage {meta.get('storage')!r} in {META_FILE}; expected one of {STORAGE}")
+    if meta.get("storage") == "bfloat16":  # stored at half size: every reader gets float32 back
+        tree = _cast_floats(tree, np.dtype(ml_dtypes.bfloat16), np.float32)
     return meta, tree

@@ -11,19 +11,27 @@ from inversion3d.encoders.attention import CrossAttention
 from inversion3d.encoders.irse import input_layer, run_body, stage_units
 from inversion3d.nn.layers import EqualConv2d, layer_norm, leaky_relu
 
-AFA_UNITS = stage_units(64, 64, 3) + stage_units(64, 128, 3) + stage_units(128, 256, 3)  # 9 IR-SE units (§1.3)
+AFA_WIDTHS = (64, 128, 256)  # the release's three IR-SE stages of 3 units (§1.3)
+
+
+def afa_units(widths=AFA_WIDTHS):
+    """The 9 IR-SE units of the residual CNN: 3 per stage at `widths` (stem widths[0])."""
+    a, b, c = widths
+    return stage_units(a, a, 3) + stage_units(a, b, 3) + stage_units(b, c, 3)
 
 
 class AFA(nn.Module):
     """(img, rec_img (N, S, S, 3) in [-1, 1], F (N, h, w, 512)) -> (F', gamma, beta), each (N, h, w, 512).
 
-    The residual CNN runs at S/8 after the body; its output has `feature_dim` channels.
+    The residual CNN runs at S/8 after the body; its output has `feature_dim` channels; `widths` are its
+    three stages' (the release's (64, 128, 256); narrower for small shipped encoders).
     BatchNorm uses running statistics unless train=True.
     """
 
     feature_dim: int = 512
     nhead: int = 4
     dim_feedforward: int = 1024
+    widths: tuple = AFA_WIDTHS
 
     @nn.compact
     def __call__(self, img, rec_img, feature_map, train: bool = False):
@@ -33,8 +41,8 @@ class AFA(nn.Module):
         if feature_map.ndim != 4 or feature_map.shape[0] != img.shape[0] or feature_map.shape[-1] != self.feature_dim:
             raise ValueError(f"feature_map: expected (N, h, w, {self.feature_dim}), got {tuple(feature_map.shape)}")
         n, h, w, c = feature_map.shape
-        x = input_layer(rec_img - img, train)
-        x, _ = run_body(x, AFA_UNITS, train)
+        x = input_layer(rec_img - img, train, channels=self.widths[0])
+        x, _ = run_body(x, afa_units(tuple(self.widths)), train)
         x = EqualConv2d(c, 3, padding=1, name="output_layer_0")(x)
         x = leaky_relu(x, 0.2) * np.sqrt(2.0)  # ScaledLeakyReLU(0.2)
         x = EqualConv2d(c, 3, padding=1, name="output_layer_2")(x)

@@ -170,7 +170,7 @@ def generator(run: Run, trainer=None):
     return Generator(trainer.gen_cfg, variables, init_kwargs=init_kwargs, kind=trainer.gen_cfg.kind)
 
 
-def export_generator(run: Run, out, trainer=None) -> str:
+def export_generator(run: Run, out, trainer=None, storage="float32") -> str:
     """Writes a GAN run's G_ema (Method.export of a trainer with exports = "generator") to a new
     directory `out` in the layout `convert` writes for an official G_ema; returns its path."""
     from converters.orbax_io import write_converted
@@ -180,18 +180,19 @@ def export_generator(run: Run, out, trainer=None) -> str:
     meta = {"kind": file["kind"], "network": "G_ema", "class_name": "TriPlaneGenerator", "layout": "flax",
             "init_kwargs": file["init_kwargs"], "neural_rendering_resolution": file["neural_rendering_resolution"],
             "source": run.workdir, "step": run.step, "trained_by": run.config.method}
-    return write_converted(out, jax.tree.map(np.asarray, file["tree"]), meta)
+    return write_converted(out, jax.tree.map(np.asarray, file["tree"]), meta, storage=storage)
 
 
-def export(workdir, out) -> List[str]:
+def export(workdir, out, storage="float32") -> List[str]:
     """Writes the latest checkpoint's encoder file to a new directory `out` (the `convert` layout), or
-    a run's several files to out/<role> (Dual: out/e1, out/e2), or a GAN run's G_ema; returns their paths."""
+    a run's several files to out/<role> (Dual: out/e1, out/e2), or a GAN run's G_ema; returns their paths.
+    storage: 'bfloat16' stores the float parameters at half size (converters/orbax_io.write_converted)."""
     from converters.orbax_io import check_dst, write_converted
 
     check_dst(out)
     run = read_run(workdir, generator_runs=True)
     if run.config.method in GENERATOR_RUNS:
-        return [export_generator(run, out)]
+        return [export_generator(run, out, storage=storage)]
     files = exported(run)
     paths = []
     for file in files:
@@ -201,5 +202,5 @@ def export(workdir, out) -> List[str]:
         if file.get("role"):
             meta["role"] = file["role"]
         dst = out if len(files) == 1 else os.path.join(out, file["role"])
-        paths.append(write_converted(dst, jax.tree.map(np.asarray, file["tree"]), meta))
+        paths.append(write_converted(dst, jax.tree.map(np.asarray, file["tree"]), meta, storage=storage))
     return paths

@@ -88,6 +88,31 @@ def test_eight_devices_equal_one(stepped, tmp_path):
     assert res["rel"] <= TOL and max(res["encoder_update"], res["local_update"]) <= UPDATE_TOL, res
 
 
+@pytest.mark.slow
+def test_panohead_generator_trains(tmp_path):
+    """E3DGE on a tiny PanoHead (tri-grids, background, the 360-degree rig of configs/e3dge_panohead.py): both
+    networks update on one fixed batch, every term finite, the loss falls (measured: 23.9 -> 11.4 over 4 steps)."""
+    import ml_collections
+
+    from configs import generators
+
+    kwargs = generators.panohead_init_kwargs(depth_resolution=8, depth_resolution_importance=8)
+    over = {"generator.kind": "panohead", "generator.init_kwargs": ml_collections.ConfigDict(kwargs),
+            "data.poses.pivot": (0.0, 0.0, 0.0), "data.poses.yaw_std": 1.5708, "batch_size": 4,
+            "phases.add_local": 0, "phases.stop_global": 10}
+    b = loop.build(config(**over), str(tmp_path), Method)
+    assert b["method"].gen_cfg.kind == "panohead" and b["method"].gen_cfg.triplane_depth == 3
+    state, batch, losses = b["state"], next(b["data"]), []
+    for i in range(4):
+        state, m = b["train_step"](state, batch, b["frozen"], i)
+        m = {k: float(v) for k, v in sharding.fetch(m).items()}
+        assert all(np.isfinite(v) for v in m.values()), m
+        assert m["encoder/update_norm"] > 0 and m["local/update_norm"] > 0
+        losses.append(m["loss"])
+    print("PanoHead E3DGE loss per step:", [round(v, 3) for v in losses])
+    assert losses[-1] < losses[0], losses
+
+
 def test_config_errors_are_one_line():
     for key, value, match in (("data.source", "folder", "data.source"), ("data.real_fraction", 0.0, "real_fraction"),
                               ("model.local.resolution", 18, "resolution")):

@@ -65,6 +65,33 @@ def test_export_holds_g_ema_and_buffers_exactly(run):
     assert gen.config == b["method"].cfg  # the rendering settings the run trained with
 
 
+def test_bfloat16_storage_rounds_every_float_and_halves_the_size(run, tmp_path):
+    """export --storage bfloat16: the arrays come back as float32 equal to the bfloat16 rounding of the
+    exported ones (integers untouched), the files take about half the bytes; a bad storage is one line."""
+    import ml_dtypes
+
+    from converters.orbax_io import read_converted
+
+    path, _, out = run
+    half = str(tmp_path / "bf16")
+    assert cli.main(["export", path, "--out", half, "--storage", "bfloat16"]) == 0
+    meta, got = read_converted(half)
+    assert meta["storage"] == "bfloat16" and "storage" not in read_meta(out)
+    want = read_converted(out)[1]
+    got, want = _flat(got), _flat(want)
+    assert sorted(got) == sorted(want)
+    for key, ref in want.items():
+        assert got[key].dtype == ref.dtype, key
+        rounded = ref.astype(ml_dtypes.bfloat16).astype(np.float32) if ref.dtype == np.float32 else ref
+        np.testing.assert_array_equal(got[key], rounded, err_msg=key)
+
+    def size(d):
+        return sum(p.stat().st_size for p in __import__("pathlib").Path(d).rglob("*") if p.is_file())
+
+    assert size(half) < 0.6 * size(out)
+    assert cli.main(["export", path, "--out", str(tmp_path / "x"), "--storage", "float16"]) == 2
+
+
 def test_render_of_export_equals_workdir_g_ema(run):
     _, b, out = run
     gen = load_generator(out)
