@@ -28,6 +28,7 @@ ARCFACE = dict(input_size=112, num_layers=50, widths=syn.SMALL_WIDTHS, embedding
 CASES = {  # id: (kind, {network: config}, latent_avg)
     "goae-encoder": ("goae", {"goae": syn.goae_config(w_dim=32)}, None),
     "goae-afa": ("goae", {"afa": syn.afa_config()}, None),
+    "goae-afa-narrow": ("goae", {"afa": dict(syn.afa_config(), widths=[16, 32, 32])}, None),  # widths inferred
     "psp": ("psp", {"psp": syn.psp_config(style_dim=32)}, np.full((1, 32), 0.5)),
     "e4e": ("e4e", {"e4e": E4E}, np.full((14, 32), 0.5)),
     "triplanenet": ("triplanenet", {"psp": syn.psp_config(), "triplanenet": syn.triplanenet_config()}, None),
