@@ -8,7 +8,8 @@ features, local renders at the input view and, aligned, at the query view), LPIP
   tiny  configs/e3dge.py, its batch 2 pairs = 4 rows.
   real  configs/e3dge_full.py (EG3D ffhq512-128, random weights), batch --batch pairs (default 1: the
         config's 4 pairs = 8 rows need > 40 GiB for the gradients; 1 pair fits a 24 GiB CPU host).
-Renders are unchunked (ray_chunk None), so XLA's FLOP count covers the whole step.
+Renders run with the config's ray_chunk; FLOPs come from the same step lowered unchunked (XLA counts a
+`lax.map` body once), which is only lowered, never run (unchunked, 1 real pair asks for 56 GB).
 """
 import argparse
 import sys
@@ -39,10 +40,13 @@ def step_row(args, peak, size):
 
     path = {"tiny": "configs/e3dge.py", "real": "configs/e3dge_full.py"}[size]
     config = load_config(path)
-    config.generator.ray_chunk = None  # whole renders: XLA's FLOP count covers them (a lax.map body counts once)
     if size == "real":
         config.batch_size = args.batch
+    unchunked = load_config(path)
+    unchunked.generator.ray_chunk, unchunked.batch_size = None, config.batch_size
     config.phases.add_local, config.phases.stop_global = 0, 10 ** 9  # both updates every step
+    unchunked.phases.add_local, unchunked.phases.stop_global = 0, 10 ** 9
+    flops_method = Method(unchunked)
     method = Method(config)
     k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(args.seed), 4)
     frozen = method.frozen(k_frozen)
@@ -51,8 +55,9 @@ def step_row(args, peak, size):
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
     state = bench_train.init_state(k_state, method.init_variables(k_init), txs)
     step, _ = method.make_step("jit", None)
+    flops_step, _ = flops_method.make_step("jit", None)
     res = bench_train.measure_step(f"{WORKLOAD} ({size})", lambda s, bt, f: step(s, bt, f, False), state, batch, frozen,
-                                   args.iters, peak)
+                                   args.iters, peak, lambda s, bt, f: flops_step(s, bt, f, False))
     g = config.generator
     desc = (f"{size}: {path}, batch {b} pairs ({2 * b} rows), {config.data.resolution}² images, "
             f"{g.neural_rendering_resolution}² renders x {g.init_kwargs.rendering_kwargs.depth_resolution}+"

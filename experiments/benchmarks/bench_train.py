@@ -19,7 +19,7 @@ feeding each step's state into the next (block_until_ready on state and metrics)
            for O and the fake tri-grids, z+ real tri-grids, the E2 update (Eq. 5 on both stages + 0.001
            L_adv), the D update (Eq. 8-9), no R1. tiny: configs/dual.py; real: configs/dual_full.py
            (PanoHead 256² tri-grids, Table 6 D, IR-SE-50 encoders at 256) at batch 1 (the paper's 3 with
-           random weights; 1 keeps a 24 GiB CPU host in memory), renders unchunked.
+           random weights; 1 keeps a 24 GiB CPU host in memory).
 FLOPs of steps that render come from the same step lowered with ray_chunk=None (XLA counts a
 `lax.map` body once). E3DGE's step is bench_e3dge.py's row.
 """
@@ -330,7 +330,7 @@ def dual_step(args, size, peak):
     path = {"tiny": "configs/dual.py", "real": "configs/dual_full.py"}[size]
     config = load_config(path)
     if size == "real":
-        config.batch_size, config.generator.ray_chunk = 1, None
+        config.batch_size = 1
     k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(args.seed), 4)
     method = dual.Method(config)
     frozen = method.frozen(k_frozen)
