@@ -50,6 +50,7 @@ def step_row(args, peak, size):
     method = Method(config)
     k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(args.seed), 4)
     frozen = method.frozen(k_frozen)
+    flops_method.loss_modules = method.loss_modules  # the loss networks frozen() loaded (same weights)
     b = int(config.batch_size)
     batch = jax.jit(method.pair_fn)(frozen, k_data, jnp.arange(b))
     txs = {n: optim.make_optimizer(config.optim[n]) for n in method.nets}
