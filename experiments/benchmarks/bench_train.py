@@ -116,7 +116,9 @@ def init_state(rng, variables, txs):
 
     from inversion3d.training.state import create_train_state
 
-    return jax.jit(lambda: create_train_state(rng, variables, txs))()
+    # variables as an argument, not a closure: closed-over arrays become XLA constants (2 GB at the real
+    # Dual size, which ran the host out of memory)
+    return jax.jit(lambda v: create_train_state(rng, v, txs))(variables)
 
 
 # --- toy pSp ----------------------------------------------------------------------------------------
