@@ -21,6 +21,9 @@ def get_config():
 
     config.generator.init_kwargs = eg3d_ffhq512.get_config().init_kwargs  # EG3D FFHQ 512 (eg3d.md §0)
     config.generator.neural_rendering_resolution = 128  # ffhq512-128
+    # [ours] recompute each ray chunk's forward in the backward pass: without it one pair (the local branch's
+    # 559-d inputs at 128² x 96 points, two views) asked the 2-core CPU host for 45 GB; same gradients
+    config.generator.remat = True
     config.generator.triplane_resolution = 0  # EG3D's 256 x 256 planes, 14 ws
     config.generator.checkpoint = ""  # set: an official .pkl / .pth or an `inversion3d convert` directory
 

@@ -43,10 +43,13 @@ DENSITY_SALT = 0xE3D  # fold_in salt of the density points' draw
 
 def generator_config(g) -> EG3DConfig:
     """The frozen generator's config: generator.kind ('eg3d' | 'panohead'), official init_kwargs +
-    render settings (+ a smaller
+    render settings (ray_chunk, remat: recompute each chunk's forward in the backward pass, so the
+    local branch's per-point features are held for one chunk, not all) (+ a smaller
     `triplane_resolution` for the tiny CPU config; 0 = the generator's own)."""
     cfg = EG3DConfig.from_official(g.init_kwargs, neural_rendering_resolution=int(g.neural_rendering_resolution),
                                    ray_chunk=g.get("ray_chunk"), kind=g.get("kind", "eg3d"))
+    if g.get("remat", False):
+        cfg = dataclasses.replace(cfg, render=dataclasses.replace(cfg.render, remat=True))
     res = int(g.get("triplane_resolution", 0))
     return dataclasses.replace(cfg, triplane_resolution=res) if res else cfg
 
