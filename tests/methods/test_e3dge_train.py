@@ -135,6 +135,7 @@ def test_full_and_panohead_configs_have_the_real_sizes():
 
     full = Method(load("e3dge_full"))
     assert full.gen_cfg.num_ws == 14 and full.gen_cfg.triplane_resolution == 256
+    assert full.gen_cfg.render.remat and not Method(config()).gen_cfg.render.remat  # generator.remat read
     assert full.local.features == 256 and full.local.fuse_inputs == 2 * 257 + 45
     pano = Method(load("e3dge_panohead"))
     assert pano.gen_cfg.kind == "panohead" and pano.gen_cfg.triplane_depth == 3
