@@ -38,6 +38,8 @@ def build_parser():
     p.add_argument("--methods", default=",".join(METHODS), help=f"comma list of {METHODS}")
     p.add_argument("--iters", type=int, default=2, help="steady-state steps per workload")
     p.add_argument("--budget-gib", type=float, default=24.0, help="device memory for the largest-batch estimate")
+    p.add_argument("--estimate-largest", action="store_true",
+                   help="real size: only estimate the largest batch (do not run it; a CPU host shares its memory)")
     p.add_argument("--profile", default=None, help="trace one steady step per row; top ops to DIR/<row>.txt")
     return C.add_run_flags(p)
 
@@ -175,7 +177,7 @@ def rows_for(method, size, args, peak):
         note_mem = (f"; {args.budget_gib:g} GiB fits batch {b_max} (memory analysis: "
                     f"{C.fmt(at_1 and at_1 / GIB, '.2f')} GiB at batch 1 + {C.fmt(per and per / GIB, '.2f')} GiB "
                     f"per example)")
-        batches = [1] + ([b_max] if b_max and b_max > 1 else [])
+        batches = [1] + ([b_max] if b_max and b_max > 1 and not args.estimate_largest else [])
     for b in batches:
         w = Workload(method, size, batch=b)
         flops_w = Workload(method, size, batch=b, ray_chunk=None, frozen=w.frozen) \
