@@ -52,6 +52,10 @@ def method_config(method, size, batch=None, ray_chunk="keep"):
     if size == "real":
         config.losses.lpips_weights = "random-init:alex"  # the real network's size, seeded weights
         config.losses.arcface_weights = ""
+        if not config.generator.get("checkpoint") and not config.generator.get("init_kwargs"):
+            from configs import eg3d_ffhq512  # GOAE's _full configs take the kwargs from the released file
+
+            config.generator.init_kwargs = eg3d_ffhq512.get_config().init_kwargs  # its size, random weights
     if batch is not None:
         config.batch_size = int(batch)
     if ray_chunk != "keep":
