@@ -56,6 +56,8 @@ def method_config(method, size, batch=None, ray_chunk="keep"):
             from configs import eg3d_ffhq512  # GOAE's _full configs take the kwargs from the released file
 
             config.generator.init_kwargs = eg3d_ffhq512.get_config().init_kwargs  # its size, random weights
+            if not int(config.generator.get("neural_rendering_resolution", 0)):
+                config.generator.neural_rendering_resolution = 128  # ffhqrebalanced512-128's, which the file says
     if batch is not None:
         config.batch_size = int(batch)
     if ray_chunk != "keep":
