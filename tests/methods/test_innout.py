@@ -87,15 +87,18 @@ def test_learned_blend_puts_a_pasted_patch_in_the_ood_part(gen, scene):
     frozen) the OOD share of the pixels overlaps the patch (IoU stated) and removal brings back the
     generator's render (MSE stated)."""
     ws, c, ref = scene
-    # The random tiny generator's SR is no upsampling of its raw render, so the raw target is the raw
-    # render with the patch (as a trained generator's raw render is its downsampled image).
-    ref_image = np.clip(np.asarray(ref["image"][:1]), -1, 1)  # the random SR leaves [-1, 1]; renders are clipped
+    # The raw target is the raw render with the same patch (a trained generator's raw render is its
+    # downsampled image; a random one's SR is no upsampling of it). Measured on the packaged default:
+    # IoU 0.889, removal MSE 3.0e-3 (raw 3.4e-3), loss 6.84 -> 0.17 over 150 steps.
+    ref_image = np.clip(np.asarray(ref["image"][:1]), -1, 1)  # renders are clipped to [-1, 1]
     target, target_raw = ref_image.copy(), np.array(ref["image_raw"][:1])
-    mask = np.ones((1, 128, 128, 1), np.float32)
-    mask[0, 40:88, 40:88] = 0
+    s, r = target.shape[1], target_raw.shape[1]  # the generator's image and raw sides (the default: 64, 16)
+    a, b, ar, br = 5 * s // 16, 11 * s // 16, 5 * r // 16, 11 * r // 16  # the same patch in both
+    mask = np.ones((1, s, s, 1), np.float32)
+    mask[0, a:b, a:b] = 0
     colour = np.array([0.9, -0.9, 0.9])
-    target[0, 40:88, 40:88] = colour
-    target_raw[0, 5:11, 5:11] = colour
+    target[0, a:b, a:b] = colour
+    target_raw[0, ar:br, ar:br] = colour
     config = innout_tiny.get_config()
     config.stage_b.steps = 150
     config.log_every = 50
