@@ -58,6 +58,9 @@ def method_config(method, size, batch=None, ray_chunk="keep"):
             config.generator.init_kwargs = eg3d_ffhq512.get_config().init_kwargs  # its size, random weights
             if not int(config.generator.get("neural_rendering_resolution", 0)):
                 config.generator.neural_rendering_resolution = 128  # ffhqrebalanced512-128's, which the file says
+        if "bg_depth_avg" in config.losses and not float(config.losses.bg_depth_avg):
+            config.losses.bg_depth_avg = 2.8  # GOAE stage 1's D_avg (depth-avg of a real file): any depth inside
+            # the ray range [2.25, 3.3] costs the same
     if batch is not None:
         config.batch_size = int(batch)
     if ray_chunk != "keep":
