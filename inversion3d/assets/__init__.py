@@ -4,8 +4,9 @@
                         configs/eg3d_gan.py on the procedural heads (64 px output, 32 px neural rendering),
                         written by `inversion3d export WORKDIR --out DIR` (`make ship-default WORKDIR=...`),
                         the layout `inversion3d convert` writes (Orbax arrays + inversion3d.json), float32.
-  encoders/{goae,psp}/  the encoders of that generator (configs/default_*.py), written by
-                        `make train-default-encoders` (absent until the lead runs it).
+  encoders/{goae,psp}/  the encoders of that generator (configs/default_*.py: GOAE stage 2 with its frozen
+                        stage-1 encoder, and pSp), written by `make train-default-encoders`, stored in
+                        bfloat16 (`export --storage bfloat16`; read back as float32).
 There is no trained PanoHead: `default-panohead` stays seeded random weights (configs/demo_panohead.py).
 """
 import os
