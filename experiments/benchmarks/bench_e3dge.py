@@ -6,8 +6,8 @@ Both sizes run the step as the loop does, on a one-device mesh with the state do
 (encoder: global render at the input and query views, latent / depth / density terms; local: reference
 features, local renders at the input view and, aligned, at the query view), LPIPS with random weights.
   tiny  configs/e3dge.py, its batch 2 pairs = 4 rows.
-  real  configs/e3dge_full.py (EG3D ffhq512-128, random weights), batch --batch pairs (default 1: the
-        config's 4 pairs = 8 rows need > 40 GiB for the gradients; 1 pair fits a 24 GiB CPU host).
+  real  configs/e3dge_full.py (EG3D ffhq512-128, random weights, its generator.remat), batch --batch pairs
+        (default 1: one pair stayed under 14.3 GB on the CPU host with remat, 45 GB without).
 Renders run with the config's ray_chunk; FLOPs come from the same step lowered unchunked (XLA counts a
 `lax.map` body once), which is only lowered, never run (unchunked, 1 real pair asks for 56 GB).
 """
