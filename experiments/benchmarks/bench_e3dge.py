@@ -42,10 +42,9 @@ def step_row(args, peak, size):
     config = load_config(path)
     if size == "real":
         config.batch_size = args.batch
-    unchunked = load_config(path)
-    unchunked.generator.ray_chunk, unchunked.batch_size = None, config.batch_size
     config.phases.add_local, config.phases.stop_global = 0, 10 ** 9  # both updates every step
-    unchunked.phases.add_local, unchunked.phases.stop_global = 0, 10 ** 9
+    unchunked = config.copy_and_resolve_references()
+    unchunked.generator.ray_chunk = None
     flops_method = Method(unchunked)
     method = Method(config)
     k_init, k_frozen, k_data, k_state = jax.random.split(jax.random.PRNGKey(args.seed), 4)

@@ -223,7 +223,7 @@ def _add_export(sub):
                                        "directory (`render DIR`, `--generator DIR`)")
     ex.add_argument("workdir", help="a training run's workdir (experiments/train.py --workdir)")
     ex.add_argument("--out", required=True, help="new output directory")
-    ex.add_argument("--storage", choices=("float32", "bfloat16"), default="float32",
+    ex.add_argument("--storage", choices=("float32", "bfloat16"), default="float32",  # converters.orbax_io.STORAGE
                     help="dtype of the stored float parameters (bfloat16: half the size, for shipping; "
                          "loading casts them back to float32)")
 

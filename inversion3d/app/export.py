@@ -10,7 +10,7 @@ def run(args, overrides=()):
 
     if not workdir.is_workdir(args.workdir):
         raise ValueError(f"WORKDIR: {args.workdir} is not a training workdir (no checkpoints/ folder)")
-    paths = workdir.export(args.workdir, args.out, storage=getattr(args, "storage", "float32"))
+    paths = workdir.export(args.workdir, args.out, storage=args.storage)
     for path in paths:
         print(f"[export] {args.workdir} -> {path} ({', '.join(sorted(os.listdir(path)))})", flush=True)
     return paths

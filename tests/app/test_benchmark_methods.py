@@ -32,7 +32,7 @@ METHODS = {  # method: (split, extra invert flags; {files} = the encoder folder)
     "dual": ("test360", ["--generator", "default-panohead", "--encoder", "{files}/e1.pt",
                          "--encoder2", "{files}/e2.pt"]),
     "wplus": ("test", ["--steps", "2", *OPT]),
-    "pti": ("test", ["--steps", "2", *[a.replace("--config.", "--config.pivot.") if "w_avg" in a else a for a in OPT]]),
+    "pti": ("test", ["--steps", "2", "--generator", "default", "--config.pivot.w_avg_samples=200", *GEN_OVERRIDES]),
     "innout": ("test", INNOUT),
 }
 VIEWS = {"test": 7, "test360": 9}  # the input view + the held-out views of a scene (configs/synthetic_heads.py)

@@ -5,6 +5,8 @@ DIR holds the run's G_ema (not G) with the generator buffers, in the layout `con
 The workdir is the loop's initial state of the test-size GAN config (tests/methods/gan_helpers.py) with
 G, G_ema and the buffers moved apart (no train step: no step compile), saved as its step-0 checkpoint.
 """
+import pathlib
+
 import jax
 import numpy as np
 import pytest
@@ -86,7 +88,7 @@ def test_bfloat16_storage_rounds_every_float_and_halves_the_size(run, tmp_path):
         np.testing.assert_array_equal(got[key], rounded, err_msg=key)
 
     def size(d):
-        return sum(p.stat().st_size for p in __import__("pathlib").Path(d).rglob("*") if p.is_file())
+        return sum(p.stat().st_size for p in pathlib.Path(d).rglob("*") if p.is_file())
 
     assert size(half) < 0.6 * size(out)
     assert cli.main(["export", path, "--out", str(tmp_path / "x"), "--storage", "float16"]) == 2
