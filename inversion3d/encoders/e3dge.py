@@ -13,6 +13,8 @@ Three small networks in one module (`LocalBranch`), each a method:
   delta is exactly 0 and every render equals the global-only render (E3DGE zero-inits its
   modulation block the same way, §3).
 Norms are per-sample (instance norm as in §3's stems; no batch statistics), so any mesh mode works.
+A conv feeding an instance norm has no bias: the norm subtracts each channel's mean, so such a bias has
+exactly zero gradient, and Adam would turn its rounding noise into +-lr steps that differ between runs.
 """
 from typing import Sequence
 
@@ -33,8 +35,9 @@ class Stem(nn.Module):
     @nn.compact
     def __call__(self, x):
         x = nn.Conv(self.features, (3, 3), padding=1, name="conv_in")(x)
-        y = nn.leaky_relu(_instance_norm("norm_0")(nn.Conv(self.features, (3, 3), padding=1, name="res_0")(x)), 0.2)
-        y = _instance_norm("norm_1")(nn.Conv(self.features, (3, 3), padding=1, name="res_1")(y))
+        conv = lambda name: nn.Conv(self.features, (3, 3), padding=1, use_bias=False, name=name)  # noqa: E731
+        y = nn.leaky_relu(_instance_norm("norm_0")(conv("res_0")(x)), 0.2)
+        y = _instance_norm("norm_1")(conv("res_1")(y))
         x = nn.leaky_relu(x + y, 0.2)
         return nn.Conv(self.features, (1, 1), name="conv_out")(x)
 
@@ -47,7 +50,7 @@ class ConvBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        x = nn.Conv(self.features, (3, 3), strides=self.stride, padding=1, name="conv")(x)
+        x = nn.Conv(self.features, (3, 3), strides=self.stride, padding=1, use_bias=False, name="conv")(x)
         return nn.leaky_relu(_instance_norm("norm")(x), 0.2)
 
 

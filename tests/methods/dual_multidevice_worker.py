@@ -1,5 +1,7 @@
-"""3 Dual Encoder steps (E1, E2 + D, R1 at steps 0 and 2) on 8 fake CPU devices; writes the params as
-one .npz. Driven by test_dual_train.py. Usage: python dual_multidevice_worker.py OUT_DIR."""
+"""3 Dual Encoder steps (E1, E2 + D, R1 at steps 0 and 2) on 8 fake CPU devices, on the batches the
+one-device run stepped (OUT/batches.npz, written by test_dual_train.py); writes the params (OUT/params8.npz)
+and the 8-device input pipeline's own first batch (OUT/batch8.npz), which the test compares separately
+(tests/methods/e3dge_multidevice_worker.py says why). Usage: python dual_multidevice_worker.py OUT_DIR."""
 import os
 import sys
 
@@ -12,10 +14,17 @@ jax.config.update("jax_default_matmul_precision", "highest")
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 from inversion3d.methods.dual.train import Method  # noqa: E402
-from inversion3d.training import loop  # noqa: E402
-from tests.methods.dual_train_helpers import config  # noqa: E402
+from inversion3d.training import loop, sharding  # noqa: E402
+from tests.methods.dual_train_helpers import N_STEPS, config  # noqa: E402
 from tests.training.helpers import flat_params  # noqa: E402
 
 out = sys.argv[1]
-state = loop.train_and_evaluate(config(**{"mesh.num_devices": 8}), os.path.join(out, "run8"), Method)
+b = loop.build(config(**{"mesh.num_devices": 8}), os.path.join(out, "run8"), Method)
+own = next(b["data"])
+np.savez(os.path.join(out, "batch8.npz"), **sharding.fetch(own))
+state = b["state"]
+with np.load(os.path.join(out, "batches.npz")) as f:
+    for i in range(N_STEPS):
+        batch = {k: jax.device_put(f[f"{i}/{k}"], v.sharding) for k, v in own.items()}
+        state, _ = b["train_step"](state, batch, b["frozen"], i)
 np.savez(os.path.join(out, "params8.npz"), devices=jax.device_count(), **flat_params(state))

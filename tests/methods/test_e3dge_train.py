@@ -27,14 +27,15 @@ def stepped(tmp_path_factory):
     """(params after each step [0..N], metrics per step [N + FIT], the built loop pieces, final state)."""
     b = loop.build(config(), str(tmp_path_factory.mktemp("manual")), Method)
     state = b["state"]
-    params, metrics = [flat_params(state)], []
+    params, metrics, batches = [flat_params(state)], [], []
     for i in range(N_STEPS + FIT):
         batch = next(b["data"]) if i <= N_STEPS else batch
         state, m = b["train_step"](state, batch, b["frozen"], i)
         if i < N_STEPS:
             params.append(flat_params(state))
+            batches.append(sharding.fetch(batch))
         metrics.append({k: float(v) for k, v in sharding.fetch(m).items()})
-    return params, metrics, b, state
+    return params, metrics, b, state, batches
 
 
 def _net(flat, net):
@@ -48,7 +49,7 @@ def _changed(a, b, net):
 
 @pytest.mark.slow
 def test_phases_every_term_finite_and_loss_goes_down(stepped):
-    params, metrics, _, _ = stepped
+    params, metrics = stepped[:2]
     assert [_changed(params[i], params[i + 1], "encoder") for i in range(N_STEPS)] == [True, True, False]
     assert [_changed(params[i], params[i + 1], "local") for i in range(N_STEPS)] == [False, True, True]
     for m in metrics:
@@ -75,16 +76,22 @@ def test_stop_and_resume_equals_straight_run(stepped, tmp_path):
 
 @pytest.mark.slow
 def test_eight_devices_equal_one(stepped, tmp_path):
-    params = stepped[0]
+    """The 8-device input pipeline draws the same pairs to float32 error, and the 8-device step on the
+    one-device run's batches gives its params (the worker's docstring says why the two are split)."""
+    params, batches = stepped[0], stepped[4]
+    np.savez(tmp_path / "batches.npz", **{f"{i}/{k}": v for i, batch in enumerate(batches) for k, v in batch.items()})
     run_worker("methods/e3dge_multidevice_worker.py", tmp_path, timeout=1500)
+    with np.load(tmp_path / "batch8.npz") as f:
+        pairs = rel_diff({k: f[k] for k in f.files}, batches[0])
     with np.load(tmp_path / "params8.npz") as f:
         assert int(f["devices"]) == 8
         eight = {k: f[k] for k in f.files if k != "devices"}
-    res = {"rel": rel_diff(eight, params[N_STEPS])}
+    res = {"pairs": pairs, "rel": rel_diff(eight, params[N_STEPS])}
     for net in ("encoder", "local"):
         one, eig, init = _net(params[N_STEPS], net), _net(eight, net), _net(params[0], net)
         res[net + "_update"] = rel_diff({k: eig[k] - init[k] for k in one}, {k: one[k] - init[k] for k in one})
     print("8 vs 1 device after 3 steps:", json.dumps(res))
+    assert res["pairs"] <= TOL, res  # measured 8.0e-7
     assert res["rel"] <= TOL and max(res["encoder_update"], res["local_update"]) <= UPDATE_TOL, res
 
 
