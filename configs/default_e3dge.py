@@ -19,7 +19,7 @@ from configs import default_encoders, default_psp, e3dge
 from inversion3d import assets
 
 GLOBAL_STEPS = 300  # E0's E3DGE terms on top of the trained pSp (chosen: ~20 % of the run)
-LOCAL_STEPS = 1200  # the local branch alone, E0 frozen (chosen for the ~30 min CPU budget)
+LOCAL_STEPS = 600  # the local branch alone, E0 frozen (chosen for the CPU session budget)
 
 
 def get_config():

@@ -23,6 +23,9 @@ def get_config():
     config.generator.init_kwargs = generators.panohead_init_kwargs(full=True)  # panohead.md §1
     config.generator.neural_rendering_resolution = 64  # PanoHead's released neural rendering resolution
     config.generator.triplane_resolution = 0  # PanoHead's 256 x 256 tri-grids (Appendix A.2), 14 ws
+    # [ours] recompute each ray chunk's forward in the backward pass (as configs/e3dge_full.py): E1's and E2's
+    # renders both back-propagate; without it one batch-1 step was killed for memory at 14-19 GB on the CPU host
+    config.generator.remat = True
     config.generator.checkpoint = ""  # set: the official .pkl / a converted directory
 
     config.data.resolution = 512  # the 512 photos (encoders see their 256 resize)

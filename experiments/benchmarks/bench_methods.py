@@ -1,7 +1,7 @@
 """One training step of each trained method, built from its own config and Method (the loop's step).
 
   .venv/bin/python experiments/benchmarks/bench_methods.py [--sizes tiny,real] [--methods psp,e4e,...]
-      [--iters 2] [--budget-gib 24] [--profile DIR] [--json PATH]
+      [--iters 2] [--budget-gib 24] [--batch1-only | --real-batch N] [--profile DIR] [--json PATH]
 
 Methods: psp, e4e, triplanenet, goae_stage1, goae_stage2 (methods/registry.TRAINERS). Sizes:
   tiny  configs/<m>.py at its own batch (the CPU test size);
@@ -10,7 +10,8 @@ Methods: psp, e4e, triplanenet, goae_stage1, goae_stage2 (methods/registry.TRAIN
         resolution; no ID term, whose ArcFace adds one IR-SE-50 forward / backward), timed at batch 1
         and at the largest batch that fits in --budget-gib, estimated without running it: the step is
         compiled at batch 1 and 2 and XLA's memory analysis (arguments + temporaries + outputs not
-        aliased to the donated state) extrapolated linearly in the batch.
+        aliased to the donated state) extrapolated linearly in the batch. The estimate's note also gives
+        the batch 24 GiB fits; --real-batch N times batch N instead (what a smaller host fits).
 The step is the one the loop compiles (training/loop.compile_method_step: the method's `make_step`
 or its `loss_fn`, donated state, one-device mesh); GAN methods are timed on the step without R1.
 FLOPs come from XLA's cost analysis of the same step lowered with generator.ray_chunk=None (a
@@ -29,6 +30,7 @@ import _profile
 METHODS = ("psp", "e4e", "triplanenet", "goae_stage1", "goae_stage2")
 SIZES = ("tiny", "real")
 GIB = 2 ** 30
+ACCELERATOR_GIB = 24.0  # issue 14's "largest batch that fits in 24 GiB", also noted when --budget-gib is the host's
 
 
 def build_parser():
@@ -41,6 +43,9 @@ def build_parser():
     p.add_argument("--batch1-only", action="store_true",
                    help="real size: batch 1 only, no largest-batch estimate (its batch-2 compile took > 17 GiB "
                         "on a CPU host)")
+    p.add_argument("--real-batch", type=int, default=0,
+                   help="real size: after the estimate, time this batch only (the largest a smaller host fits, "
+                        "in a fresh process: the batch-1 run's buffers made batch 2 run out of a 24 GB host)")
     p.add_argument("--profile", default=None, help="trace one steady step per row; top ops to DIR/<row>.txt")
     return C.add_run_flags(p)
 
@@ -127,7 +132,14 @@ def largest_batch(method, budget_bytes):
     if sizes[1] is None or sizes[2] is None:
         return None, sizes[1], None
     per = max(sizes[2] - sizes[1], 1)
-    return max(0, int(math.floor((budget_bytes - sizes[1]) / per)) + 1), sizes[1], per
+    return fitting_batch(sizes[1], per, budget_bytes), sizes[1], per
+
+
+def fitting_batch(at_1, per, budget_bytes):
+    """The largest batch whose linear footprint at_1 + (b - 1) per fits budget_bytes (0: not even 1)."""
+    if at_1 is None or per is None:
+        return None
+    return max(0, int(math.floor((budget_bytes - at_1) / per)) + 1)
 
 
 def measure(label, w, flops_w, iters, peak, profile_dir=None):
@@ -186,10 +198,11 @@ def rows_for(method, size, args, peak):
         batches = [1]
     elif size == "real":
         b_max, at_1, per = largest_batch(method, args.budget_gib * GIB)
-        note_mem = (f"; {args.budget_gib:g} GiB fits batch {b_max} (memory analysis: "
+        fits = {g: fitting_batch(at_1, per, g * GIB) for g in sorted({args.budget_gib, ACCELERATOR_GIB})}
+        note_mem = (f"; {', '.join(f'{g:g} GiB fits batch {b}' for g, b in fits.items())} (memory analysis: "
                     f"{C.fmt(at_1 and at_1 / GIB, '.2f')} GiB at batch 1 + {C.fmt(per and per / GIB, '.2f')} GiB "
                     f"per example)")
-        batches = [1] + ([b_max] if b_max and b_max > 1 else [])
+        batches = [args.real_batch] if args.real_batch else [1] + ([b_max] if b_max and b_max > 1 else [])
     for b in batches:
         w = Workload(method, size, batch=b)
         flops_w = Workload(method, size, batch=b, ray_chunk=None, frozen=w.frozen) \

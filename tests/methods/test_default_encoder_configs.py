@@ -15,7 +15,7 @@ import pytest
 from inversion3d import assets
 from tests.training.helpers import apply_overrides, load_config
 
-CONFIGS = ("default_goae_stage1", "default_goae_stage2", "default_psp")
+CONFIGS = ("default_goae_stage1", "default_goae_stage2", "default_psp", "default_e4e")
 
 
 def _plain(tree):
@@ -47,8 +47,27 @@ def test_goae_schedule_and_stage2_follow_stage1():
     assert _plain(two.model.encoder) == _plain(one.model.encoder)  # stage 2 loads stage 1's encoder
 
 
+def test_e4e_schedule_and_e3dge_stages():
+    """e4e turns every delta on within the run; E3DGE's E0 is default_psp's encoder (so init_from fits it),
+    on the packaged generator, then stops while the local branch trains."""
+    e4e = load_config("default_e4e")
+    assert e4e.method == "e4e" and e4e.model.name == "e4e"
+    from inversion3d.generators.eg3d_config import EG3DConfig
+
+    num_ws = EG3DConfig.from_official(e4e.generator.init_kwargs.to_dict()).num_ws
+    assert 0 < e4e.progressive.start + num_ws * e4e.progressive.every < e4e.total_steps
+    e3, psp = load_config("default_e3dge"), load_config("default_psp")
+    assert os.path.samefile(assets.check_generator(e3.generator.checkpoint), assets.generator_dir("default"))
+    assert _plain(e3.generator.init_kwargs) == _plain(psp.generator.init_kwargs)
+    assert (e3.model.encoder.image_size, tuple(e3.model.encoder.widths), e3.model.encoder.style_hidden) == (
+        psp.model.input_size, tuple(psp.model.widths), psp.model.style_hidden)
+    assert 0 < e3.phases.add_local == e3.phases.stop_global < e3.total_steps and e3.init_from_nets == ("encoder",)
+    assert e3.data.source == "mixed" and e3.data.split == "train" and e3.data.resolution == 64
+    assert e3.model.local.resolution == e3.generator.neural_rendering_resolution
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", CONFIGS + ("default_e3dge",))
 def test_config_takes_one_finite_step(name, tmp_path):
     from inversion3d.methods import registry
     from inversion3d.training import loop, sharding

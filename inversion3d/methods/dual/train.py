@@ -66,10 +66,11 @@ MIX_STREAM = 0x313C
 
 
 def generator_config(g) -> EG3DConfig:
-    """The frozen PanoHead's config from config.generator: official init_kwargs + render settings, and
+    """The frozen PanoHead's config from config.generator: official init_kwargs + render settings (ray_chunk;
+    remat: recompute each ray chunk in the backward pass, same gradients, less memory), and
     `triplane_resolution` (0 = the kwargs' triplane_size; smaller only for the tiny CPU config)."""
     cfg = EG3DConfig.from_official(g.init_kwargs, neural_rendering_resolution=int(g.neural_rendering_resolution),
-                                   ray_chunk=g.get("ray_chunk"), kind="panohead")
+                                   ray_chunk=g.get("ray_chunk"), kind="panohead", remat=bool(g.get("remat", False)))
     res = int(g.get("triplane_resolution", 0))
     return dataclasses.replace(cfg, triplane_resolution=res) if res else cfg
 
