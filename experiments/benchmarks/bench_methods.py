@@ -11,7 +11,8 @@ Methods: psp, e4e, triplanenet, goae_stage1, goae_stage2 (methods/registry.TRAIN
         and at the largest batch that fits in --budget-gib, estimated without running it: the step is
         compiled at batch 1 and 2 and XLA's memory analysis (arguments + temporaries + outputs not
         aliased to the donated state) extrapolated linearly in the batch. The estimate's note also gives
-        the batch 24 GiB fits; --real-batch N times batch N instead (what a smaller host fits).
+        the batch 24 GiB fits; --real-batch N times batch N instead (what a smaller host fits). On a CPU
+        backend the estimate's batch is not timed unless --real-batch says so (its RSS ran 1.6-2x the analysis).
 The step is the one the loop compiles (training/loop.compile_method_step: the method's `make_step`
 or its `loss_fn`, donated state, one-device mesh); GAN methods are timed on the step without R1.
 FLOPs come from XLA's cost analysis of the same step lowered with generator.ray_chunk=None (a
@@ -191,6 +192,8 @@ def measure(label, w, flops_w, iters, peak, profile_dir=None):
 
 def rows_for(method, size, args, peak):
     """[(key, result, row)] of one method at one size (real: batch 1 and the largest batch)."""
+    import jax
+
     out = []
     batches = [None]
     note_mem = ""
@@ -203,6 +206,9 @@ def rows_for(method, size, args, peak):
                     f"{C.fmt(at_1 and at_1 / GIB, '.2f')} GiB at batch 1 + {C.fmt(per and per / GIB, '.2f')} GiB "
                     f"per example)")
         batches = [args.real_batch] if args.real_batch else [1] + ([b_max] if b_max and b_max > 1 else [])
+        if jax.default_backend() == "cpu" and not args.real_batch:
+            # a CPU host's RSS ran 1.6-2x the analysis (README): the budget's batch would not fit beside it
+            batches = [1]
     for b in batches:
         w = Workload(method, size, batch=b)
         flops_w = Workload(method, size, batch=b, ray_chunk=None, frozen=w.frozen) \

@@ -12,23 +12,14 @@ import sys
 assert "xla_force_host_platform_device_count=8" in os.environ.get("XLA_FLAGS", ""), "set XLA_FLAGS first"
 
 import jax  # noqa: E402
-import numpy as np  # noqa: E402
 
 jax.config.update("jax_default_matmul_precision", "highest")
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 from inversion3d.methods.e3dge.train import Method  # noqa: E402
-from inversion3d.training import loop, sharding  # noqa: E402
+from inversion3d.training import loop  # noqa: E402
 from tests.methods.e3dge_train_helpers import N_STEPS, config  # noqa: E402
-from tests.training.helpers import flat_params  # noqa: E402
+from tests.training.helpers import step_fed_batches  # noqa: E402
 
 out = sys.argv[1]
-b = loop.build(config(**{"mesh.num_devices": 8}), os.path.join(out, "run8"), Method)
-own = next(b["data"])
-np.savez(os.path.join(out, "batch8.npz"), **sharding.fetch(own))
-state = b["state"]
-with np.load(os.path.join(out, "batches.npz")) as f:
-    for i in range(N_STEPS):
-        batch = {k: jax.device_put(f[f"{i}/{k}"], v.sharding) for k, v in own.items()}
-        state, _ = b["train_step"](state, batch, b["frozen"], i)
-np.savez(os.path.join(out, "params8.npz"), devices=jax.device_count(), **flat_params(state))
+step_fed_batches(loop.build(config(**{"mesh.num_devices": 8}), os.path.join(out, "run8"), Method), out, N_STEPS)

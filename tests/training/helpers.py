@@ -55,6 +55,31 @@ def flat_params(state):
     return {"/".join(str(getattr(k, "key", k)) for k in path): np.asarray(v) for path, v in leaves}
 
 
+def step_fed_batches(built, out, n_steps: int):
+    """The multi-device workers' run on the one-device run's batches: saves the built loop's own first batch
+    as OUT/batch8.npz (the pipeline's check), then steps built['train_step'] on OUT/batches.npz
+    ('<step>/<key>' arrays, placed with the pipeline's shardings) and saves OUT/params8.npz."""
+    import os
+
+    import jax
+
+    from inversion3d.training import sharding
+
+    own = next(built["data"])
+    np.savez(os.path.join(out, "batch8.npz"), **sharding.fetch(own))
+    state = built["state"]
+    with np.load(os.path.join(out, "batches.npz")) as f:
+        for i in range(n_steps):
+            batch = {k: jax.device_put(f[f"{i}/{k}"], v.sharding) for k, v in own.items()}
+            state, _ = built["train_step"](state, batch, built["frozen"], i)
+    np.savez(os.path.join(out, "params8.npz"), devices=jax.device_count(), **flat_params(state))
+
+
+def save_batches(path, batches):
+    """[{key: array}] per step -> one .npz of '<step>/<key>' arrays (what step_fed_batches reads)."""
+    np.savez(path, **{f"{i}/{k}": v for i, batch in enumerate(batches) for k, v in batch.items()})
+
+
 def max_rel_diff(a, b):
     """max over leaves of ||a - b|| / ||b||."""
     assert sorted(a) == sorted(b)
