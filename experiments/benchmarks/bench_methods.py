@@ -205,10 +205,12 @@ def rows_for(method, size, args, peak):
         note_mem = (f"; {', '.join(f'{g:g} GiB fits batch {b}' for g, b in fits.items())} (memory analysis: "
                     f"{C.fmt(at_1 and at_1 / GIB, '.2f')} GiB at batch 1 + {C.fmt(per and per / GIB, '.2f')} GiB "
                     f"per example)")
-        batches = [args.real_batch] if args.real_batch else [1] + ([b_max] if b_max and b_max > 1 else [])
-        if jax.default_backend() == "cpu" and not args.real_batch:
-            # a CPU host's RSS ran 1.6-2x the analysis (README): the budget's batch would not fit beside it
+        if args.real_batch:
+            batches = [args.real_batch]
+        elif jax.default_backend() == "cpu":  # a CPU host's RSS ran 1.6-2x the analysis (README): batch 1 only
             batches = [1]
+        else:
+            batches = [1] + ([b_max] if b_max and b_max > 1 else [])
     for b in batches:
         w = Workload(method, size, batch=b)
         flops_w = Workload(method, size, batch=b, ray_chunk=None, frozen=w.frozen) \
