@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from inversion3d import assets
+from inversion3d.generators.eg3d_config import EG3DConfig
 from tests.training.helpers import apply_overrides, load_config
 
 CONFIGS = ("default_goae_stage1", "default_goae_stage2", "default_psp", "default_e4e")
@@ -52,8 +53,6 @@ def test_e4e_schedule_and_e3dge_stages():
     on the packaged generator, then stops while the local branch trains."""
     e4e = load_config("default_e4e")
     assert e4e.method == "e4e" and e4e.model.name == "e4e"
-    from inversion3d.generators.eg3d_config import EG3DConfig
-
     num_ws = EG3DConfig.from_official(e4e.generator.init_kwargs.to_dict()).num_ws
     assert 0 < e4e.progressive.start + num_ws * e4e.progressive.every < e4e.total_steps
     e3, psp = load_config("default_e3dge"), load_config("default_psp")

@@ -20,7 +20,7 @@ from inversion3d.training import loop, sharding
 from tests.encoders.recipe import random_variables
 from tests.methods.dual_train_helpers import N_STEPS, config
 from tests.tolerances import f32_tol
-from tests.training.helpers import flat_params, load_config, rel_diff, run_worker, save_batches
+from tests.training.helpers import flat_params, load_config, rel_diff, run_fed_worker
 
 TOL, UPDATE_TOL = 1e-5, 1e-2  # as tests/methods/test_triplanenet_train.py (IR-SE BatchNorm, Ranger warm-up)
 
@@ -111,13 +111,7 @@ def test_eight_devices_equal_one(stepped, tmp_path):
     one-device run's batches gives its params (as tests/methods/test_e3dge_train.py: the Z+ rows are
     rendered under the mesh's sharding, so the two pipelines agree to rounding, not bit for bit)."""
     params, batches = stepped[0], stepped[3]
-    save_batches(tmp_path / "batches.npz", batches)
-    run_worker("methods/dual_multidevice_worker.py", tmp_path, timeout=1800)
-    with np.load(tmp_path / "batch8.npz") as f:
-        first = rel_diff({k: f[k] for k in f.files}, batches[0])
-    with np.load(tmp_path / "params8.npz") as f:
-        assert int(f["devices"]) == 8
-        eight = {k: f[k] for k in f.files if k != "devices"}
+    first, eight = run_fed_worker("methods/dual_multidevice_worker.py", tmp_path, batches, timeout=1800)
     res = {"batch": first, "rel": rel_diff(eight, params[-1])}
     for net in ("e1", "e2", "discriminator"):
         one = {k: v for k, v in params[-1].items() if k.startswith(net + "/")}

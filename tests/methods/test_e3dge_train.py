@@ -16,7 +16,7 @@ import pytest
 from inversion3d.methods.e3dge.train import Method
 from inversion3d.training import loop, sharding
 from tests.methods.e3dge_train_helpers import N_STEPS, config
-from tests.training.helpers import REPO, flat_params, rel_diff, run_worker, save_batches
+from tests.training.helpers import REPO, flat_params, rel_diff, run_fed_worker
 
 FIT = 5  # extra steps on one fixed batch
 TOL, UPDATE_TOL = 1e-5, 1e-2  # as test_triplanenet_train.py (BatchNorm gradients summed in another order)
@@ -79,13 +79,7 @@ def test_eight_devices_equal_one(stepped, tmp_path):
     """The 8-device input pipeline draws the same pairs to float32 error, and the 8-device step on the
     one-device run's batches gives its params (the worker's docstring says why the two are split)."""
     params, batches = stepped[0], stepped[4]
-    save_batches(tmp_path / "batches.npz", batches)
-    run_worker("methods/e3dge_multidevice_worker.py", tmp_path, timeout=1500)
-    with np.load(tmp_path / "batch8.npz") as f:
-        pairs = rel_diff({k: f[k] for k in f.files}, batches[0])
-    with np.load(tmp_path / "params8.npz") as f:
-        assert int(f["devices"]) == 8
-        eight = {k: f[k] for k in f.files if k != "devices"}
+    pairs, eight = run_fed_worker("methods/e3dge_multidevice_worker.py", tmp_path, batches, timeout=1500)
     res = {"pairs": pairs, "rel": rel_diff(eight, params[N_STEPS])}
     for net in ("encoder", "local"):
         one, eig, init = _net(params[N_STEPS], net), _net(eight, net), _net(params[0], net)

@@ -75,9 +75,19 @@ def step_fed_batches(built, out, n_steps: int):
     np.savez(os.path.join(out, "params8.npz"), devices=jax.device_count(), **flat_params(state))
 
 
-def save_batches(path, batches):
-    """[{key: array}] per step -> one .npz of '<step>/<key>' arrays (what step_fed_batches reads)."""
-    np.savez(path, **{f"{i}/{k}": v for i, batch in enumerate(batches) for k, v in batch.items()})
+def run_fed_worker(script: str, out, batches, timeout: int):
+    """The one-device run's batches -> OUT/batches.npz, then the 8-device worker `script` (step_fed_batches)
+    -> (rel. difference of its pipeline's first batch from batches[0], its params after the fed steps)."""
+    import pathlib
+
+    out = pathlib.Path(out)
+    np.savez(out / "batches.npz", **{f"{i}/{k}": v for i, batch in enumerate(batches) for k, v in batch.items()})
+    run_worker(script, out, timeout=timeout)
+    with np.load(out / "batch8.npz") as f:
+        first = rel_diff({k: f[k] for k in f.files}, batches[0])
+    with np.load(out / "params8.npz") as f:
+        assert int(f["devices"]) == 8
+        return first, {k: f[k] for k in f.files if k != "devices"}
 
 
 def max_rel_diff(a, b):
