@@ -11,7 +11,7 @@ saved again). With 'stop', or when none is intact, the run stops with `NoIntactC
 Restores go onto the shardings of the current mesh, whatever mesh saved them. Resume order
 (`restore_or_init`): this workdir's latest checkpoint -> config.resume (another run: full state
 and input position) -> config.init_from (another run: only the params / batch stats / EMA of the
-listed nets; fresh optimiser, step 0) -> scratch.
+listed nets, 'dst=src' to rename; fresh optimiser, step 0) -> scratch.
 """
 import gc
 import logging
@@ -214,8 +214,26 @@ def restore(directory: str, abstract_state, step: Optional[int] = None) -> Tuple
     return _from_tree(abstract_state, out["state"]), dict(out["data"] or {}), step
 
 
+def net_pairs(nets):
+    """config.init_from_nets -> ((this run's net, the saved run's net), ...). An entry 'dst=src' takes
+    this run's `dst` from the saved run's `src` (TriPlaneNet's 'psp' from a pSp run's 'encoder');
+    a plain name maps to itself."""
+    pairs = []
+    for entry in nets:
+        dst, sep, src = str(entry).partition("=")
+        if not dst or (sep and not src):
+            raise ValueError(f"init_from_nets: expected 'net' or 'net=saved_net', got {entry!r}")
+        pairs.append((dst, src or dst))
+    return tuple(pairs)
+
+
 def restore_nets(directory: str, state, nets, mesh, shardings):
-    """init_from: copies params, batch_stats and EMA of `nets` from a saved run into `state`."""
+    """init_from: copies params, batch_stats and EMA of `nets` (names or 'dst=src', `net_pairs`) from a
+    saved run into `state`."""
+    pairs = net_pairs(nets)
+    unknown = [dst for dst, _ in pairs if dst not in state.nets]
+    if unknown:
+        raise ValueError(f"init_from_nets: {unknown[0]!r} is not a net of this run (its nets: {tuple(state.nets)})")
     mgr = ocp.CheckpointManager(os.path.abspath(directory), options=ocp.CheckpointManagerOptions(read_only=True))
     step = mgr.latest_step()
     mgr.close()
@@ -231,11 +249,11 @@ def restore_nets(directory: str, state, nets, mesh, shardings):
         item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True))
     tree = _to_tree(state)
     for key in ("params", "batch_stats", "ema_params"):
-        for net in nets:
-            if net in tree[key] and net not in saved[key]:
-                raise ValueError(f"init_from: net {net!r} has no {key} in {directory}")
-            if net in tree[key]:
-                tree[key][net] = saved[key][net]
+        for dst, src in pairs:
+            if dst in tree[key] and src not in saved[key]:
+                raise ValueError(f"init_from: net {src!r} has no {key} in {directory}")
+            if dst in tree[key]:
+                tree[key][dst] = saved[key][src]
     restored = _from_tree(state, tree)
     return jax.device_put(restored, shardings)
 

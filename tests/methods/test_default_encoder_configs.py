@@ -16,7 +16,7 @@ from inversion3d import assets
 from inversion3d.generators.eg3d_config import EG3DConfig
 from tests.training.helpers import apply_overrides, load_config
 
-CONFIGS = ("default_goae_stage1", "default_goae_stage2", "default_psp", "default_e4e")
+CONFIGS = ("default_goae_stage1", "default_goae_stage2", "default_psp", "default_e4e", "default_triplanenet")
 
 
 def _plain(tree):
@@ -63,6 +63,42 @@ def test_e4e_schedule_and_e3dge_stages():
     assert 0 < e3.phases.add_local == e3.phases.stop_global < e3.total_steps and e3.init_from_nets == ("encoder",)
     assert e3.data.source == "mixed" and e3.data.split == "train" and e3.data.resolution == 64
     assert e3.model.local.resolution == e3.generator.neural_rendering_resolution
+
+
+def test_triplanenet_psp_branch_is_default_psps_encoder():
+    """TriPlaneNet's 'psp' comes from a default_psp run's 'encoder' (init_from_nets 'psp=encoder'), so the
+    two must be the same network; it stays frozen while the tri-plane branch trains from step 0."""
+    tpn, psp = load_config("default_triplanenet"), load_config("default_psp")
+    assert tpn.init_from_nets == ("psp=encoder",)
+    assert (tpn.model.psp.image_size, tuple(tpn.model.psp.widths), tpn.model.psp.style_hidden) == (
+        psp.model.input_size, tuple(psp.model.widths), psp.model.style_hidden)
+    assert tpn.phases.add_triplanenet == tpn.phases.stop_psp == 0 < tpn.total_steps
+
+
+@pytest.mark.slow
+def test_triplanenet_starts_from_a_psp_run(tmp_path):
+    """init_from a (one-step) default_psp workdir: TriPlaneNet's 'psp' holds that run's encoder, unchanged
+    by a step (frozen), while the tri-plane branch moves."""
+    from inversion3d.methods import registry
+    from inversion3d.training import loop
+
+    small = {"data.source": "generator", "batch_size": 2, "data.num_pairs": 2, "mesh.num_devices": 1,
+             "distributed.enabled": "no", "eval.every": 0, "logging.tensorboard": False,
+             "checkpoint.async_save": False, "logging.image_every": 0}
+    psp_cfg = apply_overrides(load_config("default_psp"), dict(small, total_steps=1, **{"checkpoint.every": 1}))
+    psp_state = loop.train_and_evaluate(psp_cfg, str(tmp_path / "psp"), registry.trainer("psp"))
+    cfg = apply_overrides(load_config("default_triplanenet"), dict(small, init_from=str(tmp_path / "psp")))
+    b = loop.build(cfg, str(tmp_path / "tpn"), registry.trainer("triplanenet"))
+    assert b["source"] == "init_from"
+    same = lambda a, c: jax.tree.map(np.testing.assert_array_equal, jax.device_get(a), jax.device_get(c))
+    same(b["state"].params["psp"], psp_state.params["encoder"])
+    same(b["state"].batch_stats["psp"], psp_state.batch_stats["encoder"])
+    tri_before = jax.device_get(b["state"].params["triplanenet"])  # the step donates the state
+    state, _ = b["train_step"](b["state"], next(b["data"]), b["frozen"], 0)
+    same(state.params["psp"], psp_state.params["encoder"])
+    moved = jax.tree.map(lambda x, y: float(np.abs(np.asarray(x) - np.asarray(y)).max()),
+                         jax.device_get(state.params["triplanenet"]), tri_before)
+    assert max(jax.tree.leaves(moved)) > 0
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inversion3d.methods.toy_psp.train import Method
-from inversion3d.training import loop
+from inversion3d.training import checkpoint, loop
 from tests.training.helpers import tiny_config
 from tests.training.tb_reader import read_events
 
@@ -72,6 +72,24 @@ def test_resume_order_config_resume_then_init_from(runs, tmp_path):
     # the workdir's own checkpoint wins over both.
     b = loop.build(tiny_config(**CKPT, resume=str(root / "b")), str(root / "a"), Method)
     assert b["source"] == "workdir"
+
+
+def test_init_from_renames_and_rejects_unknown_nets(runs, tmp_path):
+    """init_from_nets 'dst=src' takes this run's dst from the saved run's src; a name that is not a net of
+    this run, or a saved net that is missing, is a one-line error."""
+    root, _, _, straight = runs
+    assert checkpoint.net_pairs(("psp=encoder", "local")) == (("psp", "encoder"), ("local", "local"))
+    with pytest.raises(ValueError, match="init_from_nets: expected"):
+        checkpoint.net_pairs(("psp=",))
+    b = loop.build(tiny_config(**CKPT, init_from=str(root / "b"), init_from_nets=("encoder=encoder",)),
+                   str(tmp_path / "i"), Method)
+    jax.tree.map(np.testing.assert_array_equal, _tree(b["state"])["params"], straight["params"])
+    with pytest.raises(ValueError, match="'psp' is not a net of this run"):
+        loop.build(tiny_config(**CKPT, init_from=str(root / "b"), init_from_nets=("psp=encoder",)),
+                   str(tmp_path / "j"), Method)
+    with pytest.raises(ValueError, match="net 'local' has no params"):
+        loop.build(tiny_config(**CKPT, init_from=str(root / "b"), init_from_nets=("encoder=local",)),
+                   str(tmp_path / "k"), Method)
 
 
 def test_metric_averager_accepts_slashes_in_names():
