@@ -75,6 +75,19 @@ def test_triplanenet_psp_branch_is_default_psps_encoder():
     assert tpn.phases.add_triplanenet == tpn.phases.stop_psp == 0 < tpn.total_steps
 
 
+def test_dual_uses_the_panohead_gan_and_its_360_split():
+    """The Dual's frozen PanoHead is configs/panohead_gan.py's architecture at the resolution it trained, its
+    photos that run's train360 split (test360 is the benchmark's), its encoders the default TriPlaneNet's."""
+    dual, gan, tpn = load_config("default_dual"), load_config("panohead_gan"), load_config("default_triplanenet")
+    assert dual.method == "dual" and dual.generator.kind == "panohead"
+    assert _plain(dual.generator.init_kwargs) == _plain(gan.generator.init_kwargs)
+    assert dual.generator.neural_rendering_resolution == gan.generator.neural_rendering_resolution
+    assert (dual.data.folder, dual.data.split, dual.data.resolution) == (gan.data.folder, "train360", 64)
+    assert _plain(dual.model.psp) == _plain(tpn.model.psp)
+    assert _plain(dual.model.triplanenet) == _plain(tpn.model.triplanenet)
+    assert 0 < dual.data.synthetic_ratio < 1
+
+
 @pytest.mark.slow
 def test_triplanenet_starts_from_a_psp_run(tmp_path):
     """init_from a (one-step) default_psp workdir: TriPlaneNet's 'psp' holds that run's encoder, unchanged
@@ -102,7 +115,7 @@ def test_triplanenet_starts_from_a_psp_run(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", CONFIGS + ("default_e3dge",))
+@pytest.mark.parametrize("name", CONFIGS + ("default_e3dge", "default_dual"))
 def test_config_takes_one_finite_step(name, tmp_path):
     from inversion3d.methods import registry
     from inversion3d.training import loop, sharding
