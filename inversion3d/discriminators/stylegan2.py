@@ -111,7 +111,7 @@ class DualDiscriminator(nn.Module):
     mbstd_num_channels: int = 1
     mapping_layers: int = 8
     conv_clamp: Optional[float] = None
-    with_mask: bool = False  # PanoHead MaskDualDiscriminator: the foreground mask as a 7th channel
+    with_mask: bool = False  # PanoHead MaskDualDiscriminatorV2: the foreground mask (2 m - 1) as a 7th channel
 
     def channels(self, res: int) -> int:
         return min(self.channel_base // res, self.channel_max)
@@ -126,8 +126,8 @@ class DualDiscriminator(nn.Module):
         if self.with_mask != (mask is not None):
             raise ValueError(f"mask: this discriminator {'needs' if self.with_mask else 'takes no'} mask")
         parts = [image, resize_bilinear(image_raw, (s, s), antialias=True)]
-        if mask is not None:
-            parts.append(resize_bilinear(mask, (s, s), antialias=True))
+        if mask is not None:  # PanoHead's MaskDualDiscriminatorV2: the [0, 1] mask moved to [-1, 1] as the images
+            parts.append(2.0 * resize_bilinear(mask, (s, s), antialias=True) - 1.0)
         img = jnp.concatenate(parts, axis=-1)
         log2 = int(np.log2(s))
         x = None

@@ -72,6 +72,25 @@ def test_discriminator_shapes_and_bad_input(tiny_d):
         d.apply(v, jnp.zeros((2, 16, 16, 3)), jnp.asarray(raw), jnp.asarray(c))
 
 
+def test_mask_channel_is_centred_as_panoheads_v2():
+    """PanoHead's MaskDualDiscriminatorV2 feeds 2 m - 1: a mask of 0.5 is a zero channel, so the logits do not
+    depend on the first layer's weights for it; a mask of 1 (-> 1) does."""
+    d = DualDiscriminator(8, channel_base=64, channel_max=8, mbstd_group_size=2, mapping_layers=2, with_mask=True)
+    rng = np.random.default_rng(1)
+    image, raw = jnp.asarray(rng.uniform(-1, 1, (2, 8, 8, 3))), jnp.asarray(rng.uniform(-1, 1, (2, 4, 4, 3)))
+    c, half = jnp.asarray(rng.standard_normal((2, 25))), jnp.full((2, 4, 4, 1), 0.5)
+    v = d.init(jax.random.PRNGKey(0), image, raw, c, half)
+    params = v["params"]
+    w = params["b8"]["fromrgb"]["weight"]
+    assert w.shape[-2] == 7  # image, raw, mask channels (HWIO)
+    moved = jax.tree.map(lambda a: a, params)
+    moved["b8"]["fromrgb"]["weight"] = w.at[..., 6, :].add(1.0)
+    logits = lambda p, m: np.asarray(d.apply({**v, "params": p}, image, raw, c, m))
+    np.testing.assert_allclose(logits(moved, half), logits(params, half), rtol=1e-5, atol=1e-6)
+    full = jnp.ones_like(half)
+    assert np.abs(logits(moved, full) - logits(params, full)).max() > 1e-3
+
+
 def test_blur_kernel_and_fade_in_schedule():
     sigma = 2.5
     x = np.arange(-7, 8)  # floor(3 sigma) = 7
