@@ -32,6 +32,8 @@ def get_config():
     config.losses.gpc_reg_prob = 0.7  # panohead.md §1 README command
     config.losses.density_reg = 0.0  # --density_reg 0
     config.losses.trans_reg = 10.0  # --trans_reg 10
+    # README command --gamma=1 --gamma_seg=1: the mask's R1 weight equals the images' (r1_gamma, 0.1 here)
+    config.losses.r1_gamma_seg = config.losses.r1_gamma
     config.losses.bcg_reg_prob = 0.2  # --bcg_reg_prob 0.2 (panohead.md §1 README command)
     # official --density_noise_fade_kimg 200 = 25k steps at batch 8, longer than a CPU run (std still 0.68 at
     # step 8000); shortened as eg3d_gan.py shortens its fades (gpc 1000 -> 100, blur 50 -> 20 kimg): 20 kimg =

@@ -104,6 +104,18 @@ def run_keys(config):
     return tuple(jax.random.split(jax.random.PRNGKey(int(config.seed)), 4))
 
 
+def _jit_visualize(method, rep):
+    """-> vis(state, batch, frozen, rows, step): the method's jitted image grid. A method with a
+    `static_stage(step)` (a shape that changes over the run, e.g. EG3D's rendering resolution) gets it as
+    its visualize's static fifth argument: under jit the step is traced and cannot pick a shape."""
+    stage = getattr(method, "static_stage", None)
+    if stage is None:
+        vis = jax.jit(method.visualize, out_shardings=rep, static_argnums=3)
+        return lambda state, batch, frozen, rows, step: vis(state, batch, frozen, rows)
+    vis = jax.jit(method.visualize, out_shardings=rep, static_argnums=(3, 4))
+    return lambda state, batch, frozen, rows, step: vis(state, batch, frozen, rows, stage(step))
+
+
 def build(config, workdir, method_cls):
     """Mesh, method, frozen arrays, state (restored or fresh), input, compiled step: a dict.
     method_cls: a method's `Method` class (e.g. methods/toy_psp/train.py), built here as
@@ -132,7 +144,7 @@ def build(config, workdir, method_cls):
     skip = config.get("on_nonfinite", "stop") == "skip"
     poison_at = int(config.get("debug", {}).get("nonfinite_at", 0))
     train_step = compile_method_step(method, mode, mesh, shardings, sharding.batch_sharding(mesh), rep, skip, poison_at)
-    vis = jax.jit(method.visualize, out_shardings=rep, static_argnums=3)
+    vis = _jit_visualize(method, rep)
     schedules = {n: optim.make_schedule(config.optim[n]) for n in method.nets}
     evaluate = held = None
     if evaluation.enabled(config, method):  # held-out pairs, drawn once (training/evaluation.py)
@@ -223,7 +235,7 @@ def _train(config, workdir, method_cls, stop):
                 if ckpt.best is not None and saving:
                     ckpt.save_best(s, state, data.get_state(), config, scalars)
             if every(int(log.get("image_every", 0)), s):
-                cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4))))
+                cols = sharding.fetch(b["visualize"](state, batch, frozen, int(log.get("image_rows", 4)), s))
                 writer.write_images(s, {"input_recon_views": viz.batch_grid(cols)})
             monitor = config.get("monitor", {})  # a host-side progress score, e.g. the GAN's FID-like one
             if hasattr(b["method"], "monitor") and every(int(monitor.get("every", 0)), s):

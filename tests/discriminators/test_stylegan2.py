@@ -91,6 +91,22 @@ def test_mask_channel_is_centred_as_panoheads_v2():
     assert np.abs(logits(moved, full) - logits(params, full)).max() > 1e-3
 
 
+def test_r1_per_input_parts_sum_to_the_joint_r1():
+    """PanoHead weighs the mask's R1 apart (--gamma_seg): the per-input parts add up to the joint penalty,
+    and the mask's part is the squared gradient of D with respect to the mask alone."""
+    d = DualDiscriminator(8, channel_base=64, channel_max=8, mbstd_group_size=2, mapping_layers=2, with_mask=True)
+    rng = np.random.default_rng(2)
+    image, raw = jnp.asarray(rng.uniform(-1, 1, (2, 8, 8, 3))), jnp.asarray(rng.uniform(-1, 1, (2, 4, 4, 3)))
+    c, mask = jnp.asarray(rng.standard_normal((2, 25))), jnp.asarray(rng.uniform(0, 1, (2, 4, 4, 1)))
+    v = d.init(jax.random.PRNGKey(0), image, raw, c, mask)
+    d_fn = lambda i, r, m: d.apply(v, i, r, c, m)
+    parts = L.r1_per_input(d_fn, (image, raw, mask))
+    assert len(parts) == 3 and all(float(p) > 0 for p in parts)
+    np.testing.assert_allclose(float(sum(parts)), float(L.r1_dual(d_fn, (image, raw, mask))), rtol=1e-6)
+    g = jax.grad(lambda m: jnp.sum(d_fn(image, raw, m)))(mask)
+    np.testing.assert_allclose(float(parts[2]), float(jnp.mean(jnp.sum(g ** 2, axis=(1, 2, 3)))), rtol=1e-5)
+
+
 def test_blur_kernel_and_fade_in_schedule():
     sigma = 2.5
     x = np.arange(-7, 8)  # floor(3 sigma) = 7

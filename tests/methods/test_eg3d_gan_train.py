@@ -14,6 +14,7 @@ from inversion3d.training import loop
 from tests.methods.gan_helpers import config, make_folder
 from tests.methods.goae_helpers import logged
 from tests.training.helpers import run_worker
+from tests.training.tb_reader import read_events
 
 STEPS, STOP = 4, 2
 EVERY = {"losses.g_reg_every": 2, "losses.r1_every": 2}  # both lazy phases on steps 0 and 2
@@ -81,12 +82,16 @@ def test_eight_devices_equal_one(tmp_path):
 @pytest.mark.slow
 def test_rendering_resolution_fade_runs_a_step_at_each_resolution(tmp_path):
     """16 -> 20 px over 8 images (2 steps of batch 4): steps at 16, 18, 20 px, one compile each
-    (the lazy regularisers only at step 0), every loss finite."""
+    (the lazy regularisers only at step 0), every loss finite; the image grid after every step (its
+    resolution is static, given by the loop: a traced step cannot pick it)."""
     folder = make_folder(_mkdir(tmp_path / "data"))
     cfg = config(folder, total_steps=3, **{"generator.neural_rendering_resolution_final": 20,
                                            "generator.neural_rendering_resolution_fade_kimg": 0.008,
-                                           "losses.g_reg_every": 100, "losses.r1_every": 100})
+                                           "losses.g_reg_every": 100, "losses.r1_every": 100,
+                                           "logging.image_every": 1, "logging.tensorboard": True})
     loop.train_and_evaluate(cfg, str(tmp_path / "run"), registry.trainer("eg3d_gan"))
+    images = [s for s, _, kind, _ in read_events(str(tmp_path / "run")) if kind == "image"]
+    assert images == [1, 2, 3]
     rows = logged(str(tmp_path / "run"))
     assert [r["d/render_resolution"] for r in rows] == [16.0, 18.0, 20.0]
     for r in rows:

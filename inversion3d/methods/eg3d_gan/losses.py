@@ -118,6 +118,12 @@ def camera_offset_reg(delta):
 def r1_dual(d_fn, inputs):
     """R1 on several real inputs at once: mean over the batch of sum |dD/dx|^2 summed over every
     array in `inputs` (a tuple: image, image_raw [, mask]); d_fn(*inputs) -> (N, 1) logits."""
+    return sum(r1_per_input(d_fn, inputs))
+
+
+def r1_per_input(d_fn, inputs):
+    """R1 of each real input apart: (mean over the batch of sum |dD/dx_i|^2 for each x_i in `inputs`).
+    PanoHead weighs the mask's with its own gamma (loss.py r1_gamma_seg, train.py --gamma_seg)."""
     grads = jax.grad(lambda xs: jnp.sum(d_fn(*xs)))(tuple(inputs))
     n = inputs[0].shape[0]
-    return jnp.mean(sum(jnp.sum(jnp.square(g).reshape(n, -1), axis=1) for g in grads))
+    return tuple(jnp.mean(jnp.sum(jnp.square(g).reshape(n, -1), axis=1)) for g in grads)

@@ -265,9 +265,15 @@ class Method:
         def d_fn(image, raw, mask=None):
             return self.d_apply(params, buffers, image, raw, batch["c"], mask, sigma)
 
-        penalty = L.r1_dual(d_fn, inputs)
-        every = int(self.losses.r1_every)
-        return 0.5 * float(self.losses.r1_gamma) * penalty * every, ({"r1_penalty": penalty}, buffers)
+        every, gamma = int(self.losses.r1_every), float(self.losses.r1_gamma)
+        parts = L.r1_per_input(d_fn, inputs)
+        penalty = parts[0] + parts[1]  # the image and the raw image (official r1_penalty)
+        terms = {"r1_penalty": penalty}
+        loss = gamma * penalty
+        if mask is not None:  # PanoHead: the mask's R1 with its own gamma (--gamma_seg)
+            terms["r1_penalty_seg"] = parts[2]
+            loss = loss + float(self.losses.get("r1_gamma_seg", gamma)) * parts[2]
+        return 0.5 * loss * every, (terms, buffers)
 
     # --- the step ---------------------------------------------------------------------------------
     def make_step(self, mode, mesh, skip_nonfinite=False, phases=PHASES):
@@ -400,11 +406,12 @@ class Method:
     def _fid_cond(self, c):
         return jnp.zeros_like(c) if float(self.losses.gpc_reg_prob) < 0 else c
 
-    def visualize(self, state, batch, frozen, num: int = 4):
-        """-> [real images, G_ema samples at each view ..., their depths ...], each (num, S, S, 3)."""
+    def visualize(self, state, batch, frozen, num: int = 4, resolution=None):
+        """-> [real images, G_ema samples at each view ..., their depths ...], each (num, S, S, 3), rendered
+        at `resolution` (static: the loop passes static_stage of the step; None: the initial one)."""
         del frozen
         images, depths = self.samples(state.ema_params["generator"], state.batch_stats["generator"], num,
-                                      self.static_stage(int(state.step)))
+                                      resolution)
         return [batch["image"][:num], *images, *depths]
 
 
