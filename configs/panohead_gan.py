@@ -32,8 +32,11 @@ def get_config():
     config.losses.gpc_reg_prob = 0.7  # panohead.md §1 README command
     config.losses.density_reg = 0.0  # --density_reg 0
     config.losses.trans_reg = 10.0  # --trans_reg 10
-    # README command --gamma=1 --gamma_seg=1: the mask's R1 weight equals the images' (r1_gamma, 0.1 here)
-    config.losses.r1_gamma_seg = config.losses.r1_gamma
+    # The mask's own R1 weight (loss.py r1_gamma_seg; the README command's --gamma_seg=1 equals its --gamma=1).
+    # Chosen 10 = 100 x r1_gamma for the tiny run: at r1_gamma (0.1) D told real from fake by the mask alone
+    # (d/loss 0.73 at step 25 -> 0.02-0.09 over steps 100-225, g/loss 5 -> 10; without the mask channel 1.24-1.29,
+    # as the EG3D run); at 10, d/loss 0.36-0.63 and g/loss 2.7-3.4 over steps 50-400, head-shaped blobs at step 250
+    config.losses.r1_gamma_seg = 10.0
     config.losses.bcg_reg_prob = 0.2  # --bcg_reg_prob 0.2 (panohead.md §1 README command)
     # official --density_noise_fade_kimg 200 = 25k steps at batch 8, longer than a CPU run (std still 0.68 at
     # step 8000); shortened as eg3d_gan.py shortens its fades (gpc 1000 -> 100, blur 50 -> 20 kimg): 20 kimg =

@@ -76,6 +76,7 @@ def test_panohead_extras_configured_and_eg3d_rejects_background_swap():
     assert pano.losses.bcg_reg_prob == 0.2  # README command
     assert 0 < pano.losses.density_noise_fade_kimg <= pano.losses.blur_fade_kimg  # official 200, shortened as the blur
     assert Method(pano).bcg_reg_prob == 0.2
+    assert pano.losses.r1_gamma_seg > pano.losses.r1_gamma > 0  # the mask's R1 weight (configs/panohead_gan.py)
     eg3d = load_config("eg3d_gan")
     assert eg3d.losses.bcg_reg_prob == 0.0 and eg3d.losses.density_noise_fade_kimg == 0.0
     eg3d.losses.bcg_reg_prob = 0.2
